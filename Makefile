@@ -1,0 +1,60 @@
+# cxculture — the targets a newcomer reads first: demo, test, lint, bench.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed-stamp
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help install demo serve test lint format migrations-check worker beat bench
+
+help: ## Show the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml uv.lock package.json package-lock.json
+	@python=$$(scripts/find-python) || exit 1; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+		echo "Creating $(VENV) with $$python"; rm -rf $(VENV); "$$python" -m venv $(VENV) || exit 1; \
+	fi
+	$(PY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(UV) sync --frozen --python $(PY)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(STAMP) ## Create the virtualenv and install Python and npm packages from the lock files.
+
+demo: install ## Migrate an SQLite database, seed the demo organisation and serve http://127.0.0.1:8000.
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+serve: install ## Serve the app without re-seeding.
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: install ## Run the whole test suite (PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL are set).
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install ## ruff (lint and format check) and mypy on the apps.
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy cxculture recognition surveys
+
+format: install ## Apply ruff's formatting and safe fixes.
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrations-check: install ## Fail if a model change has no migration.
+	DJANGO_SETTINGS_MODULE=cxculture.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+worker: install ## Run a Celery worker (needs CELERY_BROKER_URL).
+	$(VENV)/bin/celery -A cxculture worker --loglevel=INFO
+
+beat: install ## Run the Celery beat scheduler (needs CELERY_BROKER_URL).
+	$(VENV)/bin/celery -A cxculture beat --loglevel=INFO
+
+bench: install ## Benchmarks against a seeded PostgreSQL (see bench/README.md).
+	$(PY) bench/run.py $(BENCH_ARGS)

@@ -1,0 +1,96 @@
+"""API plumbing shared by every app: the error format and pagination (DESIGN.md, "API shape").
+
+Every error leaves the API as `{"error": {"code", "message", "fields"}}`, where `fields` maps a
+field name to a list of reasons (empty when the error is not about one field).
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, pagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class DomainError(Exception):
+    """A rule of the product was broken; the API answers 400 (or `status`) with `code`."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.field = field
+
+
+class ConflictError(DomainError):
+    """The request is valid but the current state does not allow it (409)."""
+
+    status = 409
+    code = "conflict"
+
+
+def _flatten(detail: Any) -> list[str]:
+    if isinstance(detail, dict):
+        return [f"{key}: {msg}" for key, value in detail.items() for msg in _flatten(value)]
+    if isinstance(detail, list):
+        return [msg for item in detail for msg in _flatten(item)]
+    return [str(detail)]
+
+
+def _fields(detail: Any) -> dict[str, list[str]]:
+    if not isinstance(detail, dict):
+        return {}
+    return {key: _flatten(value) for key, value in detail.items() if key != "non_field_errors"}
+
+
+def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DomainError):
+        fields = {exc.field: [exc.message]} if exc.field else {}
+        return Response(error_body(exc.code, exc.message, fields), status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _fields(exc.detail)
+        non_field = exc.detail.get("non_field_errors") if isinstance(exc.detail, dict) else None
+        reasons = _flatten(non_field if non_field else exc.detail)
+        message = reasons[0] if len(reasons) == 1 else "The request has invalid fields."
+        response.data = error_body("invalid", message, fields)
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        response.data = error_body(code, " ".join(_flatten(exc.detail)))
+    return response
+
+
+class PagePagination(pagination.PageNumberPagination):
+    """Page-numbered lists for directory-like resources; feeds use cursor pagination."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class FeedPagination(pagination.CursorPagination):
+    """Stable pagination for feeds that grow while someone scrolls them."""
+
+    page_size = 25
+    ordering = "-created_at"

@@ -1,0 +1,141 @@
+"""Reading and writing CSV files safely.
+
+`read_csv` streams rows from an uploaded (binary) file: it checks the size limit before parsing,
+decodes strictly as UTF-8 (a byte-order mark is allowed), checks the header, and yields each row
+with its row number as a person would count it in a spreadsheet (the header is row 1).
+`csv_safe` neutralises values that a spreadsheet would run as a formula.
+"""
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one row (or the file, row 0/1) was rejected."""
+
+    row: int
+    column: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "column": self.column, "reason": self.reason}
+
+
+class CSVFileError(Exception):
+    """The file as a whole cannot be read: too large, not UTF-8, empty, or a wrong header."""
+
+    def __init__(self, error: RowError, *, code: str = "invalid_file"):
+        super().__init__(error.reason)
+        self.error = error
+        self.code = code
+
+
+def check_size(size: int | None, max_bytes: int) -> None:
+    if size is not None and size > max_bytes:
+        raise CSVFileError(
+            RowError(0, "", f"The file is {size:,} bytes; the limit is {max_bytes:,} bytes."),
+            code="file_too_large",
+        )
+
+
+def _decoded(reader: Any) -> Iterator[list[str]]:
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            # Decoding runs ahead of parsing in chunks, so the row is not known exactly.
+            reason = (
+                f"The file is not UTF-8 encoded ({exc.reason}). "
+                "Save it as 'CSV UTF-8' and upload it again."
+            )
+            raise CSVFileError(RowError(0, "", reason), code="not_utf8") from exc
+        except csv.Error as exc:
+            reason = f"The file is not valid CSV ({exc})."
+            raise CSVFileError(RowError(reader.line_num, "", reason)) from exc
+        yield values
+
+
+def read_csv(
+    raw: IO[bytes],
+    *,
+    required: Iterable[str],
+    optional: Iterable[str] = (),
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield `(row_number, row)` with every value stripped; raise CSVFileError for the file.
+
+    The header must hold every required column and nothing unknown, so a typo in a column
+    name is an error and not a silently empty field.
+    """
+    required = list(required)
+    allowed = set(required) | set(optional)
+    # newline="" as the csv module asks; errors="strict" so a Latin-1 file fails loudly
+    # instead of importing mangled names.
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+    reader = csv.reader(text)
+    rows = _decoded(reader)
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise CSVFileError(RowError(1, "", "The file is empty."), code="empty_file") from None
+    header = [column.strip().lower() for column in header]
+    missing = [column for column in required if column not in header]
+    unknown = [column for column in header if column not in allowed]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append("missing column(s) " + ", ".join(missing))
+        if unknown:
+            parts.append("unknown column(s) " + ", ".join(unknown))
+        expected = ", ".join(required + [c for c in optional if c not in required])
+        raise CSVFileError(
+            RowError(
+                1,
+                ", ".join(missing + unknown),
+                f"Wrong header: {'; '.join(parts)}. Expected: {expected}.",
+            ),
+            code="wrong_header",
+        )
+    if len(set(header)) != len(header):
+        raise CSVFileError(
+            RowError(1, "", "Wrong header: a column appears twice."), code="wrong_header"
+        )
+    seen_any = False
+    for values in rows:
+        row_number = reader.line_num
+        if not any(value.strip() for value in values):
+            continue
+        seen_any = True
+        if len(values) != len(header):
+            yield row_number, {"__error__": f"expected {len(header)} values, found {len(values)}"}
+            continue
+        yield (
+            row_number,
+            {column: value.strip() for column, value in zip(header, values, strict=True)},
+        )
+    if not seen_any:
+        raise CSVFileError(RowError(2, "", "The file has a header but no rows."), code="empty_file")
+
+
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
+def csv_safe(value: object) -> str:
+    """A cell value that no spreadsheet will evaluate as a formula (OWASP CSV injection)."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_PREFIXES):
+        text = "'" + text
+    return text.replace("\0", "")
+
+
+def write_csv(rows: Iterable[Iterable[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([csv_safe(value) for value in row])
+    return buffer.getvalue()

@@ -1,0 +1,118 @@
+"""Who may see and do what in the organisation.
+
+A `Viewer` is built once per user and request (cached on the user object): their roles, their
+employee record and the paths of the teams they manage. Selectors turn it into querysets, so
+scoping lives in the query and not only in views.
+"""
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Q
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from .models import Employee, Role
+
+_CACHE_ATTRIBUTE = "_cxculture_viewer"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user_id: int | None
+    employee: Employee | None
+    roles: frozenset[str]
+    managed_paths: tuple[str, ...] = field(default=())
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user_id is not None
+
+    @property
+    def is_hr_admin(self) -> bool:
+        return Role.HR_ADMIN in self.roles
+
+    @property
+    def is_executive(self) -> bool:
+        return Role.EXECUTIVE in self.roles
+
+    @property
+    def is_manager(self) -> bool:
+        return bool(self.managed_paths)
+
+    @property
+    def sees_whole_organisation(self) -> bool:
+        return self.is_hr_admin or self.is_executive
+
+    @property
+    def team_id(self) -> int | None:
+        return self.employee.team_id if self.employee else None
+
+    def subtree_q(self, prefix: str = "") -> Q:
+        """A filter matching teams (via `prefix`, e.g. "team__") in the subtrees they manage."""
+        query = Q(pk__in=[])
+        for path in self.managed_paths:
+            query |= Q(**{f"{prefix}path__startswith": path})
+        return query
+
+    @property
+    def primary_role(self) -> str:
+        for role in (Role.HR_ADMIN, Role.EXECUTIVE, Role.MANAGER):
+            if role == Role.MANAGER and self.is_manager:
+                return role
+            if role in self.roles:
+                return role
+        return Role.EMPLOYEE
+
+
+ANONYMOUS = Viewer(user_id=None, employee=None, roles=frozenset())
+
+
+def viewer_for(user: User | AnonymousUser) -> Viewer:
+    """The viewer for `user`, computed with two queries and then cached on the user object."""
+    if not user.is_authenticated:
+        return ANONYMOUS
+    cached = getattr(user, _CACHE_ATTRIBUTE, None)
+    if cached is not None:
+        return cached
+    roles = set(user.groups.values_list("name", flat=True))
+    if user.is_superuser:
+        roles.add(Role.HR_ADMIN)
+    employee = Employee.objects.filter(user=user).select_related("team").first()
+    managed_paths: tuple[str, ...] = ()
+    if employee is not None:
+        managed_paths = tuple(
+            employee.managed_teams.filter(is_active=True).values_list("path", flat=True)
+        )
+    if managed_paths:
+        roles.add(Role.MANAGER)
+    roles.add(Role.EMPLOYEE)
+    viewer = Viewer(
+        user_id=user.pk,
+        employee=employee,
+        roles=frozenset(roles),
+        managed_paths=managed_paths,
+    )
+    setattr(user, _CACHE_ATTRIBUTE, viewer)
+    return viewer
+
+
+def forget_viewer(user: User) -> None:
+    """Drop the cached viewer, after a change to the user's groups or managed teams."""
+    if hasattr(user, _CACHE_ATTRIBUTE):
+        delattr(user, _CACHE_ATTRIBUTE)
+
+
+class IsHRAdminOrReadOnly(BasePermission):
+    """Anyone signed in may read (selectors scope what); only HR admins may write."""
+
+    def has_permission(self, request, view) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            return False
+        return request.method in SAFE_METHODS or viewer_for(request.user).is_hr_admin
+
+
+class IsHRAdmin(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated) and (
+            viewer_for(request.user).is_hr_admin
+        )

@@ -1,0 +1,89 @@
+"""Reads of the organisation, scoped to what the viewer may see.
+
+- HR admins and executives see everyone.
+- A manager sees the teams and people of the subtrees they manage, plus what employees see.
+- An employee sees the team tree, values and policies (the public parts of the organisation),
+  the people of their own team, and themselves.
+"""
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from .models import CompanyValue, DirectorySync, Employee, Policy, Team
+from .permissions import Viewer
+
+
+def teams_for_viewer(viewer: Viewer) -> QuerySet[Team]:
+    """The organisation tree is public to everyone signed in: names, parents and managers."""
+    if not viewer.is_authenticated:
+        return Team.objects.none()
+    managers = Prefetch("managers", queryset=Employee.objects.select_related("user"))
+    return (
+        Team.objects.all()
+        .prefetch_related(managers)
+        .annotate(member_count=Count("members", filter=Q(members__is_active=True)))
+        .order_by("path")
+    )
+
+
+def team_subtree(team: Team) -> QuerySet[Team]:
+    return Team.objects.filter(path__startswith=team.path)
+
+
+def employees_for_viewer(viewer: Viewer) -> QuerySet[Employee]:
+    base = Employee.objects.select_related("user", "team")
+    if viewer.sees_whole_organisation:
+        return base
+    if viewer.employee is None:
+        return base.none()
+    scope = Q(pk=viewer.employee.pk)
+    if viewer.team_id is not None:
+        scope |= Q(team_id=viewer.team_id)
+    if viewer.is_manager:
+        scope |= viewer.subtree_q(prefix="team__")
+    return base.filter(scope)
+
+
+def employees_search(employees: QuerySet[Employee], query: str) -> QuerySet[Employee]:
+    """Narrow `employees` (already scoped) to names, emails, titles or teams containing `query`."""
+    if not query:
+        return employees
+    return employees.filter(
+        Q(user__first_name__icontains=query)
+        | Q(user__last_name__icontains=query)
+        | Q(user__email__icontains=query)
+        | Q(title__icontains=query)
+        | Q(team__name__icontains=query)
+    )
+
+
+def employee_sees_private_fields(viewer: Viewer, employee: Employee) -> bool:
+    """Hire date, location, external id: for HR, executives, the person, and their managers."""
+    if viewer.sees_whole_organisation:
+        return True
+    if viewer.employee is not None and viewer.employee.pk == employee.pk:
+        return True
+    team = employee.team
+    return team is not None and any(team.path.startswith(p) for p in viewer.managed_paths)
+
+
+def values_for_viewer(viewer: Viewer) -> QuerySet[CompanyValue]:
+    if not viewer.is_authenticated:
+        return CompanyValue.objects.none()
+    if viewer.is_hr_admin:
+        return CompanyValue.objects.all()
+    return CompanyValue.objects.filter(is_active=True)
+
+
+def policies_for_viewer(viewer: Viewer) -> QuerySet[Policy]:
+    if not viewer.is_authenticated:
+        return Policy.objects.none()
+    base = Policy.objects.select_related("owner_team")
+    if viewer.is_hr_admin:
+        return base
+    return base.filter(is_active=True)
+
+
+def directory_syncs_for_viewer(viewer: Viewer) -> QuerySet[DirectorySync]:
+    if not viewer.is_hr_admin:
+        return DirectorySync.objects.none()
+    return DirectorySync.objects.select_related("requested_by").defer("content")

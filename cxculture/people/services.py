@@ -1,0 +1,720 @@
+"""Every write to the organisation: teams, employees, roles, values, policies, directory syncs."""
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import slugify
+
+from cxculture.lib.api import ConflictError, DomainError
+from cxculture.lib.csvio import CSVFileError, RowError, check_size, read_csv
+
+from .models import CompanyValue, DirectorySync, Employee, Policy, Role, Team
+from .permissions import forget_viewer
+
+MAX_REPORTED_ERRORS = 1000
+
+# --- Teams -----------------------------------------------------------------------------------
+
+
+def team_paths_rebuild() -> int:
+    """Recompute every team's materialised path and depth; return how many changed.
+
+    The whole tree is read in one query: an organisation has thousands of teams, not millions,
+    and recomputing from the root is simpler and safer than patching a moved subtree.
+    """
+    teams = list(Team.objects.only("id", "parent_id", "path", "depth"))
+    by_id = {team.id: team for team in teams}
+    computed: dict[int, tuple[str, int]] = {}
+
+    def resolve(team: Team) -> tuple[str, int]:
+        chain = []
+        node: Team | None = team
+        while node is not None and node.id not in computed:
+            chain.append(node)
+            node = by_id.get(node.parent_id) if node.parent_id else None
+            if len(chain) > len(by_id):
+                raise DomainError("The team tree has a cycle.", code="team_cycle")
+        base_path, base_depth = computed[node.id] if node is not None else ("/", -1)
+        for item in reversed(chain):
+            base_path, base_depth = f"{base_path}{item.id}/", base_depth + 1
+            computed[item.id] = (base_path, base_depth)
+        return computed[team.id]
+
+    changed = []
+    for team in teams:
+        path, depth = resolve(team)
+        if (team.path, team.depth) != (path, depth):
+            team.path, team.depth = path, depth
+            changed.append(team)
+    Team.objects.bulk_update(changed, ["path", "depth"], batch_size=500)
+    return len(changed)
+
+
+def _check_parent(team: Team | None, parent: Team | None) -> None:
+    if parent is None or team is None or team.pk is None:
+        return
+    if parent.pk == team.pk or parent.path.startswith(team.path):
+        raise DomainError("A team cannot be placed under itself.", field="parent")
+
+
+@transaction.atomic
+def team_create(*, name: str, external_id: str, parent: Team | None = None) -> Team:
+    if Team.objects.filter(external_id=external_id).exists():
+        raise DomainError("A team with this external id exists.", field="external_id")
+    team = Team.objects.create(name=name, external_id=external_id, parent=parent)
+    team.path = f"{parent.path if parent else '/'}{team.id}/"
+    team.depth = parent.depth + 1 if parent else 0
+    team.save(update_fields=["path", "depth"])
+    return team
+
+
+@transaction.atomic
+def team_update(*, team: Team, name: str | None = None, is_active: bool | None = None) -> Team:
+    """Rename or (de)activate a team."""
+    if name is not None:
+        team.name = name
+    if is_active is not None:
+        team.is_active = is_active
+    team.save()
+    return team
+
+
+@transaction.atomic
+def team_move(*, team: Team, parent: Team | None) -> Team:
+    """Place a team (and its subtree) under `parent`, or make it a root with None."""
+    _check_parent(team, parent)
+    if team.parent_id == (parent.pk if parent else None):
+        return team
+    team.parent = parent
+    team.save(update_fields=["parent", "updated_at"])
+    team_paths_rebuild()
+    team.refresh_from_db(fields=["path", "depth"])
+    return team
+
+
+@transaction.atomic
+def team_set_managers(*, team: Team, managers: Iterable[Employee]) -> Team:
+    """Replace the team's managers; managers join the `manager` group."""
+    managers = list(managers)
+    team.managers.set(managers)
+    group, _ = Group.objects.get_or_create(name=Role.MANAGER)
+    for manager in managers:
+        manager.user.groups.add(group)
+        forget_viewer(manager.user)
+    return team
+
+
+# --- Employees and roles -----------------------------------------------------------------------
+
+
+def _username_for(email: str) -> str:
+    return email.strip().lower()
+
+
+@transaction.atomic
+def employee_create(
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    external_id: str,
+    team: Team | None,
+    title: str = "",
+    role_family: str = "",
+    location: str = "",
+    hire_date: dt.date | None = None,
+    is_front_line: bool = False,
+    password: str | None = None,
+) -> Employee:
+    """Create the person and the user they sign in as (no usable password unless given)."""
+    username = _username_for(email)
+    if Employee.objects.filter(external_id=external_id).exists():
+        raise DomainError("An employee with this external id exists.", field="external_id")
+    if User.objects.filter(Q(username=username) | Q(email__iexact=email)).exists():
+        raise DomainError("A user with this email exists.", field="email")
+    user = User(username=username, email=email, first_name=first_name, last_name=last_name)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    user.groups.add(Group.objects.get_or_create(name=Role.EMPLOYEE)[0])
+    return Employee.objects.create(
+        user=user,
+        external_id=external_id,
+        team=team,
+        title=title,
+        role_family=role_family,
+        location=location,
+        hire_date=hire_date,
+        is_front_line=is_front_line,
+    )
+
+
+EMPLOYEE_FIELDS = ("team", "title", "role_family", "location", "hire_date", "is_front_line")
+USER_FIELDS = ("email", "first_name", "last_name")
+
+
+@transaction.atomic
+def employee_update(*, employee: Employee, **changes: Any) -> Employee:
+    """Change directory fields (`EMPLOYEE_FIELDS`, `USER_FIELDS`, `is_active`)."""
+    unknown = set(changes) - set(EMPLOYEE_FIELDS) - set(USER_FIELDS) - {"is_active"}
+    if unknown:
+        raise DomainError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    user = employee.user
+    if "email" in changes and changes["email"].lower() != user.email.lower():
+        username = _username_for(changes["email"])
+        clash = User.objects.filter(Q(username=username) | Q(email__iexact=changes["email"]))
+        if clash.exclude(pk=user.pk).exists():
+            raise DomainError("A user with this email exists.", field="email")
+        user.username = username
+    for name in USER_FIELDS:
+        if name in changes:
+            setattr(user, name, changes[name])
+    if "is_active" in changes:
+        user.is_active = changes["is_active"]
+        employee.is_active = changes["is_active"]
+    for name in EMPLOYEE_FIELDS:
+        if name in changes:
+            setattr(employee, name, changes[name])
+    user.save()
+    employee.save()
+    return employee
+
+
+@transaction.atomic
+def employee_set_roles(*, employee: Employee, roles: Iterable[str]) -> Employee:
+    """Set the organisation-wide roles (HR admin, executive); everyone keeps `employee`.
+
+    The manager role follows the teams a person manages (`team_set_managers`).
+    """
+    wanted = {Role(role) for role in roles} | {Role.EMPLOYEE}
+    if Role.MANAGER in wanted and not employee.managed_teams.exists():
+        raise DomainError("Make the person a team's manager to give them the manager role.")
+    user = employee.user
+    for role in (Role.EMPLOYEE, Role.HR_ADMIN, Role.EXECUTIVE):
+        group, _ = Group.objects.get_or_create(name=role)
+        if role in wanted:
+            user.groups.add(group)
+        else:
+            user.groups.remove(group)
+    forget_viewer(user)
+    return employee
+
+
+# --- Values and policies -------------------------------------------------------------------------
+
+
+def company_value_create(*, name: str, description: str = "", position: int = 0) -> CompanyValue:
+    slug = slugify(name)
+    if CompanyValue.objects.filter(Q(slug=slug) | Q(name__iexact=name)).exists():
+        raise DomainError("A value with this name exists.", field="name")
+    return CompanyValue.objects.create(
+        name=name, slug=slug, description=description, position=position
+    )
+
+
+def company_value_update(*, value: CompanyValue, **changes: Any) -> CompanyValue:
+    for name in ("name", "description", "position", "is_active"):
+        if name in changes:
+            setattr(value, name, changes[name])
+    value.save()
+    return value
+
+
+def policy_create(
+    *, name: str, code: str, description: str = "", owner_team: Team | None = None
+) -> Policy:
+    if Policy.objects.filter(code=code).exists():
+        raise DomainError("A policy with this code exists.", field="code")
+    return Policy.objects.create(
+        name=name, code=code, description=description, owner_team=owner_team
+    )
+
+
+def policy_update(*, policy: Policy, **changes: Any) -> Policy:
+    for name in ("name", "description", "owner_team", "is_active"):
+        if name in changes:
+            setattr(policy, name, changes[name])
+    policy.save()
+    return policy
+
+
+# --- Directory sync ------------------------------------------------------------------------------
+
+TEAM_COLUMNS = ("external_id", "name")
+TEAM_OPTIONAL_COLUMNS = ("parent_external_id",)
+EMPLOYEE_COLUMNS = ("external_id", "email", "first_name", "last_name", "team_external_id")
+EMPLOYEE_OPTIONAL_COLUMNS = (
+    "title",
+    "role_family",
+    "location",
+    "hire_date",
+    "is_front_line",
+    "manages",
+    "is_active",
+)
+_TRUE = {"1", "true", "yes", "y"}
+_FALSE = {"0", "false", "no", "n", ""}
+
+
+def directory_columns(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if kind == DirectorySync.Kind.TEAMS:
+        return TEAM_COLUMNS, TEAM_OPTIONAL_COLUMNS
+    return EMPLOYEE_COLUMNS, EMPLOYEE_OPTIONAL_COLUMNS
+
+
+def rows_to_csv(kind: str, rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """Turn API rows (dicts) into the CSV a file upload would hold: one pipeline for both."""
+    required, optional = directory_columns(kind)
+    rows = list(rows)
+    extra = sorted({key for row in rows for key in row} - set(required) - set(optional))
+    header = list(required) + [c for c in optional if any(c in row for row in rows)] + extra
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if row.get(column) is None else row.get(column) for column in header])
+    return buffer.getvalue().encode("utf-8")
+
+
+class FileTooLarge(DomainError):
+    status = 413
+    code = "file_too_large"
+
+
+def directory_upload_check_size(size: int) -> None:
+    """Raise FileTooLarge (HTTP 413) for an upload over CXC_DIRECTORY_SYNC_MAX_BYTES."""
+    try:
+        check_size(size, settings.CXC_DIRECTORY_SYNC_MAX_BYTES)
+    except CSVFileError as exc:
+        raise FileTooLarge(exc.error.reason, field="file") from None
+
+
+@transaction.atomic
+def directory_sync_start(
+    *,
+    kind: str,
+    content: bytes | IO[bytes],
+    file_name: str = "",
+    requested_by: User | None,
+    confirm_deactivation: bool = False,
+) -> DirectorySync:
+    """Record a sync and apply it: in this request when small, by a Celery worker when large."""
+    from .tasks import directory_sync_apply_task
+
+    if kind not in DirectorySync.Kind.values:
+        raise DomainError(f"Unknown kind {kind!r}: use teams or employees.", field="kind")
+    data = content if isinstance(content, bytes) else content.read()
+    directory_upload_check_size(len(data))
+    sync = DirectorySync.objects.create(
+        kind=kind,
+        content=data,
+        file_name=file_name,
+        requested_by=requested_by,
+        confirm_deactivation=confirm_deactivation,
+    )
+    if len(data) <= settings.CXC_DIRECTORY_SYNC_INLINE_MAX_BYTES:
+        return directory_sync_apply(sync_id=sync.pk)
+    transaction.on_commit(lambda: directory_sync_apply_task.delay(sync.pk))
+    return sync
+
+
+@transaction.atomic
+def directory_sync_confirm(*, sync: DirectorySync) -> DirectorySync:
+    """Apply a sync that stopped because it would deactivate many people."""
+    updated = DirectorySync.objects.filter(
+        pk=sync.pk, status=DirectorySync.Status.NEEDS_CONFIRMATION
+    ).update(status=DirectorySync.Status.PENDING, confirm_deactivation=True)
+    if not updated:
+        raise ConflictError("Only a sync waiting for confirmation can be confirmed.")
+    return directory_sync_apply(sync_id=sync.pk)
+
+
+def directory_sync_cancel(*, sync: DirectorySync) -> DirectorySync:
+    updated = DirectorySync.objects.filter(
+        pk=sync.pk,
+        status__in=[DirectorySync.Status.NEEDS_CONFIRMATION, DirectorySync.Status.PENDING],
+    ).update(status=DirectorySync.Status.CANCELLED, finished_at=timezone.now(), content=b"")
+    if not updated:
+        raise ConflictError("This sync has finished and cannot be cancelled.")
+    sync.refresh_from_db()
+    return sync
+
+
+def directory_syncs_expire(*, older_than: dt.timedelta = dt.timedelta(days=7)) -> int:
+    """Cancel syncs left waiting for confirmation, so stale snapshots are never applied."""
+    cutoff = timezone.now() - older_than
+    return DirectorySync.objects.filter(
+        status=DirectorySync.Status.NEEDS_CONFIRMATION, updated_at__lt=cutoff
+    ).update(status=DirectorySync.Status.CANCELLED, finished_at=timezone.now(), content=b"")
+
+
+@dataclass
+class _SyncPlan:
+    errors: list[RowError] = field(default_factory=list)
+    rows_total: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+
+    def reject(self, row: int, column: str, reason: str) -> None:
+        self.errors.append(RowError(row, column, reason))
+
+
+@transaction.atomic
+def directory_sync_apply(*, sync_id: int) -> DirectorySync:
+    """Validate every row, then apply the whole sync in this transaction, or nothing.
+
+    Safe to run twice: only a pending sync is applied, and its row is locked meanwhile.
+    """
+    sync = DirectorySync.objects.select_for_update().get(pk=sync_id)
+    if sync.status != DirectorySync.Status.PENDING:
+        return sync
+    plan = _SyncPlan()
+    try:
+        with transaction.atomic():
+            if sync.kind == DirectorySync.Kind.TEAMS:
+                _apply_teams(sync, plan)
+            else:
+                _apply_employees(sync, plan)
+            if plan.errors:
+                raise _Rejected
+    except CSVFileError as exc:
+        plan.errors = [exc.error]
+        sync.message = exc.error.reason
+    except _Rejected:
+        sync.message = f"{len(plan.errors)} row(s) rejected; nothing was changed."
+    except _NeedsConfirmation as exc:
+        sync.status = DirectorySync.Status.NEEDS_CONFIRMATION
+        sync.message = str(exc)
+
+    sync.rows_total = plan.rows_total
+    sync.errors = [error.as_dict() for error in plan.errors[:MAX_REPORTED_ERRORS]]
+    if sync.status == DirectorySync.Status.NEEDS_CONFIRMATION:
+        sync.created_count = sync.updated_count = sync.unchanged_count = 0
+        sync.deactivated_count = plan.deactivated
+    elif plan.errors:
+        sync.status = DirectorySync.Status.REJECTED
+        sync.created_count = sync.updated_count = sync.unchanged_count = 0
+        sync.deactivated_count = 0
+        sync.content = b""
+        sync.finished_at = timezone.now()
+    else:
+        sync.status = DirectorySync.Status.APPLIED
+        sync.created_count, sync.updated_count = plan.created, plan.updated
+        sync.unchanged_count, sync.deactivated_count = plan.unchanged, plan.deactivated
+        sync.message = (
+            f"{plan.created} created, {plan.updated} updated, {plan.unchanged} unchanged, "
+            f"{plan.deactivated} deactivated."
+        )
+        sync.content = b""
+        sync.finished_at = timezone.now()
+    sync.save()
+    return sync
+
+
+class _Rejected(Exception):
+    pass
+
+
+class _NeedsConfirmation(Exception):
+    pass
+
+
+def _parse_bool(value: str) -> bool | None:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return None
+
+
+def _apply_teams(sync: DirectorySync, plan: _SyncPlan) -> None:
+    required, optional = directory_columns(sync.kind)
+    existing = {team.external_id: team for team in Team.objects.all()}
+    seen: dict[str, int] = {}
+    rows: list[tuple[int, dict[str, str]]] = []
+    for row_number, row in read_csv(io.BytesIO(sync.content), required=required, optional=optional):
+        plan.rows_total += 1
+        if "__error__" in row:
+            plan.reject(row_number, "", row["__error__"])
+            continue
+        external_id = row["external_id"]
+        if not external_id:
+            plan.reject(row_number, "external_id", "Required.")
+            continue
+        if len(external_id) > 100:
+            plan.reject(row_number, "external_id", "At most 100 characters.")
+            continue
+        if external_id in seen:
+            plan.reject(
+                row_number,
+                "external_id",
+                f"Duplicate external id {external_id!r} (first on row {seen[external_id]}).",
+            )
+            continue
+        seen[external_id] = row_number
+        if not row["name"]:
+            plan.reject(row_number, "name", "Required.")
+            continue
+        if len(row["name"]) > 200:
+            plan.reject(row_number, "name", "At most 200 characters.")
+            continue
+        rows.append((row_number, row))
+
+    # Parents may be defined anywhere in the file or already exist.
+    ext_by_id = {team.id: ext for ext, team in existing.items()}
+    parent_of: dict[str, str | None] = {
+        ext: ext_by_id.get(team.parent_id) if team.parent_id else None
+        for ext, team in existing.items()
+    }
+    for row_number, row in rows:
+        parent_ext = row.get("parent_external_id") or None
+        if parent_ext and parent_ext not in seen and parent_ext not in existing:
+            plan.reject(row_number, "parent_external_id", f"Unknown team {parent_ext!r}.")
+            continue
+        if parent_ext == row["external_id"]:
+            plan.reject(row_number, "parent_external_id", "A team cannot be its own parent.")
+            continue
+        parent_of[row["external_id"]] = parent_ext
+    for row_number, row in rows:
+        node: str | None = row["external_id"]
+        steps = 0
+        while node is not None and steps <= len(parent_of):
+            node, steps = parent_of.get(node), steps + 1
+        if node is not None:
+            plan.reject(row_number, "parent_external_id", "This parent would make a cycle.")
+    if plan.errors:
+        return
+
+    by_ext = dict(existing)
+    for _, row in rows:
+        team = by_ext.get(row["external_id"])
+        if team is None:
+            by_ext[row["external_id"]] = Team.objects.create(
+                name=row["name"], external_id=row["external_id"]
+            )
+            plan.created += 1
+    changed = []
+    for _, row in rows:
+        team = by_ext[row["external_id"]]
+        parent_ext = row.get("parent_external_id") or None
+        parent_id = by_ext[parent_ext].id if parent_ext else None
+        is_new = team.path == ""
+        if team.name != row["name"] or team.parent_id != parent_id or not team.is_active:
+            team.name, team.parent_id, team.is_active = row["name"], parent_id, True
+            changed.append(team)
+            if not is_new:
+                plan.updated += 1
+        elif not is_new:
+            plan.unchanged += 1
+    Team.objects.bulk_update(changed, ["name", "parent", "is_active"], batch_size=500)
+    team_paths_rebuild()
+
+
+def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
+    required, optional = directory_columns(sync.kind)
+    teams = {team.external_id: team for team in Team.objects.filter(is_active=True)}
+    existing = {
+        employee.external_id: employee
+        for employee in Employee.objects.select_related("user").prefetch_related("managed_teams")
+    }
+    users_by_username = {
+        username: user_id for user_id, username in User.objects.values_list("id", "username")
+    }
+    seen_ids: dict[str, int] = {}
+    seen_emails: dict[str, int] = {}
+    parsed: list[tuple[int, dict[str, Any]]] = []
+    has_active_column = False
+    for row_number, row in read_csv(io.BytesIO(sync.content), required=required, optional=optional):
+        plan.rows_total += 1
+        if "__error__" in row:
+            plan.reject(row_number, "", row["__error__"])
+            continue
+        has_active_column = has_active_column or "is_active" in row
+        errors_before = len(plan.errors)
+        external_id = row["external_id"]
+        if not external_id:
+            plan.reject(row_number, "external_id", "Required.")
+        elif len(external_id) > 100:
+            plan.reject(row_number, "external_id", "At most 100 characters.")
+        elif external_id in seen_ids:
+            plan.reject(
+                row_number,
+                "external_id",
+                f"Duplicate external id {external_id!r} (first on row {seen_ids[external_id]}).",
+            )
+        else:
+            seen_ids[external_id] = row_number
+        email = row["email"]
+        try:
+            validate_email(email)
+        except ValidationError:
+            plan.reject(row_number, "email", f"{email!r} is not a valid email address.")
+        else:
+            username = _username_for(email)
+            if username in seen_emails:
+                plan.reject(
+                    row_number,
+                    "email",
+                    f"Duplicate email {email!r} (first on row {seen_emails[username]}).",
+                )
+            else:
+                seen_emails[username] = row_number
+                owner = existing.get(external_id)
+                user_id = users_by_username.get(username)
+                if user_id is not None and (owner is None or owner.user_id != user_id):
+                    linked = Employee.objects.filter(user_id=user_id).exclude(
+                        external_id=external_id
+                    )
+                    if linked.exists():
+                        plan.reject(row_number, "email", f"{email!r} belongs to another person.")
+        for column in ("first_name", "last_name"):
+            if len(row[column]) > 150:
+                plan.reject(row_number, column, "At most 150 characters.")
+        team = teams.get(row["team_external_id"])
+        if team is None:
+            plan.reject(
+                row_number, "team_external_id", f"Unknown team {row['team_external_id']!r}."
+            )
+        hire_date = None
+        if row.get("hire_date"):
+            try:
+                hire_date = dt.date.fromisoformat(row["hire_date"])
+            except ValueError:
+                reason = f"{row['hire_date']!r} is not a YYYY-MM-DD date."
+                plan.reject(row_number, "hire_date", reason)
+        flags: dict[str, bool] = {}
+        for column, default in (("is_front_line", False), ("is_active", True)):
+            flag = _parse_bool(row.get(column, "")) if row.get(column, "") else default
+            if flag is None:
+                plan.reject(row_number, column, f"{row[column]!r} is not yes/no.")
+            flags[column] = bool(flag)
+        manages = [
+            ext.strip()
+            for ext in (row.get("manages") or "").replace(",", ";").split(";")
+            if ext.strip()
+        ]
+        unknown = [ext for ext in manages if ext not in teams]
+        if unknown:
+            plan.reject(row_number, "manages", f"Unknown team(s): {', '.join(unknown)}.")
+        for column in ("title", "role_family", "location"):
+            limit = 200 if column == "title" else 100
+            if len(row.get(column, "")) > limit:
+                plan.reject(row_number, column, f"At most {limit} characters.")
+        if len(plan.errors) == errors_before:
+            parsed.append(
+                (
+                    row_number,
+                    {
+                        "external_id": external_id,
+                        "email": email,
+                        "first_name": row["first_name"],
+                        "last_name": row["last_name"],
+                        "team": team,
+                        "title": row.get("title", ""),
+                        "role_family": row.get("role_family", ""),
+                        "location": row.get("location", ""),
+                        "hire_date": hire_date,
+                        "is_front_line": flags["is_front_line"],
+                        "is_active": flags["is_active"],
+                        "manages": [teams[ext] for ext in manages],
+                    },
+                )
+            )
+    if plan.errors:
+        return
+
+    # The file is the full list of people: active people missing from it are deactivated.
+    in_file = {data["external_id"]: data for _, data in parsed}
+    to_deactivate = [
+        employee
+        for ext, employee in existing.items()
+        if employee.is_active and (ext not in in_file or not in_file[ext]["is_active"])
+    ]
+    active_now = sum(1 for employee in existing.values() if employee.is_active)
+    plan.deactivated = len(to_deactivate)
+    share = settings.CXC_DIRECTORY_SYNC_DEACTIVATION_CONFIRM_SHARE
+    if active_now and len(to_deactivate) > share * active_now and not sync.confirm_deactivation:
+        raise _NeedsConfirmation(
+            f"This sync would deactivate {len(to_deactivate)} of {active_now} active people "
+            f"({len(to_deactivate) / active_now:.0%}), more than {share:.0%}. "
+            "Confirm to apply it, or cancel and check the file."
+        )
+
+    employee_group, _ = Group.objects.get_or_create(name=Role.EMPLOYEE)
+    manager_group, _ = Group.objects.get_or_create(name=Role.MANAGER)
+    for _, data in parsed:
+        employee = existing.get(data["external_id"])
+        wanted_managed = {team.pk for team in data["manages"]}
+        if employee is None:
+            username = _username_for(data["email"])
+            user_id = users_by_username.get(username)
+            user = User.objects.get(pk=user_id) if user_id else User(username=username)
+            user.email, user.first_name, user.last_name = (
+                data["email"],
+                data["first_name"],
+                data["last_name"],
+            )
+            user.is_active = data["is_active"]
+            if user.pk is None:
+                user.set_unusable_password()
+            user.save()
+            user.groups.add(employee_group)
+            employee = Employee.objects.create(
+                user=user,
+                external_id=data["external_id"],
+                **{name: data[name] for name in EMPLOYEE_FIELDS},
+                is_active=data["is_active"],
+            )
+            plan.created += 1
+            current_managed: set[int] = set()
+        else:
+            user = employee.user
+            changed_user = [name for name in USER_FIELDS if getattr(user, name) != data[name]]
+            changed_employee = [
+                name for name in EMPLOYEE_FIELDS if getattr(employee, name) != data[name]
+            ]
+            if employee.is_active != data["is_active"]:
+                changed_employee.append("is_active")
+            current_managed = {team.pk for team in employee.managed_teams.all()}
+            if not (changed_user or changed_employee or current_managed != wanted_managed):
+                plan.unchanged += 1
+                continue
+            for name in changed_user:
+                setattr(user, name, data[name])
+            if "email" in changed_user:
+                user.username = _username_for(data["email"])
+            user.is_active = data["is_active"]
+            user.save()
+            for name in changed_employee:
+                setattr(employee, name, data[name])
+            employee.save()
+            plan.updated += 1
+        if wanted_managed != current_managed:
+            employee.managed_teams.set(data["manages"])
+            if data["manages"]:
+                user.groups.add(manager_group)
+            else:
+                user.groups.remove(manager_group)
+
+    missing_ids = [employee.pk for employee in to_deactivate if employee.external_id not in in_file]
+    if missing_ids:
+        Employee.objects.filter(pk__in=missing_ids).update(
+            is_active=False, updated_at=timezone.now()
+        )
+        User.objects.filter(employee__pk__in=missing_ids).update(is_active=False)

@@ -1,0 +1,126 @@
+"""HTML pages for people: the home page, the directory and directory sync (HR)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from cxculture.lib.api import DomainError
+
+from . import selectors, services
+from .forms import DirectorySyncForm
+from .models import DirectorySync
+from .permissions import viewer_for
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Each role lands on its own home page; later issues fill these with their dashboards."""
+    viewer = viewer_for(request.user)
+    context: dict[str, object] = {
+        "role": viewer.primary_role,
+        "team": viewer.employee.team if viewer.employee else None,
+        "team_size": (
+            selectors.employees_for_viewer(viewer)
+            .filter(team_id=viewer.team_id, is_active=True)
+            .count()
+            if viewer.team_id
+            else 0
+        ),
+    }
+    if viewer.is_manager:
+        context["managed_teams"] = selectors.teams_for_viewer(viewer).filter(viewer.subtree_q())
+    if viewer.sees_whole_organisation:
+        context["organisation"] = {
+            "teams": selectors.teams_for_viewer(viewer).filter(is_active=True).count(),
+            "people": selectors.employees_for_viewer(viewer).filter(is_active=True).count(),
+        }
+    return render(request, "people/home.html", context)
+
+
+@login_required
+def directory(request: HttpRequest) -> HttpResponse:
+    viewer = viewer_for(request.user)
+    query = request.GET.get("q", "").strip()
+    people = selectors.employees_search(
+        selectors.employees_for_viewer(viewer).filter(is_active=True), query
+    )
+    page = Paginator(people, 50).get_page(request.GET.get("page"))
+    return render(request, "people/directory.html", {"page": page, "query": query})
+
+
+def _require_hr(request: HttpRequest) -> None:
+    if not viewer_for(request.user).is_hr_admin:
+        raise PermissionDenied
+
+
+@login_required
+def sync_list(request: HttpRequest) -> HttpResponse:
+    _require_hr(request)
+    viewer = viewer_for(request.user)
+    if request.method == "POST":
+        form = DirectorySyncForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                services.directory_upload_check_size(upload.size)
+                sync = services.directory_sync_start(
+                    kind=form.cleaned_data["kind"],
+                    content=upload.read(),
+                    file_name=upload.name,
+                    requested_by=request.user,  # type: ignore[arg-type]
+                )
+            except DomainError as exc:
+                form.add_error("file", exc.message)
+            else:
+                return redirect("people:sync-detail", pk=sync.pk)
+    else:
+        form = DirectorySyncForm()
+    syncs = selectors.directory_syncs_for_viewer(viewer)[:20]
+    return render(
+        request,
+        "people/sync_list.html",
+        {
+            "form": form,
+            "syncs": syncs,
+            "team_columns": services.TEAM_COLUMNS + services.TEAM_OPTIONAL_COLUMNS,
+            "employee_columns": services.EMPLOYEE_COLUMNS + services.EMPLOYEE_OPTIONAL_COLUMNS,
+        },
+    )
+
+
+@login_required
+def sync_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_hr(request)
+    sync = get_object_or_404(selectors.directory_syncs_for_viewer(viewer_for(request.user)), pk=pk)
+    template = "people/sync_detail.html"
+    if request.headers.get("HX-Request"):
+        template = "people/_sync_status.html"
+    return render(request, template, {"sync": sync, "Status": DirectorySync.Status})
+
+
+@login_required
+@require_POST
+def sync_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_hr(request)
+    sync = get_object_or_404(selectors.directory_syncs_for_viewer(viewer_for(request.user)), pk=pk)
+    try:
+        services.directory_sync_confirm(sync=sync)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("people:sync-detail", pk=sync.pk)
+
+
+@login_required
+@require_POST
+def sync_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_hr(request)
+    sync = get_object_or_404(selectors.directory_syncs_for_viewer(viewer_for(request.user)), pk=pk)
+    try:
+        services.directory_sync_cancel(sync=sync)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("people:sync-detail", pk=sync.pk)

@@ -1,0 +1,9 @@
+"""Local development and `make demo`: debug on, a fixed insecure key, console email."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-do-not-deploy")
+# Static files come straight from the finders (app folders and node_modules) while developing.
+STATIC_ROOT = None  # type: ignore[assignment]
