@@ -108,18 +108,28 @@ MEDIA_URL = "media/"
 
 # Email: console in the demo; in production an SMTP URL such as
 # DJANGO_EMAIL_URL=smtp+tls://user:password@mail.example.com:587 (Django 6.1 MAILERS).
-_email = env.email_url("DJANGO_EMAIL_URL", default="consolemail://")
-MAILERS = {"default": {"BACKEND": _email["EMAIL_BACKEND"], "OPTIONS": {}}}
-if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
-    MAILERS["default"]["OPTIONS"] = {
-        "host": _email["EMAIL_HOST"],
-        "port": _email["EMAIL_PORT"],
-        "username": _email["EMAIL_HOST_USER"],
-        "password": _email["EMAIL_HOST_PASSWORD"],
-        "use_tls": _email.get("EMAIL_USE_TLS", False),
-        "use_ssl": _email.get("EMAIL_USE_SSL", False),
-        "timeout": env.int("DJANGO_EMAIL_TIMEOUT", default=10),
-    }
+
+
+def mailers_from_email_url(config: dict) -> dict:
+    """Django 6.1 MAILERS from django-environ's parsed email URL."""
+    backend = config["EMAIL_BACKEND"]
+    options: dict = {}
+    if backend.endswith("smtp.EmailBackend"):
+        options = {
+            "host": config["EMAIL_HOST"],
+            "port": config["EMAIL_PORT"],
+            "username": config["EMAIL_HOST_USER"],
+            "password": config["EMAIL_HOST_PASSWORD"],
+            "use_tls": config.get("EMAIL_USE_TLS", False),
+            "use_ssl": config.get("EMAIL_USE_SSL", False),
+            "timeout": env.int("DJANGO_EMAIL_TIMEOUT", default=10),
+        }
+    elif backend.endswith("filebased.EmailBackend"):
+        options = {"file_path": config["EMAIL_FILE_PATH"]}
+    return {"default": {"BACKEND": backend, "OPTIONS": options}}
+
+
+MAILERS = mailers_from_email_url(env.email_url("DJANGO_EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="cxculture <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -168,6 +178,7 @@ CACHES = {"default": env.cache("CXC_CACHE_URL", default="locmemcache://")}
 # Without a broker, tasks run eagerly in the calling process so the demo needs nothing else.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_DEFAULT_QUEUE = env.str("CXC_CELERY_QUEUE", default="celery")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

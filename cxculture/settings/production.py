@@ -1,12 +1,15 @@
 """Production: secrets from the environment with no defaults, HTTPS everywhere."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, mailers_from_email_url
 
 DEBUG = False
 # No default: production refuses to start without a real key.
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+
+# No default: invitations and password resets need a real mail server.
+MAILERS = mailers_from_email_url(env.email_url("DJANGO_EMAIL_URL"))
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,0 +1,53 @@
+"""Production settings: refuse to start without secrets, and pass Django's deployment checks."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "cxculture.settings.production",
+    "DJANGO_SECRET_KEY": "x" * 30 + "a-long-random-production-secret-key-for-the-check",
+    "DJANGO_ALLOWED_HOSTS": "cx.example.com",
+    "DJANGO_EMAIL_URL": "smtp+tls://cx:secret@mail.example.com:587",
+}
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CXC_"))}
+    return subprocess.run(  # noqa: S603 - our own manage.py
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_production_settings_pass_the_deployment_checks():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {k: v for k, v in PRODUCTION.items() if k != "DJANGO_SECRET_KEY"}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "Set the DJANGO_SECRET_KEY environment variable" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts_or_mail():
+    for missing in ("DJANGO_ALLOWED_HOSTS", "DJANGO_EMAIL_URL"):
+        env = {k: v for k, v in PRODUCTION.items() if k != missing}
+        result = _manage("check", env=env)
+        assert result.returncode != 0, missing
+        assert f"Set the {missing} environment variable" in result.stderr
+
+
+def test_the_default_settings_need_no_variable_at_all():
+    result = _manage("check", env={"DJANGO_SETTINGS_MODULE": "cxculture.settings.dev"})
+    assert result.returncode == 0, result.stderr
