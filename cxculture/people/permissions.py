@@ -55,6 +55,10 @@ class Viewer:
         return query
 
     @property
+    def primary_role_label(self) -> str:
+        return Role(self.primary_role).label
+
+    @property
     def primary_role(self) -> str:
         for role in (Role.HR_ADMIN, Role.EXECUTIVE, Role.MANAGER):
             if role == Role.MANAGER and self.is_manager:

@@ -32,7 +32,10 @@ def home(request: HttpRequest) -> HttpResponse:
         ),
     }
     if viewer.is_manager:
-        context["managed_teams"] = selectors.teams_for_viewer(viewer).filter(viewer.subtree_q())
+        # The card shows names and head counts only: skip the managers prefetch.
+        context["managed_teams"] = (
+            selectors.teams_for_viewer(viewer).filter(viewer.subtree_q()).prefetch_related(None)
+        )
     if viewer.sees_whole_organisation:
         context["organisation"] = {
             "teams": selectors.teams_for_viewer(viewer).filter(is_active=True).count(),

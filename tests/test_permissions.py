@@ -1,0 +1,508 @@
+"""The permission matrix: every API endpoint, every role and every method, with its status.
+
+Each `Case` is one operation (method + the schema's path template, and for detail paths the
+object it is about) with the status every role gets. To cover a new endpoint, append `Case`
+rows to `MATRIX`; `test_every_operation_in_the_schema_has_a_row` and
+`test_every_url_under_api_v1_has_a_row` fail until you do.
+
+Anonymous requests get 403 with the error code `not_authenticated`, not 401: DRF answers 401
+only when the first authentication class names a `WWW-Authenticate` scheme, and session
+authentication (first in REST_FRAMEWORK) has none.
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from drf_spectacular.generators import SchemaGenerator
+
+from cxculture.people import services
+from cxculture.people.models import CompanyValue, DirectorySync, Employee, Policy, Team
+from tests.factories.people import CompanyValueFactory, PolicyFactory
+from tests.helpers import PASSWORD
+
+ROLES = ("anonymous", "employee", "teammate", "outsider", "manager", "hr_admin", "executive")
+NOT_SIGNED_IN = 403
+
+
+def statuses(default: int, *, anonymous: int = NOT_SIGNED_IN, **by_role: int) -> dict[str, int]:
+    """The status for every role: `default` unless a role is named; anonymous is refused."""
+    unknown = set(by_role) - set(ROLES)
+    if unknown:
+        raise ValueError(f"Unknown role(s): {sorted(unknown)}")
+    return {
+        role: anonymous if role == "anonymous" else by_role.get(role, default) for role in ROLES
+    }
+
+
+READ = statuses(200)
+HR_ONLY_200 = statuses(403, hr_admin=200)
+HR_ONLY_201 = statuses(403, hr_admin=201)
+
+
+class World:
+    """The cast plus the objects some rows are about, made only when a row asks for them."""
+
+    def __init__(self, org: dict[str, Team], cast: dict[str, Employee]):
+        self.org = org
+        self.cast = cast
+
+    def person(self, role: str) -> Employee | None:
+        return None if role == "anonymous" else self.cast[role]
+
+    @cached_property
+    def value(self) -> CompanyValue:
+        return CompanyValueFactory(name="Own the outcome")
+
+    @cached_property
+    def retired_value(self) -> CompanyValue:
+        value = CompanyValueFactory(name="Follow the script")
+        return services.company_value_update(value=value, is_active=False)
+
+    @cached_property
+    def policy(self) -> Policy:
+        return PolicyFactory(code="refund-window", owner_team=self.org["support"])
+
+    @cached_property
+    def retired_policy(self) -> Policy:
+        policy = PolicyFactory(code="no-callbacks")
+        return services.policy_update(policy=policy, is_active=False)
+
+    @cached_property
+    def sync_waiting(self) -> DirectorySync:
+        """An employees sync that would deactivate 5 of 7 people, so it waits for confirmation."""
+        rows = [
+            {
+                "external_id": person.external_id,
+                "email": person.user.email,
+                "first_name": person.user.first_name,
+                "last_name": person.user.last_name,
+                "team_external_id": person.team.external_id if person.team else "",
+            }
+            for person in (self.cast["hr_admin"], self.cast["executive"])
+        ]
+        sync = services.directory_sync_start(
+            kind=DirectorySync.Kind.EMPLOYEES,
+            content=services.rows_to_csv(DirectorySync.Kind.EMPLOYEES, rows),
+            requested_by=self.cast["hr_admin"].user,
+        )
+        assert sync.status == DirectorySync.Status.NEEDS_CONFIRMATION
+        return sync
+
+
+Target = Callable[[World], int]
+Body = Callable[[World, Employee | None], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str  # the path template as the OpenAPI schema spells it
+    expect: Mapping[str, int]
+    target: Target | None = None  # fills `{id}`
+    body: Body | None = None
+    about: str = ""  # tells rows on the same operation apart
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.path}" + (f" ({self.about})" if self.about else "")
+
+    def url(self, world: World) -> str:
+        if self.target is None:
+            return self.path
+        return self.path.replace("{id}", str(self.target(world)))
+
+
+def _team(key: str) -> Target:
+    return lambda world: world.org[key].pk
+
+
+def _person(role: str) -> Target:
+    return lambda world: world.cast[role].pk
+
+
+def _credentials(password: str) -> Body:
+    """Sign in as yourself; anonymous visitors use the employee's username."""
+
+    def body(world: World, me: Employee | None) -> dict[str, Any]:
+        user = (me or world.cast["employee"]).user
+        return {"username": user.get_username(), "password": password}
+
+    return body
+
+
+MATRIX: list[Case] = [
+    # --- API root --------------------------------------------------------------------------
+    Case("GET", "/api/v1/", READ),
+    # --- Teams: the tree is public to everyone signed in; HR admins change it -----------------
+    Case("GET", "/api/v1/teams/", READ),
+    Case(
+        "POST",
+        "/api/v1/teams/",
+        HR_ONLY_201,
+        body=lambda w, me: {"name": "Retention", "external_id": "RET", "parent": w.org["sales"].pk},
+    ),
+    Case("GET", "/api/v1/teams/{id}/", READ, target=_team("support_b"), about="another team"),
+    Case("GET", "/api/v1/teams/{id}/", READ, target=_team("sales"), about="another department"),
+    Case(
+        "PATCH",
+        "/api/v1/teams/{id}/",
+        HR_ONLY_200,
+        target=_team("support_a"),
+        body=lambda w, me: {"name": "Support Alpha"},
+        about="a team the manager leads",
+    ),
+    Case(
+        "PUT",
+        "/api/v1/teams/{id}/",
+        HR_ONLY_200,
+        target=_team("sales"),
+        body=lambda w, me: {"name": "Sales and retention", "parent": w.org["root"].pk},
+    ),
+    # --- Employees: scoped to the viewer ---------------------------------------------------
+    Case("GET", "/api/v1/employees/", READ),
+    Case(
+        "POST",
+        "/api/v1/employees/",
+        HR_ONLY_201,
+        body=lambda w, me: {
+            "external_id": "E-NEW",
+            "email": "new.starter@example.com",
+            "first_name": "Nia",
+            "last_name": "New",
+            "team": w.org["support_a"].pk,
+        },
+    ),
+    Case(
+        "GET",
+        "/api/v1/employees/{id}/",
+        statuses(200, outsider=404),
+        target=_person("employee"),
+        about="a person in Support A",
+    ),
+    Case(
+        "GET",
+        "/api/v1/employees/{id}/",
+        statuses(200, employee=404, teammate=404),
+        target=_person("outsider"),
+        about="a person in Support B",
+    ),
+    Case(
+        "GET",
+        "/api/v1/employees/{id}/",
+        statuses(404, hr_admin=200, executive=200),
+        target=_person("sales_person"),
+        about="a person in Sales",
+    ),
+    Case(
+        "GET",
+        "/api/v1/employees/{id}/",
+        statuses(404, manager=200, hr_admin=200, executive=200),
+        target=_person("manager"),
+        about="the manager of Support",
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/employees/{id}/",
+        HR_ONLY_200,
+        target=_person("outsider"),
+        body=lambda w, me: {"title": "Senior agent"},
+        about="a person the manager leads",
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/employees/{id}/",
+        HR_ONLY_200,
+        target=_person("employee"),
+        body=lambda w, me: {"roles": ["hr_admin"]},
+        about="granting HR admin",
+    ),
+    Case(
+        "PUT",
+        "/api/v1/employees/{id}/",
+        HR_ONLY_200,
+        target=_person("employee"),
+        body=lambda w, me: {"title": "Team lead", "location": "York"},
+    ),
+    # --- Company values: active ones public, retired ones HR only ----------------------------
+    Case("GET", "/api/v1/values/", READ),
+    Case(
+        "POST",
+        "/api/v1/values/",
+        HR_ONLY_201,
+        body=lambda w, me: {"name": "Say yes", "description": "Find a way."},
+    ),
+    Case("GET", "/api/v1/values/{id}/", READ, target=lambda w: w.value.pk, about="active"),
+    Case(
+        "GET",
+        "/api/v1/values/{id}/",
+        statuses(404, hr_admin=200),
+        target=lambda w: w.retired_value.pk,
+        about="retired",
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/values/{id}/",
+        HR_ONLY_200,
+        target=lambda w: w.value.pk,
+        body=lambda w, me: {"description": "Finish what the customer started."},
+    ),
+    Case(
+        "PUT",
+        "/api/v1/values/{id}/",
+        HR_ONLY_200,
+        target=lambda w: w.value.pk,
+        body=lambda w, me: {"name": "Own it", "description": "", "position": 2},
+    ),
+    # --- Policies: active ones public, retired ones HR only --------------------------------
+    Case("GET", "/api/v1/policies/", READ),
+    Case(
+        "POST",
+        "/api/v1/policies/",
+        HR_ONLY_201,
+        body=lambda w, me: {"code": "free-shipping", "name": "Free shipping over 50"},
+    ),
+    Case("GET", "/api/v1/policies/{id}/", READ, target=lambda w: w.policy.pk, about="active"),
+    Case(
+        "GET",
+        "/api/v1/policies/{id}/",
+        statuses(404, hr_admin=200),
+        target=lambda w: w.retired_policy.pk,
+        about="retired",
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/policies/{id}/",
+        HR_ONLY_200,
+        target=lambda w: w.policy.pk,
+        body=lambda w, me: {"description": "Refunds within 30 days."},
+    ),
+    Case(
+        "PUT",
+        "/api/v1/policies/{id}/",
+        HR_ONLY_200,
+        target=lambda w: w.policy.pk,
+        body=lambda w, me: {"code": "refund-window", "name": "Refund window", "owner_team": None},
+    ),
+    # --- Directory syncs: HR admins only --------------------------------------------------------
+    Case("GET", "/api/v1/directory-syncs/", HR_ONLY_200),
+    Case(
+        "POST",
+        "/api/v1/directory-syncs/",
+        HR_ONLY_201,
+        body=lambda w, me: {
+            "kind": "teams",
+            "rows": [{"external_id": "RET", "name": "Retention", "parent_external_id": "SAL"}],
+        },
+    ),
+    Case("GET", "/api/v1/directory-syncs/{id}/", HR_ONLY_200, target=lambda w: w.sync_waiting.pk),
+    Case(
+        "POST",
+        "/api/v1/directory-syncs/{id}/confirm/",
+        HR_ONLY_200,
+        target=lambda w: w.sync_waiting.pk,
+    ),
+    Case(
+        "POST",
+        "/api/v1/directory-syncs/{id}/cancel/",
+        HR_ONLY_200,
+        target=lambda w: w.sync_waiting.pk,
+    ),
+    # --- Tokens: anyone with the right password, nobody without --------------------------------
+    Case(
+        "POST",
+        "/api/v1/auth/token/",
+        statuses(200, anonymous=200),
+        body=_credentials(PASSWORD),
+        about="right password",
+    ),
+    Case(
+        "POST",
+        "/api/v1/auth/token/",
+        statuses(400, anonymous=400),
+        body=_credentials("not the password"),
+        about="wrong password",
+    ),
+]
+
+
+@pytest.fixture
+def world(org, cast) -> World:
+    return World(org, cast)
+
+
+@pytest.mark.parametrize(
+    ("case", "role"),
+    [pytest.param(case, role, id=f"{case.name} as {role}") for case in MATRIX for role in ROLES],
+)
+def test_each_role_gets_the_status_in_the_matrix(api, world, case, role):
+    me = world.person(role)
+    url = case.url(world)
+    body = case.body(world, me) if case.body else None
+    call = getattr(api.as_(me), case.method.lower())
+
+    response = call(url, body) if body is not None else call(url)
+
+    expected = case.expect[role]
+    assert response.status_code == expected, response.content
+    if expected >= 400:
+        assert set(response.json()) == {"error"}
+        assert set(response.json()["error"]) == {"code", "message", "fields"}
+    if role == "anonymous" and expected == NOT_SIGNED_IN:
+        assert response.json()["error"]["code"] == "not_authenticated"
+    if expected == 200 and case.method == "GET" and case.target is not None:
+        assert response.json()["id"] == case.target(world)
+
+
+# --- The matrix covers everything ---------------------------------------------------------------
+
+
+def _schema_operations() -> set[tuple[str, str]]:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return {
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        for method in operations
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+
+
+def _api_v1_paths() -> set[str]:
+    """Every URL pattern under /api/v1/, spelled like the schema ("/api/v1/teams/{id}/")."""
+    found: set[str] = set()
+
+    def walk(patterns: list[URLPattern | URLResolver], prefix: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern).lstrip("^").rstrip("$")
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif route.startswith("api/v1/") and "format" not in pattern.pattern.regex.groupindex:
+                # Format-suffix aliases (".json") reach the same views as the paths they copy.
+                route = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route)  # regex groups
+                found.add("/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route))  # converters
+
+    walk(get_resolver().url_patterns, "")
+    return {path.replace("{pk}", "{id}") for path in found}
+
+
+def test_every_operation_in_the_schema_has_a_row():
+    covered = {(case.method, case.path) for case in MATRIX}
+
+    missing = sorted(_schema_operations() - covered)
+
+    assert missing == [], f"Add Case rows to MATRIX for {missing}"
+
+
+def test_every_url_under_api_v1_has_a_row():
+    covered = {case.path for case in MATRIX}
+
+    missing = sorted(_api_v1_paths() - covered)
+
+    assert missing == [], f"Add Case rows to MATRIX for {missing}"
+
+
+def test_the_matrix_has_no_rows_for_endpoints_that_are_gone():
+    existing = _api_v1_paths()
+
+    stale = sorted({case.name for case in MATRIX if case.path not in existing})
+
+    assert stale == []
+
+
+def test_the_url_walk_finds_the_endpoints_it_guards():
+    paths = _api_v1_paths()
+
+    assert {"/api/v1/", "/api/v1/teams/{id}/", "/api/v1/auth/token/"} <= paths
+    assert "/api/v1/directory-syncs/{id}/confirm/" in paths
+
+
+# --- Lists leak nothing ------------------------------------------------------------------------
+
+VISIBLE_PEOPLE = {
+    "employee": {"Erin Employee", "Tom Teammate"},
+    "teammate": {"Erin Employee", "Tom Teammate"},
+    "outsider": {"Olga Outsider"},
+    "manager": {"Erin Employee", "Tom Teammate", "Olga Outsider", "Maya Manager"},
+    "hr_admin": {
+        "Erin Employee",
+        "Tom Teammate",
+        "Olga Outsider",
+        "Maya Manager",
+        "Sam Sales",
+        "Hana HR",
+        "Eddie Exec",
+    },
+}
+VISIBLE_PEOPLE["executive"] = VISIBLE_PEOPLE["hr_admin"]
+
+
+@pytest.mark.parametrize("role", sorted(VISIBLE_PEOPLE))
+def test_a_list_of_employees_holds_exactly_the_people_the_role_may_see(api, cast, role):
+    response = api.as_(cast[role]).get("/api/v1/employees/", {"page_size": 200})
+
+    assert response.status_code == 200
+    names = [item["name"] for item in response.json()["results"]]
+    assert sorted(names) == sorted(VISIBLE_PEOPLE[role])
+    assert response.json()["count"] == len(VISIBLE_PEOPLE[role])
+
+
+@pytest.mark.parametrize("role", ["employee", "teammate", "outsider"])
+def test_filters_cannot_widen_an_employees_view(api, cast, org, role):
+    for params in ({"team": org["sales"].pk}, {"subtree": org["root"].pk}, {"search": "Sam"}):
+        response = api.as_(cast[role]).get("/api/v1/employees/", params)
+
+        names = {item["name"] for item in response.json()["results"]}
+        assert names <= VISIBLE_PEOPLE[role]
+        assert "Sam Sales" not in names
+
+
+def test_an_employee_sees_private_fields_only_on_their_own_record(api, cast):
+    response = api.as_(cast["employee"]).get("/api/v1/employees/")
+
+    by_name = {item["name"]: item for item in response.json()["results"]}
+    assert by_name["Erin Employee"]["email"] == cast["employee"].user.email
+    assert by_name["Erin Employee"]["location"] == "Leeds"
+    assert set(by_name["Tom Teammate"]) == {
+        "id",
+        "name",
+        "title",
+        "team",
+        "team_name",
+        "is_front_line",
+        "is_active",
+    }
+
+
+def test_a_manager_sees_private_fields_of_the_people_they_lead(api, cast):
+    response = api.as_(cast["manager"]).get(f"/api/v1/employees/{cast['outsider'].pk}/")
+
+    assert response.json()["email"] == cast["outsider"].user.email
+    assert response.json()["external_id"] == cast["outsider"].external_id
+
+
+@pytest.mark.parametrize("role", ["employee", "outsider", "manager", "executive"])
+def test_only_hr_lists_retired_values_and_policies(api, world, role):
+    active_value, retired_value = world.value, world.retired_value
+    active_policy, retired_policy = world.policy, world.retired_policy
+
+    values = api.as_(world.cast[role]).get("/api/v1/values/").json()["results"]
+    policies = api.as_(world.cast[role]).get("/api/v1/policies/").json()["results"]
+    hr_values = api.as_(world.cast["hr_admin"]).get("/api/v1/values/").json()["results"]
+
+    assert [item["id"] for item in values] == [active_value.pk]
+    assert [item["id"] for item in policies] == [active_policy.pk]
+    assert {item["id"] for item in hr_values} == {active_value.pk, retired_value.pk}
+    assert retired_policy.pk not in {item["id"] for item in policies}
+
+
+def test_every_role_reads_the_whole_team_tree_with_its_managers(api, cast, org):
+    response = api.as_(cast["outsider"]).get("/api/v1/teams/")
+
+    teams = {item["name"]: item for item in response.json()["results"]}
+    assert set(teams) == {"Company", "Support", "Support A", "Support B", "Sales"}
+    assert teams["Support"]["managers"] == [{"id": cast["manager"].pk, "name": "Maya Manager"}]
+    assert teams["Support A"]["member_count"] == 2
