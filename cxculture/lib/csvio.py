@@ -10,6 +10,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import IO, Any
 
 
@@ -56,9 +57,14 @@ def _decoded(reader: Any) -> Iterator[list[str]]:
             )
             raise CSVFileError(RowError(0, "", reason), code="not_utf8") from exc
         except csv.Error as exc:
-            reason = f"The file is not valid CSV ({exc})."
-            raise CSVFileError(RowError(reader.line_num, "", reason)) from exc
+            # `line_num` counts physical lines, not rows; it still points near the problem.
+            reason = f"The file is not valid CSV near line {reader.line_num} ({exc})."
+            raise CSVFileError(RowError(0, "", reason)) from exc
         yield values
+
+
+def _is_blank(values: list[str]) -> bool:
+    return not any(value.strip() for value in values)
 
 
 def read_csv(
@@ -79,10 +85,9 @@ def read_csv(
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
     reader = csv.reader(text)
     rows = _decoded(reader)
-    try:
-        header = next(rows)
-    except StopIteration:
-        raise CSVFileError(RowError(1, "", "The file is empty."), code="empty_file") from None
+    header = next(rows, [])
+    if _is_blank(header) and all(_is_blank(values) for values in rows):
+        raise CSVFileError(RowError(1, "", "The file is empty."), code="empty_file")
     header = [column.strip().lower() for column in header]
     missing = [column for column in required if column not in header]
     unknown = [column for column in header if column not in allowed]
@@ -106,13 +111,15 @@ def read_csv(
             RowError(1, "", "Wrong header: a column appears twice."), code="wrong_header"
         )
     seen_any = False
-    for values in rows:
-        row_number = reader.line_num
-        if not any(value.strip() for value in values):
+    # A row number counts records (as a spreadsheet shows them), not physical lines: a quoted
+    # value may span several lines. The csv module yields [] for a blank line, so it counts too.
+    for row_number, values in enumerate(rows, start=2):
+        if _is_blank(values):
             continue
         seen_any = True
         if len(values) != len(header):
-            yield row_number, {"__error__": f"expected {len(header)} values, found {len(values)}"}
+            reason = f"Expected {len(header)} values, found {len(values)}."
+            yield row_number, {"__error__": reason}
             continue
         yield (
             row_number,
@@ -122,15 +129,23 @@ def read_csv(
         raise CSVFileError(RowError(2, "", "The file has a header but no rows."), code="empty_file")
 
 
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_safe(value: object) -> str:
-    """A cell value that no spreadsheet will evaluate as a formula (OWASP CSV injection)."""
-    text = "" if value is None else str(value)
+    """A cell value that no spreadsheet will evaluate as a formula (OWASP CSV injection).
+
+    Numbers are written as they are: a negative number is data, not a formula, and prefixing
+    it would turn it into text in every spreadsheet.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    text = str(value).replace("\0", "")
     if text.startswith(_FORMULA_PREFIXES):
         text = "'" + text
-    return text.replace("\0", "")
+    return text
 
 
 def write_csv(rows: Iterable[Iterable[object]]) -> str:

@@ -1,13 +1,19 @@
 """REST API for the organisation: teams, employees, values, policies and directory syncs."""
 
-from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from cxculture.lib.api import error_body
 
 from . import selectors, services
 from .models import CompanyValue, DirectorySync, Employee, Policy, Role, Team
@@ -97,7 +103,8 @@ class EmployeeSerializer(serializers.ModelSerializer):
 
 class EmployeeWriteSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=100)
-    email = serializers.EmailField()
+    # The email is also the username, hence the username's limit.
+    email = serializers.EmailField(max_length=services.EMAIL_MAX_LENGTH)
     first_name = serializers.CharField(max_length=150)
     last_name = serializers.CharField(max_length=150)
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), allow_null=True)
@@ -111,7 +118,7 @@ class EmployeeWriteSerializer(serializers.Serializer):
 
 
 class EmployeeUpdateSerializer(serializers.Serializer):
-    email = serializers.EmailField(required=False)
+    email = serializers.EmailField(max_length=services.EMAIL_MAX_LENGTH, required=False)
     first_name = serializers.CharField(max_length=150, required=False)
     last_name = serializers.CharField(max_length=150, required=False)
     team = serializers.PrimaryKeyRelatedField(
@@ -174,14 +181,51 @@ class DirectorySyncSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string"},
+            {"type": "number"},
+            {"type": "boolean"},
+            {"type": "array", "items": {"type": "string"}},
+        ],
+        "nullable": True,
+    }
+)
+class DirectoryCellField(serializers.Field):
+    """One value of a JSON row, turned into the text the same CSV cell would hold.
+
+    JSON clients send `true`, numbers, `null` and, for `manages`, lists of team external ids.
+    """
+
+    default_error_messages = {"invalid": "Send text, a number, true/false, null or a list of text."}
+
+    def to_internal_value(self, data: object) -> str:
+        if data is None:
+            return ""
+        if isinstance(data, bool):
+            return "yes" if data else "no"
+        if isinstance(data, str | int | float):
+            return str(data)
+        if isinstance(data, list) and all(isinstance(item, str) for item in data):
+            return ";".join(data)
+        self.fail("invalid")
+
+    def to_representation(self, value: object) -> object:
+        return value
+
+
 class DirectorySyncCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=DirectorySync.Kind.choices)
     file = serializers.FileField(required=False, help_text="A UTF-8 CSV file.")
     rows = serializers.ListField(
-        child=serializers.DictField(child=serializers.CharField(allow_blank=True)),
+        child=serializers.DictField(child=DirectoryCellField()),
         required=False,
         max_length=50_000,
-        help_text="The same columns as the CSV, as JSON objects (instead of a file).",
+        help_text=(
+            "The same columns as the CSV, as JSON objects (instead of a file). Rejected rows "
+            "are numbered as in the CSV file: the first object is row 2."
+        ),
     )
     confirm_deactivation = serializers.BooleanField(required=False, default=False)
 
@@ -221,6 +265,15 @@ class EmployeeFilter(filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         return selectors.employees_search(queryset, value)
+
+
+def _fields_from_row_errors(errors: list[dict]) -> dict[str, list[str]]:
+    """Row errors grouped by column, each reason prefixed with its row: "row 4: Required."."""
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        where = f"row {error['row']}: " if error["row"] else ""
+        fields.setdefault(error["column"] or "file", []).append(where + error["reason"])
+    return fields
 
 
 # --- Views -------------------------------------------------------------------------------------
@@ -393,6 +446,12 @@ class PolicyViewSet(
         responses={
             201: DirectorySyncSerializer,
             202: OpenApiResponse(DirectorySyncSerializer, "Large file: a worker applies it."),
+            400: OpenApiResponse(
+                description=(
+                    "Rejected: nothing was changed. `error.rows` lists each rejected row "
+                    "(row, column, reason) and `error.sync` the recorded sync."
+                )
+            ),
             413: OpenApiResponse(description="The file is over the size limit."),
         },
         description=(
@@ -437,18 +496,40 @@ class DirectorySyncViewSet(
             requested_by=request.user,  # type: ignore[arg-type]
             confirm_deactivation=data["confirm_deactivation"],
         )
+        if sync.status == DirectorySync.Status.REJECTED:
+            # The sync stays in the history, but the request itself was bad input: a 400 that
+            # carries every rejected row and the recorded sync.
+            body = error_body("rows_rejected", sync.message, _fields_from_row_errors(sync.errors))
+            body["error"]["rows"] = sync.errors
+            body["error"]["sync"] = DirectorySyncSerializer(sync).data
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
         pending = sync.status == DirectorySync.Status.PENDING
         answer = status.HTTP_202_ACCEPTED if pending else status.HTTP_201_CREATED
         return Response(DirectorySyncSerializer(sync).data, status=answer)
 
-    @extend_schema(request=None, responses={200: DirectorySyncSerializer, 409: None})
+    @extend_schema(
+        request=None,
+        responses={
+            200: DirectorySyncSerializer,
+            202: OpenApiResponse(DirectorySyncSerializer, "Large file: a worker applies it."),
+            409: OpenApiResponse(description="The sync is not waiting for confirmation."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str | None = None) -> Response:
-        sync = get_object_or_404(self.get_queryset(), pk=pk)
-        return Response(DirectorySyncSerializer(services.directory_sync_confirm(sync=sync)).data)
+        sync = services.directory_sync_confirm(sync=self.get_object())
+        pending = sync.status == DirectorySync.Status.PENDING
+        answer = status.HTTP_202_ACCEPTED if pending else status.HTTP_200_OK
+        return Response(DirectorySyncSerializer(sync).data, status=answer)
 
-    @extend_schema(request=None, responses={200: DirectorySyncSerializer, 409: None})
+    @extend_schema(
+        request=None,
+        responses={
+            200: DirectorySyncSerializer,
+            409: OpenApiResponse(description="The sync has finished."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        sync = get_object_or_404(self.get_queryset(), pk=pk)
-        return Response(DirectorySyncSerializer(services.directory_sync_cancel(sync=sync)).data)
+        sync = services.directory_sync_cancel(sync=self.get_object())
+        return Response(DirectorySyncSerializer(sync).data)

@@ -5,6 +5,7 @@ import datetime as dt
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import IO, Any
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -23,6 +25,8 @@ from .models import CompanyValue, DirectorySync, Employee, Policy, Role, Team
 from .permissions import forget_viewer
 
 MAX_REPORTED_ERRORS = 1000
+# A person's email is also their username, so it has the username's limit.
+EMAIL_MAX_LENGTH = 150
 
 # --- Teams -----------------------------------------------------------------------------------
 
@@ -139,6 +143,8 @@ def employee_create(
 ) -> Employee:
     """Create the person and the user they sign in as (no usable password unless given)."""
     username = _username_for(email)
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise DomainError(f"At most {EMAIL_MAX_LENGTH} characters.", field="email")
     if Employee.objects.filter(external_id=external_id).exists():
         raise DomainError("An employee with this external id exists.", field="external_id")
     if User.objects.filter(Q(username=username) | Q(email__iexact=email)).exists():
@@ -174,6 +180,8 @@ def employee_update(*, employee: Employee, **changes: Any) -> Employee:
         raise DomainError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
     user = employee.user
     if "email" in changes and changes["email"].lower() != user.email.lower():
+        if len(changes["email"]) > EMAIL_MAX_LENGTH:
+            raise DomainError(f"At most {EMAIL_MAX_LENGTH} characters.", field="email")
         username = _username_for(changes["email"])
         clash = User.objects.filter(Q(username=username) | Q(email__iexact=changes["email"]))
         if clash.exclude(pk=user.pk).exists():
@@ -216,16 +224,32 @@ def employee_set_roles(*, employee: Employee, roles: Iterable[str]) -> Employee:
 # --- Values and policies -------------------------------------------------------------------------
 
 
-def company_value_create(*, name: str, description: str = "", position: int = 0) -> CompanyValue:
+def _check_value_name(name: str, *, exclude: CompanyValue | None = None) -> str:
+    """The slug for `name`, or a DomainError if it is empty or another value has the name."""
     slug = slugify(name)
-    if CompanyValue.objects.filter(Q(slug=slug) | Q(name__iexact=name)).exists():
+    if not slug:
+        raise DomainError("A value's name needs a letter or a digit.", field="name")
+    clash = CompanyValue.objects.filter(Q(slug=slug) | Q(name__iexact=name))
+    if exclude is not None:
+        clash = clash.exclude(pk=exclude.pk)
+    if clash.exists():
         raise DomainError("A value with this name exists.", field="name")
+    return slug
+
+
+@transaction.atomic
+def company_value_create(*, name: str, description: str = "", position: int = 0) -> CompanyValue:
+    slug = _check_value_name(name)
     return CompanyValue.objects.create(
         name=name, slug=slug, description=description, position=position
     )
 
 
+@transaction.atomic
 def company_value_update(*, value: CompanyValue, **changes: Any) -> CompanyValue:
+    """Change a value; its slug stays as it was created, so links to it keep working."""
+    if "name" in changes:
+        _check_value_name(changes["name"], exclude=value)
     for name in ("name", "description", "position", "is_active"):
         if name in changes:
             setattr(value, name, changes[name])
@@ -233,6 +257,7 @@ def company_value_update(*, value: CompanyValue, **changes: Any) -> CompanyValue
     return value
 
 
+@transaction.atomic
 def policy_create(
     *, name: str, code: str, description: str = "", owner_team: Team | None = None
 ) -> Policy:
@@ -243,8 +268,14 @@ def policy_create(
     )
 
 
+@transaction.atomic
 def policy_update(*, policy: Policy, **changes: Any) -> Policy:
-    for name in ("name", "description", "owner_team", "is_active"):
+    if (
+        "code" in changes
+        and Policy.objects.filter(code=changes["code"]).exclude(pk=policy.pk).exists()
+    ):
+        raise DomainError("A policy with this code exists.", field="code")
+    for name in ("name", "code", "description", "owner_team", "is_active"):
         if name in changes:
             setattr(policy, name, changes[name])
     policy.save()
@@ -312,8 +343,6 @@ def directory_sync_start(
     confirm_deactivation: bool = False,
 ) -> DirectorySync:
     """Record a sync and apply it: in this request when small, by a Celery worker when large."""
-    from .tasks import directory_sync_apply_task
-
     if kind not in DirectorySync.Kind.values:
         raise DomainError(f"Unknown kind {kind!r}: use teams or employees.", field="kind")
     data = content if isinstance(content, bytes) else content.read()
@@ -325,21 +354,39 @@ def directory_sync_start(
         requested_by=requested_by,
         confirm_deactivation=confirm_deactivation,
     )
-    if len(data) <= settings.CXC_DIRECTORY_SYNC_INLINE_MAX_BYTES:
+    return _apply_now_or_later(sync, size=len(data))
+
+
+def _apply_now_or_later(sync: DirectorySync, *, size: int) -> DirectorySync:
+    """Apply a pending sync in this request when small, or after commit by a Celery worker."""
+    from .tasks import directory_sync_apply_task
+
+    if size <= settings.CXC_DIRECTORY_SYNC_INLINE_MAX_BYTES:
         return directory_sync_apply(sync_id=sync.pk)
-    transaction.on_commit(lambda: directory_sync_apply_task.delay(sync.pk))
+    sync_id = sync.pk
+    transaction.on_commit(lambda: directory_sync_apply_task.delay(sync_id))
     return sync
 
 
 @transaction.atomic
 def directory_sync_confirm(*, sync: DirectorySync) -> DirectorySync:
-    """Apply a sync that stopped because it would deactivate many people."""
+    """Apply a sync that stopped because it would deactivate many people.
+
+    A large file goes back to a worker, as when it was first sent.
+    """
     updated = DirectorySync.objects.filter(
         pk=sync.pk, status=DirectorySync.Status.NEEDS_CONFIRMATION
     ).update(status=DirectorySync.Status.PENDING, confirm_deactivation=True)
     if not updated:
         raise ConflictError("Only a sync waiting for confirmation can be confirmed.")
-    return directory_sync_apply(sync_id=sync.pk)
+    size = (
+        DirectorySync.objects.filter(pk=sync.pk)
+        .annotate(size=Length("content"))
+        .values_list("size", flat=True)
+        .get()
+    )
+    sync.refresh_from_db(fields=["status", "confirm_deactivation", "updated_at"])
+    return _apply_now_or_later(sync, size=size or 0)
 
 
 def directory_sync_cancel(*, sync: DirectorySync) -> DirectorySync:
@@ -483,7 +530,11 @@ def _apply_teams(sync: DirectorySync, plan: _SyncPlan) -> None:
         for ext, team in existing.items()
     }
     for row_number, row in rows:
-        parent_ext = row.get("parent_external_id") or None
+        if "parent_external_id" not in row:
+            # Without the column the file does not say where teams sit: they stay put.
+            parent_of.setdefault(row["external_id"], None)
+            continue
+        parent_ext = row["parent_external_id"] or None
         if parent_ext and parent_ext not in seen and parent_ext not in existing:
             plan.reject(row_number, "parent_external_id", f"Unknown team {parent_ext!r}.")
             continue
@@ -512,7 +563,7 @@ def _apply_teams(sync: DirectorySync, plan: _SyncPlan) -> None:
     changed = []
     for _, row in rows:
         team = by_ext[row["external_id"]]
-        parent_ext = row.get("parent_external_id") or None
+        parent_ext = parent_of[row["external_id"]]
         parent_id = by_ext[parent_ext].id if parent_ext else None
         is_new = team.path == ""
         if team.name != row["name"] or team.parent_id != parent_id or not team.is_active:
@@ -527,25 +578,33 @@ def _apply_teams(sync: DirectorySync, plan: _SyncPlan) -> None:
 
 
 def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
+    """Check every row, then create, update and deactivate people.
+
+    An optional column that the file does not have leaves that field as it is (a file without
+    `manages` does not take anyone's teams away); `is_active` defaults to yes, since the file
+    is the full list of people.
+    """
     required, optional = directory_columns(sync.kind)
     teams = {team.external_id: team for team in Team.objects.filter(is_active=True)}
     existing = {
         employee.external_id: employee
         for employee in Employee.objects.select_related("user").prefetch_related("managed_teams")
     }
+    by_user_id = {employee.user_id: employee for employee in existing.values()}
     users_by_username = {
-        username: user_id for user_id, username in User.objects.values_list("id", "username")
+        username.lower(): user_id
+        for user_id, username in User.objects.values_list("id", "username")
     }
     seen_ids: dict[str, int] = {}
     seen_emails: dict[str, int] = {}
     parsed: list[tuple[int, dict[str, Any]]] = []
-    has_active_column = False
+    columns: set[str] = set()
     for row_number, row in read_csv(io.BytesIO(sync.content), required=required, optional=optional):
         plan.rows_total += 1
         if "__error__" in row:
             plan.reject(row_number, "", row["__error__"])
             continue
-        has_active_column = has_active_column or "is_active" in row
+        columns = set(row)
         errors_before = len(plan.errors)
         external_id = row["external_id"]
         if not external_id:
@@ -567,7 +626,10 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
             plan.reject(row_number, "email", f"{email!r} is not a valid email address.")
         else:
             username = _username_for(email)
-            if username in seen_emails:
+            if len(email) > EMAIL_MAX_LENGTH:
+                # The email is also the username, which has this limit.
+                plan.reject(row_number, "email", f"At most {EMAIL_MAX_LENGTH} characters.")
+            elif username in seen_emails:
                 plan.reject(
                     row_number,
                     "email",
@@ -578,16 +640,19 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
                 owner = existing.get(external_id)
                 user_id = users_by_username.get(username)
                 if user_id is not None and (owner is None or owner.user_id != user_id):
-                    linked = Employee.objects.filter(user_id=user_id).exclude(
-                        external_id=external_id
-                    )
-                    if linked.exists():
+                    if user_id in by_user_id:
                         plan.reject(row_number, "email", f"{email!r} belongs to another person.")
+                    elif owner is not None:
+                        # A new person may take over an account nobody is linked to (one made
+                        # in the admin, say); an existing person cannot be given its username.
+                        plan.reject(row_number, "email", f"{email!r} belongs to another account.")
         for column in ("first_name", "last_name"):
             if len(row[column]) > 150:
                 plan.reject(row_number, column, "At most 150 characters.")
         team = teams.get(row["team_external_id"])
-        if team is None:
+        if not row["team_external_id"]:
+            plan.reject(row_number, "team_external_id", "Required.")
+        elif team is None:
             plan.reject(
                 row_number, "team_external_id", f"Unknown team {row['team_external_id']!r}."
             )
@@ -632,7 +697,7 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
                         "hire_date": hire_date,
                         "is_front_line": flags["is_front_line"],
                         "is_active": flags["is_active"],
-                        "manages": [teams[ext] for ext in manages],
+                        "manages": [teams[ext] for ext in dict.fromkeys(manages)],
                     },
                 )
             )
@@ -649,13 +714,19 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
     active_now = sum(1 for employee in existing.values() if employee.is_active)
     plan.deactivated = len(to_deactivate)
     share = settings.CXC_DIRECTORY_SYNC_DEACTIVATION_CONFIRM_SHARE
-    if active_now and len(to_deactivate) > share * active_now and not sync.confirm_deactivation:
+    # Compared as exact fractions, so "40% of 10" is 4 and not 4.000000000000001.
+    over_share = len(to_deactivate) > Fraction(str(share)) * active_now
+    if active_now and over_share and not sync.confirm_deactivation:
         raise _NeedsConfirmation(
             f"This sync would deactivate {len(to_deactivate)} of {active_now} active people "
             f"({len(to_deactivate) / active_now:.0%}), more than {share:.0%}. "
             "Confirm to apply it, or cancel and check the file."
         )
 
+    synced_fields = ["team"] + [
+        name for name in EMPLOYEE_FIELDS if name != "team" and name in columns
+    ]
+    syncs_manages = "manages" in columns
     employee_group, _ = Group.objects.get_or_create(name=Role.EMPLOYEE)
     manager_group, _ = Group.objects.get_or_create(name=Role.MANAGER)
     for _, data in parsed:
@@ -686,24 +757,33 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
         else:
             user = employee.user
             changed_user = [name for name in USER_FIELDS if getattr(user, name) != data[name]]
+            if user.is_active != data["is_active"]:
+                changed_user.append("is_active")
             changed_employee = [
-                name for name in EMPLOYEE_FIELDS if getattr(employee, name) != data[name]
+                name
+                for name in synced_fields
+                if (employee.team_id if name == "team" else getattr(employee, name))
+                != (data["team"].pk if name == "team" else data[name])
             ]
             if employee.is_active != data["is_active"]:
                 changed_employee.append("is_active")
             current_managed = {team.pk for team in employee.managed_teams.all()}
+            if not syncs_manages:
+                wanted_managed = current_managed
             if not (changed_user or changed_employee or current_managed != wanted_managed):
                 plan.unchanged += 1
                 continue
-            for name in changed_user:
-                setattr(user, name, data[name])
-            if "email" in changed_user:
-                user.username = _username_for(data["email"])
-            user.is_active = data["is_active"]
-            user.save()
-            for name in changed_employee:
-                setattr(employee, name, data[name])
-            employee.save()
+            if changed_user:
+                for name in changed_user:
+                    setattr(user, name, data[name])
+                if "email" in changed_user:
+                    user.username = _username_for(data["email"])
+                    changed_user.append("username")
+                user.save(update_fields=changed_user)
+            if changed_employee:
+                for name in changed_employee:
+                    setattr(employee, name, data[name])
+                employee.save(update_fields=[*changed_employee, "updated_at"])
             plan.updated += 1
         if wanted_managed != current_managed:
             employee.managed_teams.set(data["manages"])
@@ -711,6 +791,7 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
                 user.groups.add(manager_group)
             else:
                 user.groups.remove(manager_group)
+            forget_viewer(user)
 
     missing_ids = [employee.pk for employee in to_deactivate if employee.external_id not in in_file]
     if missing_ids:

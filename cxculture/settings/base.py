@@ -169,6 +169,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `kind` or `status`: name each enum in the schema after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "DirectorySyncKindEnum": "cxculture.people.models.DirectorySync.Kind",
+        "DirectorySyncStatusEnum": "cxculture.people.models.DirectorySync.Status",
+    },
 }
 
 # --- Cache -----------------------------------------------------------------------------------
