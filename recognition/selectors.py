@@ -1,0 +1,416 @@
+"""Reads of recognition, points, rewards and exceptions, scoped to the viewer.
+
+- The feed: organisation-visible recognitions for everyone signed in; team-visible ones for the
+  giver's and receivers' teams (as they were when it was given), the people involved, the
+  managers of those teams' subtrees, and HR admins (who moderate).
+- Points: everyone sees their own balances and entries; HR admins every entry.
+- Redemptions: one's own; HR admins all.
+- Policy exceptions: one's own, those of the subtrees one manages; HR admins all.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from cxculture.people.models import Employee, Policy, Team
+from cxculture.people.permissions import Viewer
+
+from . import ledger
+from .models import (
+    Account,
+    LedgerEntry,
+    LedgerTransaction,
+    ManagerBudget,
+    PolicyException,
+    Reaction,
+    Recognition,
+    RecognitionReceiver,
+    Redemption,
+    Reward,
+)
+
+# --- The feed ------------------------------------------------------------------------------------
+
+
+def _receivers_in(**lookup) -> QuerySet:
+    return RecognitionReceiver.objects.filter(**lookup).values("recognition_id")
+
+
+def recognitions_for_viewer(viewer: Viewer) -> QuerySet[Recognition]:
+    """Every recognition the viewer may see (reversed ones included), with what a card shows."""
+    if not viewer.is_authenticated:
+        return Recognition.objects.none()
+    receivers = Prefetch(
+        "receiver_links",
+        queryset=RecognitionReceiver.objects.select_related("employee__user", "team").order_by(
+            "id"
+        ),
+    )
+    base = Recognition.objects.select_related("giver__user", "giver_team").prefetch_related(
+        receivers, "values"
+    )
+    if viewer.is_hr_admin:
+        return base
+    scope = Q(visibility=Recognition.Visibility.ORGANISATION)
+    if viewer.employee is not None:
+        scope |= Q(giver_id=viewer.employee.pk) | Q(
+            pk__in=_receivers_in(employee_id=viewer.employee.pk)
+        )
+    if viewer.team_id is not None:
+        scope |= Q(giver_team_id=viewer.team_id) | Q(pk__in=_receivers_in(team_id=viewer.team_id))
+    for path in viewer.managed_paths:
+        scope |= Q(giver_team__path__startswith=path) | Q(
+            pk__in=_receivers_in(team__path__startswith=path)
+        )
+    return base.filter(scope)
+
+
+def involving_team(feed: QuerySet[Recognition], team: Team) -> QuerySet[Recognition]:
+    """Recognitions given or received within `team`'s subtree."""
+    return feed.filter(
+        Q(giver_team__path__startswith=team.path)
+        | Q(pk__in=_receivers_in(team__path__startswith=team.path))
+    )
+
+
+def tagged_with(feed: QuerySet[Recognition], value_id: int) -> QuerySet[Recognition]:
+    tagged = Recognition.values.through.objects.filter(companyvalue_id=value_id)
+    return feed.filter(pk__in=tagged.values("recognition_id"))
+
+
+def involving_person(feed: QuerySet[Recognition], person_id: int) -> QuerySet[Recognition]:
+    return feed.filter(Q(giver_id=person_id) | Q(pk__in=_receivers_in(employee_id=person_id)))
+
+
+def feed_for_viewer(
+    viewer: Viewer,
+    *,
+    team: Team | None = None,
+    value_id: int | None = None,
+    person_id: int | None = None,
+) -> QuerySet[Recognition]:
+    """The recognition feed (newest first, reversed ones left out), optionally narrowed to a
+    team's subtree, a company value or a person (giver or receiver)."""
+    feed = recognitions_for_viewer(viewer).filter(reversed_at__isnull=True)
+    if team is not None:
+        feed = involving_team(feed, team)
+    if value_id is not None:
+        feed = tagged_with(feed, value_id)
+    if person_id is not None:
+        feed = involving_person(feed, person_id)
+    return feed.order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class ReactionCount:
+    emoji: str
+    count: int
+    mine: bool
+
+
+def reaction_summaries(
+    recognition_ids: list[int], viewer: Viewer
+) -> dict[int, list[ReactionCount]]:
+    """Reaction counts per recognition for a page of the feed, in one query."""
+    if not recognition_ids:
+        return {}
+    me = viewer.employee.pk if viewer.employee else None
+    rows = (
+        Reaction.objects.filter(recognition_id__in=recognition_ids)
+        .values("recognition_id", "emoji")
+        .annotate(count=Count("id"), mine=Count("id", filter=Q(employee_id=me)))
+        .order_by("recognition_id", "emoji")
+    )
+    order = {emoji: index for index, emoji in enumerate(Reaction.EMOJI)}
+    summaries: dict[int, list[ReactionCount]] = defaultdict(list)
+    for row in rows:
+        summaries[row["recognition_id"]].append(
+            ReactionCount(emoji=row["emoji"], count=row["count"], mine=row["mine"] > 0)
+        )
+    for items in summaries.values():
+        items.sort(key=lambda item: order.get(item.emoji, 99))
+    return dict(summaries)
+
+
+# --- Points --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Balances:
+    allowance: int
+    wallet: int
+    budget: int | None
+    monthly_allowance: int
+    allowance_resets_on: dt.date
+    points_per_currency_unit: int
+    currency: str
+
+    @property
+    def wallet_value(self) -> Decimal:
+        return (Decimal(self.wallet) / self.points_per_currency_unit).quantize(Decimal("0.01"))
+
+
+def balances_for(employee: Employee) -> Balances:
+    """What the person can give, has received and (managers) can award, in one query.
+
+    An allowance not yet reset for this month shows what it will be once reset (the reset
+    happens on the first give of the month, or by the beat task on the 1st).
+    """
+    accounts = {a.kind: a for a in Account.objects.filter(employee=employee)}
+    period = ledger.current_period()
+    monthly = settings.CXC_RECOGNITION_MONTHLY_ALLOWANCE
+    allowance = accounts.get(Account.Kind.ALLOWANCE)
+    current = allowance is not None and allowance.period is not None and allowance.period >= period
+    budget = accounts.get(Account.Kind.BUDGET)
+    next_month = (period + dt.timedelta(days=32)).replace(day=1)
+    return Balances(
+        allowance=allowance.balance if current and allowance else monthly,
+        wallet=accounts[Account.Kind.WALLET].balance if Account.Kind.WALLET in accounts else 0,
+        budget=budget.balance if budget is not None else None,
+        monthly_allowance=monthly,
+        allowance_resets_on=next_month,
+        points_per_currency_unit=settings.CXC_RECOGNITION_POINTS_PER_CURRENCY_UNIT,
+        currency=settings.CXC_RECOGNITION_CURRENCY,
+    )
+
+
+def entries_for_viewer(viewer: Viewer, *, everyone: bool = False) -> QuerySet[LedgerEntry]:
+    """The viewer's own ledger entries; with `everyone`, HR admins get every entry."""
+    base = LedgerEntry.objects.select_related("transaction", "account__employee__user").order_by(
+        "-id"
+    )
+    if everyone and viewer.is_hr_admin:
+        return base
+    if viewer.employee is None:
+        return base.none()
+    return base.filter(account__employee_id=viewer.employee.pk)
+
+
+def budgets_for_viewer(viewer: Viewer) -> QuerySet[ManagerBudget]:
+    """Manager budgets with their current balance: HR admins all, managers their own."""
+    base = ManagerBudget.objects.select_related("manager__user", "manager__team").annotate(
+        balance=Coalesce(
+            Account.objects.filter(
+                kind=Account.Kind.BUDGET, employee_id=OuterRef("manager_id")
+            ).values("balance")[:1],
+            Value(0),
+        )
+    )
+    if viewer.is_hr_admin:
+        return base.order_by("manager__user__last_name", "manager__user__first_name")
+    if viewer.employee is None:
+        return base.none()
+    return base.filter(manager_id=viewer.employee.pk)
+
+
+def ledger_problems() -> list[str]:
+    """Check the books: every transaction sums to zero, no balance below zero (but the pool's),
+    and every balance equals the sum of its entries. Empty when all is well."""
+    problems = [
+        f"transaction {row['transaction_id']} sums to {row['total']}"
+        for row in LedgerEntry.objects.values("transaction_id")
+        .annotate(total=Sum("amount"))
+        .exclude(total=0)
+    ]
+    problems += [
+        f"transaction {pk} has no entries"
+        for pk in LedgerTransaction.objects.filter(entries__isnull=True).values_list(
+            "pk", flat=True
+        )
+    ]
+    problems += [
+        f"account {pk} ({kind}) is at {balance}"
+        for pk, kind, balance in Account.objects.exclude(kind=Account.Kind.POOL)
+        .filter(balance__lt=0)
+        .values_list("pk", "kind", "balance")
+    ]
+    problems += [
+        f"account {pk} balance {balance} != entries {total}"
+        for pk, balance, total in Account.objects.annotate(
+            total=Coalesce(Sum("entries__amount"), Value(0))
+        )
+        .exclude(balance=F("total"))
+        .values_list("pk", "balance", "total")
+    ]
+    return problems
+
+
+# --- Rewards and redemptions ---------------------------------------------------------------------
+
+
+def rewards_for_viewer(viewer: Viewer) -> QuerySet[Reward]:
+    if not viewer.is_authenticated:
+        return Reward.objects.none()
+    if viewer.is_hr_admin:
+        return Reward.objects.all()
+    return Reward.objects.filter(is_active=True)
+
+
+def redemptions_for_viewer(viewer: Viewer) -> QuerySet[Redemption]:
+    base = Redemption.objects.select_related("employee__user", "employee__team", "reward")
+    if viewer.is_hr_admin:
+        return base
+    if viewer.employee is None:
+        return base.none()
+    return base.filter(employee_id=viewer.employee.pk)
+
+
+# --- Policy exceptions ---------------------------------------------------------------------------
+
+
+def exceptions_for_viewer(viewer: Viewer) -> QuerySet[PolicyException]:
+    base = PolicyException.objects.select_related(
+        "employee__user", "employee__team", "policy", "reviewer__user"
+    )
+    if viewer.is_hr_admin:
+        return base
+    if viewer.employee is None:
+        return base.none()
+    scope = Q(employee_id=viewer.employee.pk)
+    if viewer.is_manager:
+        scope |= viewer.subtree_q(prefix="employee__team__")
+    return base.filter(scope)
+
+
+def exception_review_queue(viewer: Viewer) -> QuerySet[PolicyException]:
+    """Pending exceptions the viewer may review: their subtrees (HR: everyone), never their own."""
+    if viewer.employee is None or not (viewer.is_manager or viewer.is_hr_admin):
+        return PolicyException.objects.none()
+    queue = exceptions_for_viewer(viewer).filter(status=PolicyException.Status.PENDING)
+    if not viewer.is_hr_admin:
+        queue = queue.filter(viewer.subtree_q(prefix="employee__team__"))
+    return queue.exclude(employee_id=viewer.employee.pk).order_by("created_at", "id")
+
+
+def exception_stats_by_policy(viewer: Viewer, *, since: dt.date | None = None) -> QuerySet[Policy]:
+    """Per policy, over the exceptions in the viewer's scope (executives and HR: everyone's;
+    managers: their subtrees'; others: their own): how often it was bent, the cost, and how the
+    reviews went. Insights extends this with the outcomes of the customers who got a
+    "yes" (joined by `exception_references`) to flag policies to revisit."""
+    if viewer.sees_whole_organisation:
+        scoped = PolicyException.objects.all()
+    else:
+        scoped = exceptions_for_viewer(viewer)
+    if since is not None:
+        scoped = scoped.filter(occurred_on__gte=since)
+    ids = scoped.values("pk")
+    mine = Q(exceptions__pk__in=ids)
+    status = PolicyException.Status
+    return (
+        Policy.objects.annotate(
+            exception_count=Count("exceptions", filter=mine),
+            total_cost=Coalesce(
+                Sum("exceptions__cost", filter=mine),
+                Value(Decimal("0")),
+                output_field=DecimalField(max_digits=14, decimal_places=2),
+            ),
+            approved=Count("exceptions", filter=mine & Q(exceptions__status=status.APPROVED)),
+            coached=Count(
+                "exceptions", filter=mine & Q(exceptions__status=status.APPROVED_WITH_COACHING)
+            ),
+            declined=Count("exceptions", filter=mine & Q(exceptions__status=status.DECLINED)),
+            pending=Count("exceptions", filter=mine & Q(exceptions__status=status.PENDING)),
+            reward_points=Coalesce(Sum("exceptions__reward_points", filter=mine), Value(0)),
+        )
+        .filter(Q(is_active=True) | Q(exception_count__gt=0))
+        .order_by("-exception_count", "name")
+    )
+
+
+def exception_references(
+    viewer: Viewer, *, policy: Policy | None = None
+) -> QuerySet[PolicyException]:
+    """The customer and interaction references of the exceptions the viewer may see, for
+    insights to join customer outcomes by reference (recognition never imports outcomes)."""
+    refs = exceptions_for_viewer(viewer)
+    if policy is not None:
+        refs = refs.filter(policy=policy)
+    return refs.only(
+        "id", "policy_id", "team_id", "status", "customer_ref", "interaction_ref", "occurred_on"
+    )
+
+
+# --- Reach and anti-gaming -----------------------------------------------------------------------
+
+
+def not_recognised_lately(viewer: Viewer, *, days: int | None = None) -> QuerySet[Employee]:
+    """People in the viewer's subtrees (HR and executives: everyone) not recognised within
+    `days`, longest-waiting first, with `last_recognised_at` (None if never). Reach, not a
+    leaderboard: it names who is missed, never who is ahead."""
+    days = days or settings.CXC_RECOGNITION_NOT_RECOGNISED_DAYS
+    cutoff = timezone.now() - dt.timedelta(days=days)
+    people = Employee.objects.filter(is_active=True).select_related("user", "team")
+    if not viewer.sees_whole_organisation:
+        if not viewer.is_manager:
+            return people.none()
+        people = people.filter(viewer.subtree_q(prefix="team__"))
+        if viewer.employee is not None:
+            people = people.exclude(pk=viewer.employee.pk)
+    live = Q(recognition_receipts__recognition__reversed_at__isnull=True)
+    recent = RecognitionReceiver.objects.filter(
+        employee_id=OuterRef("pk"),
+        recognition__created_at__gte=cutoff,
+        recognition__reversed_at__isnull=True,
+    )
+    return (
+        people.annotate(
+            last_recognised_at=Max("recognition_receipts__recognition__created_at", filter=live)
+        )
+        .filter(~Exists(recent))
+        .order_by(F("last_recognised_at").asc(nulls_first=True), "user__last_name", "id")
+    )
+
+
+@dataclass(frozen=True)
+class ReciprocalPair:
+    first: Employee
+    second: Employee
+    first_to_second: int
+    second_to_first: int
+
+
+def reciprocal_pairs(
+    viewer: Viewer, *, days: int | None = None, min_points: int | None = None
+) -> list[ReciprocalPair]:
+    """Pairs who each gave the other at least `min_points` allowance points within `days`: a
+    pattern worth a look (trading points), listed for HR admins, not blocked."""
+    if not viewer.is_hr_admin:
+        return []
+    days = days or settings.CXC_RECOGNITION_RECIPROCAL_DAYS
+    min_points = min_points or settings.CXC_RECOGNITION_RECIPROCAL_MIN_POINTS
+    since = timezone.now() - dt.timedelta(days=days)
+    flows = (
+        RecognitionReceiver.objects.filter(
+            recognition__created_at__gte=since,
+            recognition__reversed_at__isnull=True,
+            recognition__kind=Recognition.Kind.PEER,
+            recognition__points_per_receiver__gt=0,
+        )
+        .values("recognition__giver_id", "employee_id")
+        .annotate(points=Sum("recognition__points_per_receiver"))
+        .filter(points__gte=min_points)
+    )
+    given = {(row["recognition__giver_id"], row["employee_id"]): row["points"] for row in flows}
+    pairs = sorted({tuple(sorted(key)) for key in given if (key[1], key[0]) in given})
+    people = Employee.objects.select_related("user", "team").in_bulk(
+        {pk for pair in pairs for pk in pair}
+    )
+    return [ReciprocalPair(people[a], people[b], given[(a, b)], given[(b, a)]) for a, b in pairs]

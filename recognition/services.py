@@ -1,0 +1,515 @@
+"""Every write of recognition: giving, reversing, reactions, rewards, redemptions, budgets and
+policy exceptions. Points move only through `recognition.ledger`."""
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from cxculture.lib.api import ConflictError, DomainError
+from cxculture.people.models import CompanyValue, Employee, Policy
+from cxculture.people.permissions import Viewer
+
+from . import ledger
+from .models import (
+    Account,
+    LedgerTransaction,
+    ManagerBudget,
+    PolicyException,
+    Reaction,
+    Recognition,
+    RecognitionReceiver,
+    Redemption,
+    Reward,
+)
+from .permissions import Forbidden, may_review_exception
+
+MAX_RECEIVERS = 20
+MAX_VALUES = 3
+MAX_MESSAGE = 2000
+
+
+def _on_commit_notify(recognition_id: int) -> None:
+    from .tasks import recognition_announce_task, recognition_notify_task
+
+    transaction.on_commit(lambda: recognition_notify_task.delay(recognition_id), robust=True)
+    transaction.on_commit(lambda: recognition_announce_task.delay(recognition_id), robust=True)
+
+
+def receiver_cap() -> int:
+    """The most points one giver may give one person in a month from their allowance."""
+    share = settings.CXC_RECOGNITION_RECEIVER_CAP_SHARE
+    return math.floor(settings.CXC_RECOGNITION_MONTHLY_ALLOWANCE * share)
+
+
+def given_this_month(giver: Employee, receiver_ids: Sequence[int]) -> dict[int, int]:
+    """Points `giver` gave each receiver from their allowance this month (reversals excluded)."""
+    since = ledger.period_start_at(ledger.current_period())
+    rows = (
+        RecognitionReceiver.objects.filter(
+            employee_id__in=receiver_ids,
+            recognition__giver=giver,
+            recognition__kind=Recognition.Kind.PEER,
+            recognition__created_at__gte=since,
+            recognition__reversed_at__isnull=True,
+        )
+        .values("employee_id")
+        .annotate(points=Sum("recognition__points_per_receiver"))
+    )
+    return {row["employee_id"]: row["points"] or 0 for row in rows}
+
+
+def _clean_message(message: str) -> str:
+    message = message.strip()
+    if not message:
+        raise DomainError("Say what they did.", field="message")
+    if len(message) > MAX_MESSAGE:
+        raise DomainError(f"Keep it under {MAX_MESSAGE} characters.", field="message")
+    return message
+
+
+# --- Recognition ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def recognition_give(
+    *,
+    giver: Employee,
+    receivers: Sequence[Employee],
+    message: str,
+    values: Sequence[CompanyValue],
+    points_per_receiver: int = 0,
+    visibility: str = Recognition.Visibility.ORGANISATION,
+    spot_award: bool = False,
+    managed_paths: Sequence[str] = (),
+) -> Recognition:
+    """Recognise colleagues, optionally with points from the giver's allowance.
+
+    A spot award (`spot_award=True`) takes the points from the giver's reward budget instead
+    and may go only to people in the subtrees they manage (`managed_paths`). Anti-gaming: nobody
+    recognises themselves, and allowance points to one person are capped per month.
+    """
+    message = _clean_message(message)
+    unique = {employee.pk: employee for employee in receivers}
+    if not unique:
+        raise DomainError("Choose who you are recognising.", field="receivers")
+    if len(unique) > MAX_RECEIVERS:
+        raise DomainError(f"Recognise at most {MAX_RECEIVERS} people at once.", field="receivers")
+    if giver.pk in unique:
+        raise DomainError(
+            "You cannot recognise yourself.", code="self_recognition", field="receivers"
+        )
+    if not giver.is_active or any(not e.is_active for e in unique.values()):
+        raise DomainError("Only active colleagues can be recognised.", field="receivers")
+    if visibility not in Recognition.Visibility.values:
+        raise DomainError("Choose who can see it.", field="visibility")
+    values = list({value.pk: value for value in values}.values())
+    if any(not value.is_active for value in values):
+        raise DomainError("That value is no longer in use.", field="values")
+    if not 1 <= len(values) <= MAX_VALUES:
+        raise DomainError(f"Tag 1 to {MAX_VALUES} company values.", field="values")
+    if points_per_receiver < 0:
+        raise DomainError("Points cannot be negative.", field="points_per_receiver")
+    if spot_award:
+        if points_per_receiver <= 0:
+            raise DomainError("A spot award needs points.", field="points_per_receiver")
+        outside = [
+            e
+            for e in unique.values()
+            if not (e.team and e.team.path.startswith(tuple(managed_paths)))
+        ]
+        if not managed_paths or outside:
+            raise Forbidden("Spot awards go to people in the teams you manage.")
+
+    transaction_: LedgerTransaction | None = None
+    if points_per_receiver:
+        transaction_ = _move_recognition_points(
+            giver=giver,
+            receivers=list(unique.values()),
+            points=points_per_receiver,
+            spot_award=spot_award,
+        )
+    recognition = Recognition.objects.create(
+        kind=Recognition.Kind.SPOT_AWARD if spot_award else Recognition.Kind.PEER,
+        giver=giver,
+        giver_team_id=giver.team_id,
+        message=message,
+        visibility=visibility,
+        points_per_receiver=points_per_receiver,
+        transaction=transaction_,
+    )
+    RecognitionReceiver.objects.bulk_create(
+        RecognitionReceiver(recognition=recognition, employee=e, team_id=e.team_id)
+        for e in unique.values()
+    )
+    recognition.values.set(values)
+    _on_commit_notify(recognition.pk)
+    return recognition
+
+
+def _move_recognition_points(
+    *, giver: Employee, receivers: list[Employee], points: int, spot_award: bool
+) -> LedgerTransaction:
+    source_kind = Account.Kind.BUDGET if spot_award else Account.Kind.ALLOWANCE
+    source = ledger.account_for(source_kind, giver)
+    wallets = ledger.accounts_for(Account.Kind.WALLET, [e.pk for e in receivers])
+    # Every employee-account lock first (ledger rule 3): the allowance reset below and the
+    # give both post, and the cap is read under the giver's lock so gives cannot race past it.
+    locked = ledger.accounts_lock([source, *wallets])
+    if not spot_award:
+        granted_for = locked[source.pk].period
+        if granted_for is None or granted_for < ledger.current_period():
+            ledger.allowances_reset(employees=[giver])
+        cap = receiver_cap()
+        given = given_this_month(giver, [e.pk for e in receivers])
+        for receiver in receivers:
+            already = given.get(receiver.pk, 0)
+            if already + points > cap:
+                left = max(0, cap - already)
+                raise DomainError(
+                    f"You can give {receiver.display_name} at most {cap} points a month "
+                    f"from your allowance ({left} left this month).",
+                    code="receiver_cap",
+                    field="points_per_receiver",
+                )
+    kind = LedgerTransaction.Kind.SPOT_AWARD if spot_award else LedgerTransaction.Kind.GIVE
+    return ledger.ledger_post(
+        kind=kind,
+        legs=[(source, -points * len(receivers)), *((wallet, points) for wallet in wallets)],
+        created_by=giver.user,
+        memo=f"{'Spot award' if spot_award else 'Recognition'} from {giver.display_name}",
+    )
+
+
+@transaction.atomic
+def recognition_reverse(*, recognition: Recognition, by: User, reason: str) -> Recognition:
+    """Reverse a recognition (HR): its points go back with a reversing transaction; nothing is
+    deleted, and it leaves the feed."""
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("Say why it is reversed.", field="reason")
+    recognition = Recognition.objects.select_for_update().get(pk=recognition.pk)
+    if recognition.reversed_at is not None:
+        raise ConflictError("This recognition has already been reversed.")
+    if recognition.transaction_id is not None:
+        original = LedgerTransaction.objects.get(pk=recognition.transaction_id)
+        try:
+            ledger.ledger_reverse(original=original, created_by=by, memo=f"Reversed: {reason}")
+        except ledger.InsufficientPoints as exc:
+            raise ledger.InsufficientPoints(
+                "The points have already been spent, so this recognition cannot be reversed: "
+                + exc.message
+            ) from exc
+    recognition.reversed_at = timezone.now()
+    recognition.reversed_by = by
+    recognition.reversal_reason = reason[:500]
+    recognition.save(update_fields=["reversed_at", "reversed_by", "reversal_reason"])
+    return recognition
+
+
+def reaction_add(*, recognition: Recognition, employee: Employee, emoji: str) -> bool:
+    """Add a reaction; return False when it was there already."""
+    if emoji not in Reaction.EMOJI:
+        raise DomainError(f"Choose one of {' '.join(Reaction.EMOJI)}.", field="emoji")
+    try:
+        with transaction.atomic():
+            Reaction.objects.create(recognition=recognition, employee=employee, emoji=emoji)
+    except IntegrityError:
+        return False
+    return True
+
+
+def reaction_remove(*, recognition: Recognition, employee: Employee, emoji: str) -> bool:
+    deleted, _ = Reaction.objects.filter(
+        recognition=recognition, employee=employee, emoji=emoji
+    ).delete()
+    return bool(deleted)
+
+
+# --- Rewards and redemptions ---------------------------------------------------------------------
+
+
+def reward_create(
+    *,
+    name: str,
+    cost_points: int,
+    description: str = "",
+    stock: int | None = None,
+    is_active: bool = True,
+) -> Reward:
+    if cost_points <= 0:
+        raise DomainError("A reward costs at least one point.", field="cost_points")
+    return Reward.objects.create(
+        name=name,
+        description=description,
+        cost_points=cost_points,
+        stock=stock,
+        is_active=is_active,
+    )
+
+
+def reward_update(*, reward: Reward, **changes: Any) -> Reward:
+    for name in ("name", "description", "cost_points", "stock", "is_active"):
+        if name in changes:
+            setattr(reward, name, changes[name])
+    if reward.cost_points <= 0:
+        raise DomainError("A reward costs at least one point.", field="cost_points")
+    reward.save()
+    return reward
+
+
+@transaction.atomic
+def reward_delete(*, reward: Reward) -> None:
+    if reward.redemptions.exists():
+        raise ConflictError("This reward has been redeemed; deactivate it instead.")
+    reward.delete()
+
+
+@transaction.atomic
+def redemption_request(*, employee: Employee, reward: Reward) -> Redemption:
+    """Redeem a reward: the points leave the wallet now and one item leaves the stock.
+
+    Lock order: the wallet, then the reward row (conditional stock update), then the company
+    redemptions account (inside `ledger_post`).
+    """
+    wallet = ledger.account_for(Account.Kind.WALLET, employee)
+    ledger.accounts_lock([wallet])
+    reward = Reward.objects.get(pk=reward.pk)
+    if not reward.is_active:
+        raise ConflictError("This reward is no longer available.", code="reward_unavailable")
+    # One statement decides, whatever the concurrency: a NULL stock (unlimited) stays NULL.
+    taken = (
+        Reward.objects.filter(pk=reward.pk, is_active=True)
+        .filter(Q(stock__isnull=True) | Q(stock__gt=0))
+        .update(stock=F("stock") - 1)
+    )
+    if not taken:
+        raise ConflictError("This reward is out of stock.", code="out_of_stock")
+    posted = ledger.ledger_post(
+        kind=LedgerTransaction.Kind.REDEMPTION,
+        legs=[
+            (wallet, -reward.cost_points),
+            (ledger.account_for(Account.Kind.REDEMPTIONS), reward.cost_points),
+        ],
+        created_by=employee.user,
+        memo=f"Redeemed {reward.name}",
+    )
+    return Redemption.objects.create(
+        employee=employee, reward=reward, cost_points=reward.cost_points, transaction=posted
+    )
+
+
+def _locked_redemption(redemption: Redemption, allowed: Sequence[str]) -> Redemption:
+    locked = Redemption.objects.select_for_update().get(pk=redemption.pk)
+    if locked.status not in allowed:
+        raise ConflictError(f"This redemption is {locked.get_status_display().lower()}.")
+    return locked
+
+
+@transaction.atomic
+def redemption_approve(*, redemption: Redemption, by: User, note: str = "") -> Redemption:
+    redemption = _locked_redemption(redemption, [Redemption.Status.PENDING])
+    redemption.status = Redemption.Status.APPROVED
+    redemption.decided_by, redemption.decided_at = by, timezone.now()
+    redemption.note = note.strip()[:500] or redemption.note
+    redemption.save()
+    _on_commit_redemption_update(redemption.pk)
+    return redemption
+
+
+@transaction.atomic
+def redemption_reject(*, redemption: Redemption, by: User, note: str) -> Redemption:
+    """Reject a pending or approved (not yet fulfilled) redemption and refund its points."""
+    note = note.strip()
+    if not note:
+        raise DomainError("Tell the person why.", field="note")
+    redemption = _locked_redemption(
+        redemption, [Redemption.Status.PENDING, Redemption.Status.APPROVED]
+    )
+    wallet = ledger.account_for(Account.Kind.WALLET, redemption.employee)
+    ledger.accounts_lock([wallet])
+    Reward.objects.filter(pk=redemption.reward_id).update(stock=F("stock") + 1)
+    refund = ledger.ledger_post(
+        kind=LedgerTransaction.Kind.REFUND,
+        legs=[
+            (ledger.account_for(Account.Kind.REDEMPTIONS), -redemption.cost_points),
+            (wallet, redemption.cost_points),
+        ],
+        created_by=by,
+        memo=f"Refund of redemption #{redemption.pk}",
+    )
+    redemption.status = Redemption.Status.REJECTED
+    redemption.refund_transaction = refund
+    redemption.decided_by, redemption.decided_at = by, timezone.now()
+    redemption.note = note[:500]
+    redemption.save()
+    _on_commit_redemption_update(redemption.pk)
+    return redemption
+
+
+@transaction.atomic
+def redemption_fulfil(*, redemption: Redemption, by: User) -> Redemption:
+    redemption = _locked_redemption(redemption, [Redemption.Status.APPROVED])
+    redemption.status = Redemption.Status.FULFILLED
+    redemption.fulfilled_at = timezone.now()
+    redemption.save()
+    _on_commit_redemption_update(redemption.pk)
+    return redemption
+
+
+def _on_commit_redemption_update(redemption_id: int) -> None:
+    from .tasks import redemption_update_notify_task
+
+    transaction.on_commit(lambda: redemption_update_notify_task.delay(redemption_id), robust=True)
+
+
+# --- Manager budgets -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def budget_set(*, manager: Employee, monthly_points: int, by: User) -> ManagerBudget:
+    """Set a manager's monthly reward budget and top their budget up to it now."""
+    if monthly_points < 0:
+        raise DomainError("A budget cannot be negative.", field="monthly_points")
+    if not manager.is_active or not manager.managed_teams.filter(is_active=True).exists():
+        raise DomainError("Only people who manage a team get a reward budget.", field="manager")
+    budget, _ = ManagerBudget.objects.update_or_create(
+        manager=manager, defaults={"monthly_points": monthly_points, "updated_by": by}
+    )
+    ledger.budget_top_up(budget=budget, period=ledger.current_period(), created_by=by, force=True)
+    return budget
+
+
+# --- Policy exceptions ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def exception_log(
+    *,
+    employee: Employee,
+    policy: Policy,
+    what_was_done: str,
+    why: str,
+    customer_ref: str = "",
+    interaction_ref: str = "",
+    cost: Decimal = Decimal("0"),
+    occurred_on: dt.date | None = None,
+) -> PolicyException:
+    """Log a policy bent for a customer. Never punitive: it goes to the manager for review."""
+    customer_ref, interaction_ref = customer_ref.strip(), interaction_ref.strip()
+    if not customer_ref and not interaction_ref:
+        raise DomainError(
+            "Give the customer or the interaction reference (or both).", field="customer_ref"
+        )
+    if not policy.is_active:
+        raise DomainError("That policy is no longer in the catalog.", field="policy")
+    if not what_was_done.strip():
+        raise DomainError("Say what you did.", field="what_was_done")
+    if not why.strip():
+        raise DomainError("Say why it was right for the customer.", field="why")
+    if cost < 0:
+        raise DomainError("The cost cannot be negative.", field="cost")
+    today = timezone.localdate()
+    occurred_on = occurred_on or today
+    if occurred_on > today:
+        raise DomainError("That date is in the future.", field="occurred_on")
+    return PolicyException.objects.create(
+        employee=employee,
+        team_id=employee.team_id,
+        policy=policy,
+        customer_ref=customer_ref,
+        interaction_ref=interaction_ref,
+        what_was_done=what_was_done.strip(),
+        why=why.strip(),
+        cost=cost,
+        currency=settings.CXC_RECOGNITION_CURRENCY,
+        occurred_on=occurred_on,
+    )
+
+
+@transaction.atomic
+def exception_review(
+    *,
+    exception: PolicyException,
+    viewer: Viewer,
+    decision: str,
+    note: str = "",
+    reward_points: int = 0,
+    publish: bool = False,
+    values: Sequence[CompanyValue] = (),
+) -> PolicyException:
+    """A manager's review: approve (optionally rewarded from their budget and published as a
+    recognition story), approve with coaching notes, or decline with feedback.
+
+    Refused (403) for one's own exception and for people outside the reviewer's subtrees. The
+    exception row is locked first, then the budget: concurrent approvals cannot overspend it.
+    """
+    reviewer = viewer.employee
+    exception = PolicyException.objects.select_for_update().get(pk=exception.pk)
+    if reviewer is None or reviewer.pk == exception.employee_id:
+        raise Forbidden("Someone else reviews your own exceptions.")
+    employee = Employee.objects.select_related("team", "user").get(pk=exception.employee_id)
+    if not may_review_exception(viewer, employee):
+        raise Forbidden("You can review the exceptions of people in the teams you manage.")
+    if exception.status != PolicyException.Status.PENDING:
+        raise ConflictError("This exception has already been reviewed.")
+    Status = PolicyException.Status
+    if decision not in (Status.APPROVED, Status.APPROVED_WITH_COACHING, Status.DECLINED):
+        raise DomainError("Approve, approve with coaching, or decline.", field="decision")
+    note = note.strip()
+    if decision != Status.APPROVED and not note:
+        what = "coaching notes" if decision == Status.APPROVED_WITH_COACHING else "feedback"
+        raise DomainError(f"Add your {what}.", field="note")
+    if decision != Status.APPROVED and (reward_points or publish):
+        raise DomainError("Only an approval is rewarded or published.", field="decision")
+    if reward_points < 0:
+        raise DomainError("Points cannot be negative.", field="reward_points")
+
+    if reward_points:
+        budget = ledger.account_for(Account.Kind.BUDGET, reviewer)
+        wallet = ledger.account_for(Account.Kind.WALLET, employee)
+        ledger.accounts_lock([budget, wallet])
+        exception.reward_transaction = ledger.ledger_post(
+            kind=LedgerTransaction.Kind.EXCEPTION_REWARD,
+            legs=[(budget, -reward_points), (wallet, reward_points)],
+            created_by=reviewer.user,
+            memo=f"Reward for exception #{exception.pk}",
+        )
+    if publish:
+        story = Recognition.objects.create(
+            kind=Recognition.Kind.STORY,
+            giver=reviewer,
+            giver_team_id=reviewer.team_id,
+            message=_clean_message(note or _story_text(exception)),
+            visibility=Recognition.Visibility.ORGANISATION,
+            points_per_receiver=reward_points,
+            transaction=exception.reward_transaction,
+        )
+        RecognitionReceiver.objects.create(
+            recognition=story, employee=employee, team_id=employee.team_id
+        )
+        story.values.set([v for v in values if v.is_active])
+        exception.recognition = story
+        _on_commit_notify(story.pk)
+    exception.status = decision
+    exception.reviewer = reviewer
+    exception.review_note = note
+    exception.reward_points = reward_points
+    exception.reviewed_at = timezone.now()
+    exception.save()
+    from .tasks import exception_reviewed_notify_task
+
+    exception_id = exception.pk
+    transaction.on_commit(lambda: exception_reviewed_notify_task.delay(exception_id), robust=True)
+    return exception
+
+
+def _story_text(exception: PolicyException) -> str:
+    return f"Said yes to a customer: {exception.what_was_done}\n\nWhy: {exception.why}"

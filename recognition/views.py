@@ -1,0 +1,505 @@
+"""HTML pages for recognition: the feed and give form, points, rewards, redemptions (HR),
+budgets (HR), policy exceptions and their review, per-policy counts, and reach for managers."""
+
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework.request import Request
+
+from cxculture.lib import idempotency
+from cxculture.lib.api import DomainError, FeedPagination
+from cxculture.people import selectors as people_selectors
+from cxculture.people.models import Employee, Policy, Team
+from cxculture.people.permissions import Viewer, viewer_for
+
+from . import selectors, services
+from .forms import (
+    BudgetForm,
+    ExceptionForm,
+    FeedFilterForm,
+    GiveForm,
+    NoteForm,
+    ReactionForm,
+    ReasonForm,
+    ReviewForm,
+)
+from .models import IdempotencyKey, PolicyException, Reaction, Recognition, Redemption
+
+
+def _viewer(request: HttpRequest) -> Viewer:
+    return viewer_for(request.user)
+
+
+def _me(request: HttpRequest) -> Employee:
+    employee = _viewer(request).employee
+    if employee is None:
+        raise PermissionDenied
+    return employee
+
+
+def _require_hr(request: HttpRequest) -> Viewer:
+    viewer = _viewer(request)
+    if not viewer.is_hr_admin:
+        raise PermissionDenied
+    return viewer
+
+
+def _once(request: HttpRequest, key: str, handler: Callable[[], int]) -> int | None:
+    """Run `handler` (which returns the id of what it made) once per form key; a resubmitted
+    form returns the same id. Domain errors propagate."""
+    fields = {k: v for k, v in request.POST.lists() if k not in {"csrfmiddlewaretoken"}}
+    answer = idempotency.idempotent(
+        model=IdempotencyKey,
+        user_id=request.user.pk,  # type: ignore[arg-type]
+        key=f"form:{key}",
+        request_fingerprint=idempotency.fingerprint(request.path, fields),
+        handler=lambda: idempotency.Answer(status=201, body={"id": handler()}),
+    )
+    return answer.body.get("id") if isinstance(answer.body, dict) else None
+
+
+def _error_to_form(form, exc: DomainError) -> None:
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, exc.message)
+
+
+# --- Feed and giving -----------------------------------------------------------------------------
+
+
+def _give_form(request: HttpRequest, viewer: Viewer, data=None) -> GiveForm:
+    me = viewer.employee
+    people = Employee.objects.filter(is_active=True).select_related("user", "team")
+    if me is not None:
+        people = people.exclude(pk=me.pk)
+    return GiveForm(
+        data,
+        people=people.order_by("user__first_name", "user__last_name"),
+        values=people_selectors.values_for_viewer(viewer).filter(is_active=True),
+        is_manager=viewer.is_manager,
+    )
+
+
+def _with_reactions(items: list[Recognition], viewer: Viewer) -> list[Recognition]:
+    """Attach `reaction_buttons` (emoji, count, mine) for every emoji, counted in one query."""
+    summaries = selectors.reaction_summaries([item.pk for item in items], viewer)
+    for item in items:
+        counts = {c.emoji: c for c in summaries.get(item.pk, [])}
+        item.reaction_buttons = [  # type: ignore[attr-defined]
+            (
+                emoji,
+                counts[emoji].count if emoji in counts else 0,
+                emoji in counts and counts[emoji].mine,
+            )
+            for emoji in Reaction.EMOJI
+        ]
+    return items
+
+
+def _feed_page(request: HttpRequest, feed: QuerySet[Recognition]) -> dict:
+    paginator = FeedPagination()
+    items = list(paginator.paginate_queryset(feed, Request(request)) or [])
+    return {
+        "items": _with_reactions(items, _viewer(request)),
+        "next_url": paginator.get_next_link(),
+    }
+
+
+@login_required
+def feed(request: HttpRequest) -> HttpResponse:
+    return _render_feed(request, None)
+
+
+def _render_feed(request: HttpRequest, form: GiveForm | None) -> HttpResponse:
+    viewer = _viewer(request)
+    filters = FeedFilterForm(
+        request.GET or None,
+        teams=Team.objects.filter(is_active=True).order_by("path"),
+        values=people_selectors.values_for_viewer(viewer),
+        people=Employee.objects.filter(is_active=True).select_related("user"),
+    )
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    recognitions = selectors.feed_for_viewer(
+        viewer,
+        team=chosen.get("team"),
+        value_id=chosen["value"].pk if chosen.get("value") else None,
+        person_id=chosen["person"].pk if chosen.get("person") else None,
+    )
+    context = _feed_page(request, recognitions)
+    if request.headers.get("HX-Request") and request.GET.get("cursor"):
+        return render(request, "recognition/_feed_page.html", context)
+    context |= {
+        "filters": filters,
+        "form": form or (_give_form(request, viewer) if viewer.employee else None),
+        "balances": selectors.balances_for(viewer.employee) if viewer.employee else None,
+    }
+    return render(request, "recognition/feed.html", context)
+
+
+@login_required
+@require_POST
+def give(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    me = _me(request)
+    form = _give_form(request, viewer, request.POST)
+    created: Recognition | None = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            pk = _once(
+                request,
+                data["idempotency_key"],
+                lambda: (
+                    services.recognition_give(
+                        giver=me,
+                        receivers=list(data["receivers"]),
+                        message=data["message"],
+                        values=list(data["values"]),
+                        points_per_receiver=data.get("points_per_receiver") or 0,
+                        visibility=data["visibility"],
+                        spot_award=bool(data.get("spot_award")),
+                        managed_paths=viewer.managed_paths,
+                    ).pk
+                ),
+            )
+        except DomainError as exc:
+            _error_to_form(form, exc)
+        else:
+            created = selectors.recognitions_for_viewer(viewer).filter(pk=pk or 0).first()
+    if request.headers.get("HX-Request"):
+        context: dict = {"form": form if created is None else _give_form(request, viewer)}
+        if created is not None:
+            context |= {"created": _with_reactions([created], viewer)[0], "sent": True}
+        return render(request, "recognition/_give_form.html", context)
+    if created is not None:
+        messages.success(request, "Recognition sent. Thank you for noticing.")
+        return redirect("recognition:feed")
+    return _render_feed(request, form)
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    viewer = _viewer(request)
+    recognition = get_object_or_404(selectors.recognitions_for_viewer(viewer), pk=pk)
+    return render(
+        request,
+        "recognition/detail.html",
+        {"item": _with_reactions([recognition], viewer)[0], "reverse_form": ReasonForm()},
+    )
+
+
+@login_required
+@require_POST
+def react(request: HttpRequest, pk: int) -> HttpResponse:
+    viewer = _viewer(request)
+    me = _me(request)
+    recognition = get_object_or_404(selectors.recognitions_for_viewer(viewer), pk=pk)
+    form = ReactionForm(request.POST)
+    if form.is_valid():
+        emoji = form.cleaned_data["emoji"]
+        if not services.reaction_add(recognition=recognition, employee=me, emoji=emoji):
+            services.reaction_remove(recognition=recognition, employee=me, emoji=emoji)
+    if not request.headers.get("HX-Request"):
+        return redirect("recognition:detail", pk=pk)
+    item = _with_reactions([recognition], viewer)[0]
+    return render(request, "recognition/_reactions.html", {"item": item})
+
+
+@login_required
+@require_POST
+def reverse(request: HttpRequest, pk: int) -> HttpResponse:
+    viewer = _require_hr(request)
+    recognition = get_object_or_404(selectors.recognitions_for_viewer(viewer), pk=pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why it is reversed.")
+        return redirect("recognition:detail", pk=pk)
+    try:
+        services.recognition_reverse(
+            recognition=recognition,
+            by=request.user,  # type: ignore[arg-type]
+            reason=form.cleaned_data["reason"],
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Reversed. The points went back and it left the feed.")
+    return redirect("recognition:detail", pk=pk)
+
+
+# --- Points and rewards --------------------------------------------------------------------------
+
+
+@login_required
+def points(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    me = _me(request)
+    entries = Paginator(selectors.entries_for_viewer(viewer), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "recognition/points.html",
+        {"balances": selectors.balances_for(me), "entries": entries},
+    )
+
+
+@login_required
+def rewards(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    me = _me(request)
+    catalog = list(selectors.rewards_for_viewer(viewer).filter(is_active=True))
+    for reward in catalog:
+        # Each redeem button carries its own key, so a double click redeems once.
+        reward.form_key = uuid.uuid4().hex  # type: ignore[attr-defined]
+    return render(
+        request,
+        "recognition/rewards.html",
+        {
+            "rewards": catalog,
+            "balances": selectors.balances_for(me),
+            "redemptions": selectors.redemptions_for_viewer(viewer).filter(employee=me)[:20],
+        },
+    )
+
+
+@login_required
+@require_POST
+def redeem(request: HttpRequest, pk: int) -> HttpResponse:
+    viewer = _viewer(request)
+    me = _me(request)
+    reward = get_object_or_404(selectors.rewards_for_viewer(viewer).filter(is_active=True), pk=pk)
+    key = request.POST.get("idempotency_key") or ""
+    try:
+        if key:
+            _once(request, key, lambda: services.redemption_request(employee=me, reward=reward).pk)
+        else:
+            services.redemption_request(employee=me, reward=reward)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Requested {reward.name}. HR will confirm it shortly.")
+    return redirect("recognition:rewards")
+
+
+@login_required
+def redemptions(request: HttpRequest) -> HttpResponse:
+    viewer = _require_hr(request)
+    status = request.GET.get("status") or "open"
+    queue = selectors.redemptions_for_viewer(viewer)
+    if status == "open":
+        queue = queue.filter(
+            status__in=[Redemption.Status.PENDING, Redemption.Status.APPROVED]
+        ).order_by("created_at", "id")
+    elif status in Redemption.Status.values:
+        queue = queue.filter(status=status)
+    page = Paginator(queue, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "recognition/redemptions.html",
+        {"page": page, "status": status, "Status": Redemption.Status},
+    )
+
+
+@login_required
+@require_POST
+def redemption_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+    viewer = _require_hr(request)
+    redemption = get_object_or_404(selectors.redemptions_for_viewer(viewer), pk=pk)
+    form = NoteForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    user = request.user
+    actions: dict[str, Callable[[], Redemption]] = {
+        "approve": lambda: services.redemption_approve(redemption=redemption, by=user, note=note),  # type: ignore[arg-type]
+        "reject": lambda: services.redemption_reject(redemption=redemption, by=user, note=note),  # type: ignore[arg-type]
+        "fulfil": lambda: services.redemption_fulfil(redemption=redemption, by=user),  # type: ignore[arg-type]
+    }
+    if decision not in actions:
+        raise PermissionDenied
+    try:
+        done = actions[decision]()
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{done.reward.name} for {done.employee}: {done.status}.")
+    return redirect("recognition:redemptions")
+
+
+@login_required
+def budgets(request: HttpRequest) -> HttpResponse:
+    viewer = _require_hr(request)
+    managers = (
+        Employee.objects.filter(is_active=True, managed_teams__isnull=False)
+        .distinct()
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name")
+    )
+    form = BudgetForm(request.POST or None, managers=managers)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.budget_set(
+                manager=form.cleaned_data["manager"],
+                monthly_points=form.cleaned_data["monthly_points"],
+                by=request.user,  # type: ignore[arg-type]
+            )
+        except DomainError as exc:
+            _error_to_form(form, exc)
+        else:
+            messages.success(request, "Budget set and topped up for this month.")
+            return redirect("recognition:budgets")
+    return render(
+        request,
+        "recognition/budgets.html",
+        {"form": form, "budgets": selectors.budgets_for_viewer(viewer)},
+    )
+
+
+# --- Policy exceptions ---------------------------------------------------------------------------
+
+
+@login_required
+def exceptions(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    me = _me(request)
+    policies = people_selectors.policies_for_viewer(viewer).filter(is_active=True)
+    form = ExceptionForm(request.POST or None, policies=policies)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        key = data.pop("idempotency_key")
+        try:
+            _once(
+                request,
+                key,
+                lambda: (
+                    services.exception_log(
+                        employee=me,
+                        policy=data["policy"],
+                        customer_ref=data["customer_ref"],
+                        interaction_ref=data["interaction_ref"],
+                        what_was_done=data["what_was_done"],
+                        why=data["why"],
+                        cost=data["cost"],
+                        occurred_on=data["occurred_on"],
+                    ).pk
+                ),
+            )
+        except DomainError as exc:
+            _error_to_form(form, exc)
+        else:
+            messages.success(request, "Logged. Your manager will review it. Thank you.")
+            return redirect("recognition:exceptions")
+    mine = selectors.exceptions_for_viewer(viewer).filter(employee=me)
+    return render(
+        request,
+        "recognition/exceptions.html",
+        {"form": form, "mine": Paginator(mine, 25).get_page(request.GET.get("page"))},
+    )
+
+
+@login_required
+def exception_queue(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    if not (viewer.is_manager or viewer.is_hr_admin):
+        raise PermissionDenied
+    page = Paginator(selectors.exception_review_queue(viewer), 20).get_page(request.GET.get("page"))
+    for item in page:
+        item.form = ReviewForm(prefix=f"x{item.pk}")  # type: ignore[attr-defined]
+    balances = selectors.balances_for(viewer.employee) if viewer.employee else None
+    return render(request, "recognition/exception_queue.html", {"page": page, "balances": balances})
+
+
+@login_required
+@require_POST
+def exception_review(request: HttpRequest, pk: int) -> HttpResponse:
+    viewer = _viewer(request)
+    exception = get_object_or_404(PolicyException.objects.all(), pk=pk)
+    form = ReviewForm(request.POST, prefix=f"x{pk}")
+    if not form.is_valid():
+        messages.error(request, "Choose a decision.")
+        return redirect("recognition:exception-queue")
+    data = form.cleaned_data
+    try:
+        _once(
+            request,
+            data["idempotency_key"],
+            lambda: (
+                services.exception_review(
+                    exception=exception,
+                    viewer=viewer,
+                    decision=data["decision"],
+                    note=data["note"],
+                    reward_points=data.get("reward_points") or 0,
+                    publish=data["publish"],
+                ).pk
+            ),
+        )
+    except DomainError as exc:
+        if exc.status == 403:
+            raise PermissionDenied from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Reviewed. They have been told.")
+    return redirect("recognition:exception-queue")
+
+
+@login_required
+def policies(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    if not (viewer.is_manager or viewer.sees_whole_organisation):
+        raise PermissionDenied
+    stats = list(selectors.exception_stats_by_policy(viewer))
+    return render(request, "recognition/policies.html", {"stats": stats})
+
+
+@login_required
+def policy_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    viewer = _viewer(request)
+    if not (viewer.is_manager or viewer.sees_whole_organisation):
+        raise PermissionDenied
+    policy = get_object_or_404(Policy, pk=pk)
+    stats = selectors.exception_stats_by_policy(viewer).filter(pk=pk).first()
+    # Executives see the counts only; the individual exceptions stay with managers and HR.
+    shown = selectors.exceptions_for_viewer(viewer).filter(policy=policy)
+    page = Paginator(shown, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "recognition/policy_detail.html",
+        {"policy": policy, "stats": stats, "page": page},
+    )
+
+
+# --- Reach and anti-gaming -----------------------------------------------------------------------
+
+
+@login_required
+def not_recognised(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    if not (viewer.is_manager or viewer.sees_whole_organisation):
+        raise PermissionDenied
+    people = selectors.not_recognised_lately(viewer)
+    page = Paginator(people, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "recognition/not_recognised.html",
+        {"page": page, "days": settings.CXC_RECOGNITION_NOT_RECOGNISED_DAYS},
+    )
+
+
+@login_required
+def reciprocal(request: HttpRequest) -> HttpResponse:
+    viewer = _require_hr(request)
+    return render(
+        request,
+        "recognition/reciprocal.html",
+        {
+            "pairs": selectors.reciprocal_pairs(viewer),
+            "days": settings.CXC_RECOGNITION_RECIPROCAL_DAYS,
+            "min_points": settings.CXC_RECOGNITION_RECIPROCAL_MIN_POINTS,
+        },
+    )
