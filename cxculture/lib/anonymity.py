@@ -1,0 +1,325 @@
+"""The anonymity gate: the one place that decides which groups' results may be shown.
+
+Every result path (pages, API, CSV export, dashboards) asks a `Plan` whether a group may be
+shown. The gate knows nothing of the product: it works on a tree of plain nodes (team ids) and on
+*cells* — the finest groups respondents fall in, here `(node, attribute values)` — with how many
+respondents each holds. No answer ever enters this module.
+
+The promise (DESIGN.md, "Survey anonymity"): no set of numbers shown at once lets anyone compute
+the answers of fewer than k people. The gate keeps one invariant that makes this true against any
+arithmetic an attacker may do (differences of nested groups, unions of disjoint ones, or any
+linear combination of published totals):
+
+    Respondents are split into blocks that each hold 0 or at least k people, and every group
+    shown is a union of whole blocks.
+
+Whatever is derived from published totals is then a union of blocks too, so it holds 0 or at
+least k people. `Partition` maintains the blocks; a candidate group is published only if
+splitting the blocks along it leaves every piece empty or at least k strong.
+
+Groups are considered in a fixed order, the same for every viewer (a viewer sees a subset of
+one plan, so combining the views of several people reveals nothing more):
+
+1. Team subtrees ("this team and below") with complementary suppression (`laminar_visible`):
+   a subtree is shown only with at least k respondents; for each subtree shown, the part not
+   covered by its shown sub-subtrees (its direct members plus hidden children) must hold 0 or
+   at least k, otherwise the next-smallest shown child is hidden too, until it does.
+2. Direct members of a team ("this team only"), when the team has sub-teams.
+3. Attribute filters for the whole organisation: one attribute at a time, values from the
+   largest (so hiding small values leaves a remainder of 0 or at least k), then combinations
+   of two and three attributes.
+4. One attribute at a time within each team subtree shown, from the top of the tree down.
+
+Filters on team subtrees that cut across a team shown in step 1 into a piece of 1..k-1 are
+refused: publishing "Support in Leeds" next to "Support A" would otherwise reveal the Leeds
+people of Support B by subtraction.
+"""
+
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+DEFAULT_THRESHOLD = 5
+MIN_THRESHOLD = 3
+MAX_THRESHOLD = 10
+DEFAULT_COMMENT_THRESHOLD = 10
+DRIVER_IMPACT_MIN_RESPONDENTS = 20
+
+# The virtual node above every top-level team: the whole organisation (everyone in the run).
+ORGANISATION = "organisation"
+
+SUBTREE = "subtree"
+TEAM = "team"
+
+SHOWN = "shown"
+FEWER_THAN_K = "fewer_than_k"
+PROTECTS_OTHERS = "protects_others"
+
+Filters = tuple[tuple[str, str], ...]
+Cell = tuple[Hashable, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of respondents: a team subtree or a team's direct members, with filters."""
+
+    kind: str
+    node: Hashable
+    filters: Filters = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    shown: bool
+    respondents: int
+    reason: str
+
+
+def threshold_is_valid(k: int) -> bool:
+    return MIN_THRESHOLD <= k <= MAX_THRESHOLD
+
+
+def figure_shown(answered: int, k: int) -> bool:
+    """A single question's or driver's figure inside a shown group needs k answers too."""
+    return answered >= k
+
+
+def driver_impact_allowed(respondents: int) -> bool:
+    return respondents >= DRIVER_IMPACT_MIN_RESPONDENTS
+
+
+def _safe(count: int, k: int) -> bool:
+    return count == 0 or count >= k
+
+
+class Partition:
+    """Cells grouped into blocks of 0 or at least k respondents; published groups are unions."""
+
+    def __init__(self, cells: Mapping[Any, int], k: int):
+        self.k = k
+        self._count = dict(cells)
+        self._block_of = dict.fromkeys(self._count, 0)
+        self._size = {0: sum(self._count.values())}
+        self._next_block = 1
+
+    def split(self, group: Iterable[Hashable]) -> bool:
+        """Publish `group` (cells) if every block it cuts keeps 0 or >= k on both sides."""
+        inside: dict[int, int] = defaultdict(int)
+        members: dict[int, list[Hashable]] = defaultdict(list)
+        for cell in group:
+            block = self._block_of[cell]
+            inside[block] += self._count[cell]
+            members[block].append(cell)
+        for block, count in inside.items():
+            if not (_safe(count, self.k) and _safe(self._size[block] - count, self.k)):
+                return False
+        for block, cells in members.items():
+            count = inside[block]
+            if count == self._size[block]:
+                continue
+            new_block, self._next_block = self._next_block, self._next_block + 1
+            for cell in cells:
+                self._block_of[cell] = new_block
+            self._size[new_block] = count
+            self._size[block] -= count
+        return True
+
+    def block_sizes(self) -> list[int]:
+        return sorted(size for size in self._size.values() if size)
+
+
+def _depth(parents: Mapping[Hashable, Hashable | None], node: Hashable) -> int:
+    level, seen = 0, {node}
+    parent = parents.get(node)
+    while parent is not None and parent not in seen:
+        seen.add(parent)
+        level += 1
+        parent = parents.get(parent)
+    return level
+
+
+def laminar_visible(
+    parents: Mapping[Hashable, Hashable | None], subtree_counts: Mapping[Hashable, int], k: int
+) -> set[Hashable]:
+    """Nodes whose subtree may be shown, with complementary suppression (bottom-up).
+
+    `parents` maps every node to its parent (None for the top). A node is shown with at least k
+    respondents; then, for each shown node, its *remainder* (respondents not in a shown
+    descendant: its direct members and hidden children) must be 0 or at least k. If it is not,
+    the shown nearest descendant with the smallest remainder (then the smallest subtree) is
+    hidden as well and its remainder joins, until the rule holds. Deepest nodes are settled
+    first, so hiding a child never breaks a node already settled.
+    """
+    children: dict[Hashable, list[Hashable]] = defaultdict(list)
+    for node, parent in parents.items():
+        if parent is not None:
+            children[parent].append(node)
+    depth = {node: _depth(parents, node) for node in parents}
+    shown = {node for node in parents if subtree_counts.get(node, 0) >= k}
+
+    def nearest_shown(node: Hashable) -> list[Hashable]:
+        found, stack = [], list(children[node])
+        while stack:
+            child = stack.pop()
+            if child in shown:
+                found.append(child)
+            else:
+                stack.extend(children[child])
+        return found
+
+    def remainder(node: Hashable) -> int:
+        below = nearest_shown(node)
+        return subtree_counts.get(node, 0) - sum(subtree_counts.get(c, 0) for c in below)
+
+    for node in sorted(parents, key=lambda n: (-depth[n], str(n))):
+        if node not in shown:
+            continue
+        while not _safe(remainder(node), k):
+            below = nearest_shown(node)
+            victim = min(below, key=lambda c: (remainder(c), subtree_counts.get(c, 0), str(c)))
+            shown.discard(victim)
+    return shown
+
+
+class Plan:
+    """What may be shown of one run (or one participation count), the same for every viewer.
+
+    `parents` maps each team node to its parent team (None for top-level teams); the gate puts
+    ORGANISATION above them. `cells` maps `(node, values)` — `values` aligned with `attributes`
+    — to a respondent count.
+    """
+
+    def __init__(
+        self,
+        *,
+        parents: Mapping[Hashable, Hashable | None],
+        cells: Mapping[Cell, int],
+        k: int,
+        attributes: Sequence[str] = (),
+    ):
+        self.k = k
+        self.attributes = tuple(attributes)
+        self.parents: dict[Hashable, Hashable | None] = {ORGANISATION: None}
+        for node, parent in parents.items():
+            self.parents[node] = ORGANISATION if parent is None else parent
+        for node, _values in cells:
+            self.parents.setdefault(node, ORGANISATION)
+        self.cells = {cell: count for cell, count in cells.items() if count}
+        self._children: dict[Hashable, list[Hashable]] = defaultdict(list)
+        for node, parent in self.parents.items():
+            if parent is not None:
+                self._children[parent].append(node)
+        self._cells_under: dict[Hashable, list[Cell]] = defaultdict(list)
+        self._cells_of: dict[Hashable, list[Cell]] = defaultdict(list)
+        for cell in self.cells:
+            self._cells_of[cell[0]].append(cell)
+            ancestor: Hashable | None = cell[0]
+            seen = set()
+            while ancestor is not None and ancestor not in seen:
+                seen.add(ancestor)
+                self._cells_under[ancestor].append(cell)
+                ancestor = self.parents.get(ancestor)
+        self.decisions: dict[Group, Decision] = {}
+        self._build()
+
+    # --- Counting -------------------------------------------------------------------------------
+
+    def cells_in(self, group: Group) -> list[Cell]:
+        base = self._cells_under if group.kind == SUBTREE else self._cells_of
+        cells = base.get(group.node, [])
+        if not group.filters:
+            return list(cells)
+        wanted = [(self.attributes.index(name), value) for name, value in group.filters]
+        return [cell for cell in cells if all(cell[1][i] == value for i, value in wanted)]
+
+    def respondents(self, group: Group) -> int:
+        return sum(self.cells[cell] for cell in self.cells_in(group))
+
+    def decide(self, group: Group) -> Decision:
+        if group in self.decisions:
+            return self.decisions[group]
+        if group.kind == TEAM and not self._children.get(group.node):
+            # A team without sub-teams: its members are its subtree.
+            return self.decide(Group(SUBTREE, group.node, group.filters))
+        count = self.respondents(group)
+        return Decision(False, count, FEWER_THAN_K if count < self.k else PROTECTS_OTHERS)
+
+    def shown(self, group: Group) -> bool:
+        return self.decide(group).shown
+
+    # --- Building ---------------------------------------------------------------------------------
+
+    def _record(self, group: Group, shown: bool, count: int | None = None) -> None:
+        count = self.respondents(group) if count is None else count
+        reason = SHOWN if shown else (FEWER_THAN_K if count < self.k else PROTECTS_OTHERS)
+        self.decisions[group] = Decision(shown, count, reason)
+
+    def _build(self) -> None:
+        k = self.k
+        subtree_counts = {
+            node: sum(self.cells[c] for c in self._cells_under.get(node, []))
+            for node in self.parents
+        }
+        visible = laminar_visible(self.parents, subtree_counts, k)
+        partition = Partition(self.cells, k)
+        depth = {node: _depth(self.parents, node) for node in self.parents}
+        by_depth = sorted(self.parents, key=lambda n: (depth[n], str(n)))
+        for node in by_depth:
+            group = Group(SUBTREE, node)
+            shown = node in visible and partition.split(self._cells_under.get(node, []))
+            self._record(group, shown, subtree_counts[node])
+        for node in by_depth:
+            if node == ORGANISATION or not self._children.get(node):
+                continue
+            group = Group(TEAM, node)
+            cells = self._cells_of.get(node, [])
+            count = sum(self.cells[c] for c in cells)
+            self._record(group, count >= k and partition.split(cells), count)
+        if not self.attributes:
+            return
+        top = Group(SUBTREE, ORGANISATION)
+        self._cut(partition, top, self._cells_under.get(ORGANISATION, []), 1)
+        for size in range(2, len(self.attributes) + 1):
+            self._cut(partition, top, self._cells_under.get(ORGANISATION, []), size)
+        for node in by_depth:
+            if node == ORGANISATION or not self.decisions[Group(SUBTREE, node)].shown:
+                continue
+            self._cut(partition, Group(SUBTREE, node), self._cells_under.get(node, []), 1)
+
+    def _cut(self, partition: Partition, scope: Group, cells: list[Cell], size: int) -> None:
+        """Consider every filter of `size` attributes within `scope`, largest groups first."""
+        for indexes in combinations(range(len(self.attributes)), size):
+            buckets: dict[tuple[str, ...], list[Cell]] = defaultdict(list)
+            for cell in cells:
+                values = tuple(cell[1][i] for i in indexes)
+                if all(values):  # an unknown value is never offered as a filter
+                    buckets[values].append(cell)
+            totals = {
+                values: sum(self.cells[c] for c in group) for values, group in buckets.items()
+            }
+            for values in sorted(buckets, key=lambda v: (-totals[v], v)):
+                filters = tuple(
+                    (self.attributes[i], value) for i, value in zip(indexes, values, strict=True)
+                )
+                group = Group(scope.kind, scope.node, filters)
+                count = totals[values]
+                self._record(group, count >= self.k and partition.split(buckets[values]), count)
+
+    # --- Introspection (tests, explanations) ----------------------------------------------------
+
+    def shown_groups(self) -> list[Group]:
+        return [group for group, decision in self.decisions.items() if decision.shown]
+
+
+def build_plan(
+    *,
+    parents: Mapping[Hashable, Hashable | None],
+    cells: Mapping[Cell, int],
+    k: int,
+    attributes: Sequence[str] = (),
+) -> Plan:
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    return Plan(parents=parents, cells=cells, k=k, attributes=attributes)

@@ -1,0 +1,632 @@
+"""REST API for pulse surveys: questions, programs (`surveys`), runs and their results, and
+`responses` (submit only).
+
+Results and participation go through `surveys.selectors`, which passes every figure through the
+anonymity gate; nothing here reads answers.
+"""
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import mixins, renderers, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from cxculture.lib.api import DomainError
+from cxculture.lib.csvio import write_csv
+from cxculture.people.models import Team
+from cxculture.people.permissions import IsHRAdmin, IsHRAdminOrReadOnly, viewer_for
+
+from . import selectors, services
+from .models import Driver, Question, SurveyProgram, SurveyRun
+
+# --- Serializers -------------------------------------------------------------------------------
+
+
+class QuestionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Question
+        fields = ["id", "code", "text", "driver", "kind", "options", "is_builtin", "is_active"]
+        read_only_fields = fields
+
+
+class QuestionWriteSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=300)
+    driver = serializers.ChoiceField(choices=Driver.choices)
+    kind = serializers.ChoiceField(choices=Question.Kind.choices, default=Question.Kind.AGREEMENT)
+    options = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, default=list, max_length=12
+    )
+    is_active = serializers.BooleanField(required=False)
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    questions = serializers.PrimaryKeyRelatedField[Question](many=True, read_only=True)
+    teams = serializers.PrimaryKeyRelatedField[Team](many=True, read_only=True)
+    run_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = SurveyProgram
+        fields = [
+            "id",
+            "name",
+            "description",
+            "audience",
+            "teams",
+            "cadence",
+            "starts_on",
+            "run_length_days",
+            "anonymity_threshold",
+            "comment_threshold",
+            "questions",
+            "is_active",
+            "run_count",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ProgramWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    audience = serializers.ChoiceField(
+        choices=SurveyProgram.Audience.choices, default=SurveyProgram.Audience.ORGANISATION
+    )
+    teams = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), many=True, required=False
+    )
+    cadence = serializers.ChoiceField(
+        choices=SurveyProgram.Cadence.choices, default=SurveyProgram.Cadence.MONTHLY
+    )
+    starts_on = serializers.DateField()
+    run_length_days = serializers.IntegerField(min_value=1, max_value=90, required=False)
+    anonymity_threshold = serializers.IntegerField(min_value=3, max_value=10, default=5)
+    comment_threshold = serializers.IntegerField(min_value=3, max_value=100, default=10)
+    questions = serializers.PrimaryKeyRelatedField(
+        queryset=Question.objects.filter(is_active=True),
+        many=True,
+        required=False,
+        help_text="Question ids; the whole built-in library when left out.",
+    )
+    is_active = serializers.BooleanField(required=False)
+
+
+class RunQuestionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Question
+        fields = ["id", "text", "driver", "kind", "options"]
+        read_only_fields = fields
+
+
+class RunSerializer(serializers.ModelSerializer):
+    program_name = serializers.CharField(source="program.name", read_only=True)
+    question_count = serializers.IntegerField(read_only=True)
+    invited = serializers.BooleanField(read_only=True, help_text="You were invited to this run.")
+    responded = serializers.BooleanField(read_only=True, help_text="You have answered it.")
+
+    class Meta:
+        model = SurveyRun
+        fields = [
+            "id",
+            "program",
+            "program_name",
+            "sequence",
+            "status",
+            "opens_on",
+            "closes_on",
+            "anonymity_threshold",
+            "comment_threshold",
+            "question_count",
+            "invited",
+            "responded",
+        ]
+        read_only_fields = fields
+
+
+class RunDetailSerializer(RunSerializer):
+    questions = serializers.SerializerMethodField()
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "questions"]
+        read_only_fields = fields
+
+    @extend_schema_field(RunQuestionSerializer(many=True))
+    def get_questions(self, run: SurveyRun) -> Any:
+        return RunQuestionSerializer(self.context["questions"], many=True).data
+
+
+class RunCreateSerializer(serializers.Serializer):
+    program = serializers.PrimaryKeyRelatedField(queryset=SurveyProgram.objects.all())
+    opens_on = serializers.DateField(
+        required=False, help_text="When the run opens; by default as the cadence plans it."
+    )
+
+
+class AnswerInputSerializer(serializers.Serializer):
+    question = serializers.IntegerField(min_value=1)
+    value = serializers.IntegerField(
+        min_value=0, max_value=10, required=False, allow_null=True, default=None
+    )
+    choice = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    text = serializers.CharField(
+        max_length=services.MAX_TEXT_LENGTH, required=False, allow_blank=True, default=""
+    )
+
+
+class ResponseSubmitSerializer(serializers.Serializer):
+    token = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="The token from the personal link in the invitation email (no sign-in needed).",
+    )
+    run = serializers.IntegerField(
+        required=False, min_value=1, help_text="Signed in: the run you were invited to."
+    )
+    answers = serializers.ListField(child=AnswerInputSerializer(), max_length=200)
+    comment = serializers.CharField(
+        max_length=services.MAX_TEXT_LENGTH, required=False, allow_blank=True, default=""
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if ("token" in attrs) == ("run" in attrs):
+            raise serializers.ValidationError({"token": ["Send either a token or a run."]})
+        return attrs
+
+
+class ResponseReceivedSerializer(serializers.Serializer):
+    message = serializers.CharField()
+
+
+# The shape of results, for the OpenAPI schema (figures are None when not shown).
+
+
+class ChangeScoreSerializer(serializers.Serializer):
+    score = serializers.FloatField(allow_null=True)
+    change = serializers.FloatField(allow_null=True)
+
+
+class DriverResultSerializer(serializers.Serializer):
+    driver = serializers.ChoiceField(choices=Driver.choices)
+    label = serializers.CharField()  # type: ignore[assignment]
+    favourable = serializers.FloatField(allow_null=True)
+    mean = serializers.FloatField(allow_null=True)
+    answered = serializers.IntegerField(allow_null=True)
+    change = serializers.FloatField(allow_null=True)
+
+
+class OptionShareSerializer(serializers.Serializer):
+    option = serializers.CharField()
+    share = serializers.FloatField(allow_null=True)
+
+
+class QuestionResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    driver = serializers.ChoiceField(choices=Driver.choices)
+    kind = serializers.ChoiceField(choices=Question.Kind.choices)
+    shown = serializers.BooleanField()
+    answered = serializers.IntegerField(allow_null=True)
+    favourable = serializers.FloatField(allow_null=True)
+    mean = serializers.FloatField(allow_null=True)
+    enps = serializers.FloatField(allow_null=True)
+    options = OptionShareSerializer(many=True)
+
+
+class ParticipationSerializer(serializers.Serializer):
+    invited = serializers.IntegerField()
+    responded = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True)
+
+
+class HeatmapColumnSerializer(serializers.Serializer):
+    driver = serializers.ChoiceField(choices=Driver.choices)
+    label = serializers.CharField()  # type: ignore[assignment]
+
+
+class HeatmapRowSerializer(serializers.Serializer):
+    team = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    depth = serializers.IntegerField()
+    shown = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    respondents = serializers.IntegerField(allow_null=True)
+    engagement_index = serializers.FloatField(allow_null=True)
+    enps = serializers.FloatField(allow_null=True)
+    cells = serializers.DictField(
+        child=serializers.FloatField(allow_null=True), help_text="Driver -> % favourable."
+    )
+
+
+class HeatmapSerializer(serializers.Serializer):
+    columns = HeatmapColumnSerializer(many=True)
+    rows = HeatmapRowSerializer(many=True)
+
+
+class BreakdownSerializer(serializers.Serializer):
+    attribute = serializers.ChoiceField(choices=selectors.ATTRIBUTES)
+    value = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    shown = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    respondents = serializers.IntegerField(allow_null=True)
+    engagement_index = serializers.FloatField(allow_null=True)
+    enps = serializers.FloatField(allow_null=True)
+
+
+class QuestionCommentsSerializer(serializers.Serializer):
+    question = serializers.IntegerField()
+    text = serializers.CharField()
+    items = serializers.ListField(child=serializers.CharField())
+
+
+class CommentsSerializer(serializers.Serializer):
+    shown = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    items = serializers.ListField(child=serializers.CharField())
+    by_question = QuestionCommentsSerializer(many=True)
+
+
+class ImpactItemSerializer(serializers.Serializer):
+    driver = serializers.ChoiceField(choices=Driver.choices)
+    label = serializers.CharField()  # type: ignore[assignment]
+    correlation = serializers.FloatField(allow_null=True)
+    respondents = serializers.IntegerField(allow_null=True)
+
+
+class DriverImpactSerializer(serializers.Serializer):
+    shown = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    minimum = serializers.IntegerField()
+    items = ImpactItemSerializer(many=True)
+
+
+class ResultRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    program = serializers.CharField()
+    sequence = serializers.IntegerField()
+    opens_on = serializers.DateField()
+    closes_on = serializers.DateField()
+
+
+class PreviousRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sequence = serializers.IntegerField()
+    opens_on = serializers.DateField()
+
+
+class ResultGroupSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="`subtree` (a team and below) or `team` (its members).")
+    team = serializers.IntegerField(allow_null=True)
+    label = serializers.CharField()  # type: ignore[assignment]
+    filters = serializers.DictField(child=serializers.CharField())
+
+
+class ResultsSerializer(serializers.Serializer):
+    run = ResultRunSerializer()
+    group = ResultGroupSerializer()
+    threshold = serializers.IntegerField()
+    comment_threshold = serializers.IntegerField()
+    reportable = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    respondents = serializers.IntegerField(allow_null=True)
+    participation = ParticipationSerializer(allow_null=True)
+    engagement_index = ChangeScoreSerializer(allow_null=True)
+    enps = ChangeScoreSerializer(allow_null=True)
+    drivers = DriverResultSerializer(many=True)
+    questions = QuestionResultSerializer(many=True)
+    heatmap = HeatmapSerializer(allow_null=True)
+    breakdowns = BreakdownSerializer(many=True)
+    comments = CommentsSerializer()
+    driver_impact = DriverImpactSerializer(allow_null=True)
+    previous_run = PreviousRunSerializer(allow_null=True)
+
+
+class ParticipationRowSerializer(serializers.Serializer):
+    team = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    depth = serializers.IntegerField()
+    shown = serializers.BooleanField()
+    invited = serializers.IntegerField(allow_null=True)
+    responded = serializers.IntegerField(allow_null=True)
+    rate = serializers.FloatField(allow_null=True)
+
+
+class RunParticipationSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=SurveyRun.Status.choices)
+    threshold = serializers.IntegerField()
+    rows = ParticipationRowSerializer(many=True)
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    """Results as CSV (via `write_csv`, which neutralises spreadsheet formulas)."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type=None, renderer_context=None) -> bytes:
+        if isinstance(data, dict) and "error" in data:
+            error = data["error"]
+            return write_csv([["code", "message"], [error["code"], error["message"]]]).encode()
+        if isinstance(data, str):
+            return data.encode()
+        return write_csv(data or []).encode()
+
+
+RESULT_PARAMETERS = [
+    OpenApiParameter("team", int, description="A team's direct members."),
+    OpenApiParameter("subtree", int, description="A team and every team below it."),
+    OpenApiParameter("tenure_band", str, enum=["lt1", "1to2", "2to5", "5plus"]),
+    OpenApiParameter("location", str),
+    OpenApiParameter("role_family", str),
+]
+FORBIDDEN = OpenApiResponse(description="Outside the teams you may see.")
+
+# --- Views -------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    create=extend_schema(request=QuestionWriteSerializer, responses={201: QuestionSerializer}),
+    update=extend_schema(request=QuestionWriteSerializer, responses=QuestionSerializer),
+    partial_update=extend_schema(request=QuestionWriteSerializer, responses=QuestionSerializer),
+)
+class QuestionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The question library: built-in items and HR's custom questions, tagged with a driver."""
+
+    serializer_class = QuestionSerializer
+    permission_classes = [IsHRAdminOrReadOnly]
+    filterset_fields = ["driver", "kind", "is_builtin", "is_active"]
+
+    def get_queryset(self):
+        return selectors.questions_for_viewer(viewer_for(self.request.user))
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        incoming = QuestionWriteSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        data.pop("is_active", None)
+        question = services.question_create(**data)
+        return Response(QuestionSerializer(question).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args, **kwargs) -> Response:
+        question = self.get_object()
+        incoming = QuestionWriteSerializer(data=request.data, partial=True)
+        incoming.is_valid(raise_exception=True)
+        question = services.question_update(question=question, **incoming.validated_data)
+        return Response(QuestionSerializer(question).data)
+
+
+@extend_schema_view(
+    create=extend_schema(request=ProgramWriteSerializer, responses={201: ProgramSerializer}),
+    update=extend_schema(request=ProgramWriteSerializer, responses=ProgramSerializer),
+    partial_update=extend_schema(request=ProgramWriteSerializer, responses=ProgramSerializer),
+    destroy=extend_schema(responses={204: None, 409: OpenApiResponse(description="Has runs.")}),
+)
+class SurveyProgramViewSet(viewsets.ModelViewSet):
+    """Survey programs. HR admins manage them; everyone signed in reads the active ones."""
+
+    serializer_class = ProgramSerializer
+    permission_classes = [IsHRAdminOrReadOnly]
+    filterset_fields = ["is_active", "cadence", "audience"]
+
+    def get_queryset(self):
+        return selectors.programs_for_viewer(viewer_for(self.request.user))
+
+    def _answer(self, program: SurveyProgram, code: int = status.HTTP_200_OK) -> Response:
+        return Response(ProgramSerializer(self.get_queryset().get(pk=program.pk)).data, status=code)
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        incoming = ProgramWriteSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        data.pop("is_active", None)
+        program = services.survey_program_create(created_by=request.user, **data)
+        return self._answer(program, status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args, **kwargs) -> Response:
+        program = self.get_object()
+        incoming = ProgramWriteSerializer(data=request.data, partial=kwargs.get("partial", False))
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        program = services.survey_program_update(
+            program=program,
+            teams=data.pop("teams", None),
+            questions=data.pop("questions", None),
+            **data,
+        )
+        return self._answer(program)
+
+    def destroy(self, request: Request, *args, **kwargs) -> Response:
+        services.survey_program_delete(program=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(responses=RunDetailSerializer),
+    create=extend_schema(request=RunCreateSerializer, responses={201: RunSerializer}),
+)
+class SurveyRunViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Runs of survey programs: HR schedules, opens and closes them; results once closed."""
+
+    serializer_class = RunSerializer
+    filterset_fields = ["program", "status"]
+
+    def get_permissions(self):
+        if self.action in ("create", "open", "close"):
+            return [IsHRAdmin()]
+        return super().get_permissions()
+
+    def get_queryset(self):
+        return selectors.runs_for_viewer(viewer_for(self.request.user))
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        run = self.get_object()
+        questions = selectors.run_questions(run)
+        return Response(RunDetailSerializer(run, context={"questions": questions}).data)
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        incoming = RunCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        run = services.survey_run_schedule(
+            program=incoming.validated_data["program"],
+            opens_on=incoming.validated_data.get("opens_on"),
+        )
+        return Response(
+            RunSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(
+        request=None,
+        responses={200: RunSerializer, 409: OpenApiResponse(description="Not scheduled.")},
+        description="Open a scheduled run today: questions are picked and invitations emailed.",
+    )
+    @action(detail=True, methods=["post"])
+    def open(self, request: Request, pk: str | None = None) -> Response:
+        run = get_object_or_404(self.get_queryset(), pk=pk)
+        services.survey_run_open(run=run)
+        return Response(RunSerializer(self.get_queryset().get(pk=run.pk)).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: RunSerializer, 409: OpenApiResponse(description="Not open.")},
+        description="Close an open run now: it stops taking answers and shows its results.",
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        run = get_object_or_404(self.get_queryset(), pk=pk)
+        services.survey_run_close(run=run)
+        return Response(RunSerializer(self.get_queryset().get(pk=run.pk)).data)
+
+    @extend_schema(
+        parameters=RESULT_PARAMETERS,
+        responses={
+            (200, "application/json"): ResultsSerializer,
+            (200, "text/csv"): OpenApiTypes.STR,
+            400: OpenApiResponse(description="An unknown team or filter."),
+            403: FORBIDDEN,
+            404: OpenApiResponse(description="No such run."),
+            409: OpenApiResponse(description="The run is not closed yet."),
+        },
+        description=(
+            "Results of a closed run for one group: the whole organisation (HR, executives), a "
+            "subtree (`subtree`) or a team's direct members (`team`), optionally filtered by "
+            "tenure band, location and role family. Every figure passes the anonymity gate: "
+            "groups under the threshold, or that would let a smaller group be worked out by "
+            "subtraction, come back with `reportable: false` and no figures. Add `?format=csv` "
+            "(or use `results.csv`) for the aggregates as CSV."
+        ),
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer],
+        filter_backends=[],
+    )
+    def results(
+        self, request: Request, pk: str | None = None, format: str | None = None
+    ) -> Response:
+        run = get_object_or_404(self.get_queryset(), pk=pk)
+        viewer = viewer_for(request.user)
+        query = selectors.ResultsQuery.from_params(request.query_params)
+        data = selectors.run_results(viewer, run, query)
+        if request.accepted_renderer.format == "csv":
+            response = Response(write_csv(selectors.results_csv_rows(data)))
+            response["Content-Disposition"] = (
+                f'attachment; filename="survey-run-{run.pk}-results.csv"'
+            )
+            return response
+        return Response(ResultsSerializer(data).data)
+
+    @extend_schema(
+        responses={
+            200: RunParticipationSerializer,
+            404: OpenApiResponse(description="No such run."),
+        },
+        description=(
+            "Invited and responded counts per team you may see, live while the run is open. "
+            "Only groups of at least k invited people are counted; never who responded."
+        ),
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def participation(self, request: Request, pk: str | None = None) -> Response:
+        run = get_object_or_404(self.get_queryset(), pk=pk)
+        data = selectors.run_participation(viewer_for(request.user), run)
+        return Response(RunParticipationSerializer(data).data)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        request=ResponseSubmitSerializer,
+        responses={
+            201: ResponseReceivedSerializer,
+            400: OpenApiResponse(description="An answer is not valid."),
+            403: OpenApiResponse(
+                description="Not invited to this run, or no token and not signed in."
+            ),
+            404: OpenApiResponse(description="The link is not valid."),
+            409: OpenApiResponse(description="Already answered, or the run is not open yet."),
+            410: OpenApiResponse(description="The run has closed."),
+        },
+        description=(
+            "Submit answers once per invitation: with the token of the emailed link (no "
+            "sign-in), or signed in with the run id. Skipped questions are fine. The response is "
+            "stored without any link to you, so it cannot be read back or changed."
+        ),
+    )
+)
+class ResponseViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Anonymous survey responses: submit only."""
+
+    permission_classes = [AllowAny]
+    serializer_class = ResponseSubmitSerializer
+
+    def get_queryset(self):
+        return SurveyRun.objects.none()
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        incoming = ResponseSubmitSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        if "token" in data:
+            invitation = services.invitation_from_token(data["token"])
+        else:
+            if not request.user or not request.user.is_authenticated:
+                raise NotAuthenticated("Sign in, or use the link from your invitation email.")
+            run = SurveyRun.objects.filter(pk=data["run"]).first()
+            if run is None:
+                raise DomainError("There is no such run.", field="run")
+            found = selectors.invitation_for(viewer_for(request.user), run)
+            if found is None:
+                raise services.NotInvited("You were not invited to this survey.")
+            invitation = found
+        answers = [services.AnswerInput(**item) for item in data["answers"]]
+        services.response_submit(
+            invitation_id=invitation.pk, answers=answers, comment=data["comment"]
+        )
+        return Response(
+            {"message": "Thank you. Your answers are stored without your name."},
+            status=status.HTTP_201_CREATED,
+        )

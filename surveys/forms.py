@@ -1,0 +1,112 @@
+from django import forms
+
+from cxculture.people.models import Team
+
+from .models import Question, SurveyProgram
+from .services import MAX_TEXT_LENGTH, AnswerInput
+
+AGREEMENT_CHOICES = [
+    ("1", "Strongly disagree"),
+    ("2", "Disagree"),
+    ("3", "Neutral"),
+    ("4", "Agree"),
+    ("5", "Strongly agree"),
+]
+SCALE_CHOICES = [(str(value), str(value)) for value in range(11)]
+
+
+class ProgramForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    cadence = forms.ChoiceField(
+        choices=SurveyProgram.Cadence.choices, initial=SurveyProgram.Cadence.MONTHLY
+    )
+    starts_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), help_text="The day the first run opens."
+    )
+    run_length_days = forms.IntegerField(
+        min_value=1, max_value=90, required=False, help_text="Days each run stays open."
+    )
+    audience = forms.ChoiceField(
+        choices=SurveyProgram.Audience.choices, initial=SurveyProgram.Audience.ORGANISATION
+    )
+    teams = forms.ModelMultipleChoiceField(
+        queryset=Team.objects.filter(is_active=True).order_by("path"),
+        required=False,
+        help_text="For an audience of chosen teams.",
+    )
+    anonymity_threshold = forms.IntegerField(
+        min_value=3,
+        max_value=10,
+        initial=5,
+        help_text="Results are shown only for groups of at least this many respondents.",
+    )
+    comment_threshold = forms.IntegerField(
+        min_value=3,
+        max_value=100,
+        initial=10,
+        help_text="Comments are shown only for groups of at least this many respondents.",
+    )
+    questions = forms.ModelMultipleChoiceField(
+        queryset=Question.objects.filter(is_active=True).order_by("position", "id"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="eNPS and engagement items are asked every run; the others rotate.",
+    )
+
+
+class ResponseForm(forms.Form):
+    """The questions of one run; every question may be skipped."""
+
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        max_length=MAX_TEXT_LENGTH,
+        label="Anything else you'd like to tell us?",
+    )
+
+    def __init__(self, *args, questions: list[Question], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.questions = questions
+        for question in questions:
+            name = f"q{question.pk}"
+            match question.kind:
+                case Question.Kind.AGREEMENT:
+                    field: forms.Field = forms.ChoiceField(
+                        choices=AGREEMENT_CHOICES, widget=forms.RadioSelect, required=False
+                    )
+                case Question.Kind.SCALE_0_10:
+                    field = forms.ChoiceField(
+                        choices=SCALE_CHOICES, widget=forms.RadioSelect, required=False
+                    )
+                case Question.Kind.SINGLE_CHOICE:
+                    field = forms.ChoiceField(
+                        choices=[(option, option) for option in question.options],
+                        widget=forms.RadioSelect,
+                        required=False,
+                    )
+                case _:
+                    field = forms.CharField(
+                        widget=forms.Textarea(attrs={"rows": 3}),
+                        required=False,
+                        max_length=MAX_TEXT_LENGTH,
+                    )
+            field.label = question.text
+            self.fields[name] = field
+
+    def items(self) -> list[tuple[Question, forms.BoundField]]:
+        return [(question, self[f"q{question.pk}"]) for question in self.questions]
+
+    def answers(self) -> list[AnswerInput]:
+        answers = []
+        for question in self.questions:
+            raw = self.cleaned_data.get(f"q{question.pk}") or ""
+            if not raw:
+                continue
+            match question.kind:
+                case Question.Kind.AGREEMENT | Question.Kind.SCALE_0_10:
+                    answers.append(AnswerInput(question=question.pk, value=int(raw)))
+                case Question.Kind.SINGLE_CHOICE:
+                    answers.append(AnswerInput(question=question.pk, choice=raw))
+                case _:
+                    answers.append(AnswerInput(question=question.pk, text=raw))
+        return answers

@@ -1,0 +1,981 @@
+"""Reads of pulse surveys, scoped to the viewer, and results behind the anonymity gate.
+
+Results are computed with a fixed number of aggregate queries (GROUP BY team path and question,
+or attributes and question) whatever the size of the run; figures are added up in Python from
+those cells. Every figure that leaves this module has passed `cxculture.lib.anonymity`.
+
+Results exist only for closed runs. A closed run refuses responses (and `survey_run_close`
+waits for submissions in flight), so the numbers behind a run's results never change once they
+are shown: two views at different times cannot be subtracted to isolate a late respondent. This
+is how "no result that changes by fewer than k respondents between two views" is met.
+"""
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Sum
+
+from cxculture.lib import anonymity, stats
+from cxculture.lib.anonymity import ORGANISATION, SUBTREE, TEAM, Group, Plan
+from cxculture.lib.api import ConflictError, DomainError
+from cxculture.people.models import Team
+from cxculture.people.permissions import Viewer
+
+from .models import (
+    Answer,
+    Driver,
+    Invitation,
+    Question,
+    Response,
+    RunQuestion,
+    SurveyProgram,
+    SurveyRun,
+    TenureBand,
+)
+
+ATTRIBUTES = ("tenure_band", "location", "role_family")
+ATTRIBUTE_LABELS = {"tenure_band": "Tenure", "location": "Location", "role_family": "Role family"}
+UNASSIGNED = "unassigned"  # the tree node of people who had no team when the run opened
+
+REASON_TEXT = {
+    anonymity.FEWER_THAN_K: "Fewer than {k} responses",
+    anonymity.PROTECTS_OTHERS: "Hidden so that a smaller group's answers cannot be worked out",
+}
+
+
+# --- Programs, questions, runs -------------------------------------------------------------------
+
+
+def programs_for_viewer(viewer: Viewer) -> QuerySet[SurveyProgram]:
+    if not viewer.is_authenticated:
+        return SurveyProgram.objects.none()
+    programs = (
+        SurveyProgram.objects.prefetch_related("questions", "teams")
+        .annotate(run_count=Count("runs", distinct=True))
+        .order_by("name", "id")
+    )
+    return programs if viewer.is_hr_admin else programs.filter(is_active=True)
+
+
+def questions_for_viewer(viewer: Viewer) -> QuerySet[Question]:
+    if not viewer.is_authenticated:
+        return Question.objects.none()
+    return Question.objects.all() if viewer.is_hr_admin else Question.objects.filter(is_active=True)
+
+
+def runs_for_viewer(viewer: Viewer) -> QuerySet[SurveyRun]:
+    """Runs are public to everyone signed in (dates, status, questions — no answers).
+
+    Each run says whether the viewer was invited and has responded, for their to-do list.
+    """
+    if not viewer.is_authenticated:
+        return SurveyRun.objects.none()
+    mine = Invitation.objects.filter(run=OuterRef("pk"), employee=viewer.employee)
+    runs = (
+        SurveyRun.objects.select_related("program")
+        .annotate(
+            question_count=Count("run_questions", distinct=True),
+            invited=Exists(mine),
+            responded=Exists(mine.filter(responded_on__isnull=False)),
+        )
+        .order_by("-opens_on", "-id")
+    )
+    if not viewer.is_hr_admin:
+        runs = runs.filter(program__is_active=True)
+    return runs
+
+
+def run_questions(run: SurveyRun) -> list[Question]:
+    return [
+        rq.question
+        for rq in RunQuestion.objects.filter(run=run)
+        .select_related("question")
+        .order_by("position", "id")
+    ]
+
+
+def invitation_for(viewer: Viewer, run: SurveyRun) -> Invitation | None:
+    if viewer.employee is None:
+        return None
+    return Invitation.objects.filter(run=run, employee=viewer.employee).first()
+
+
+def open_runs_waiting_for(viewer: Viewer) -> QuerySet[SurveyRun]:
+    """Open runs the viewer was invited to and has not answered yet."""
+    waiting = Invitation.objects.filter(
+        run=OuterRef("pk"), employee=viewer.employee, responded_on__isnull=True
+    )
+    return runs_for_viewer(viewer).filter(Exists(waiting), status=SurveyRun.Status.OPEN)
+
+
+def previous_closed_run(run: SurveyRun) -> SurveyRun | None:
+    return (
+        SurveyRun.objects.filter(
+            program_id=run.program_id, status=SurveyRun.Status.CLOSED, sequence__lt=run.sequence
+        )
+        .order_by("-sequence")
+        .first()
+    )
+
+
+# --- The run as the gate sees it ----------------------------------------------------------------
+
+
+def _ids(path: str) -> list[int]:
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
+def _node(path: str) -> Any:
+    ids = _ids(path)
+    return ids[-1] if ids else UNASSIGNED
+
+
+@dataclass
+class RunSnapshot:
+    """The tree, cells and counts of one run, taken from the team paths frozen at opening."""
+
+    run: SurveyRun
+    questions: list[Question]
+    parents: dict[Any, Any] = field(default_factory=dict)
+    paths: dict[Any, str] = field(default_factory=dict)
+    cells: dict[tuple[Any, tuple[str, ...]], int] = field(default_factory=dict)
+    invited: dict[Any, int] = field(default_factory=dict)  # direct members per node
+    responded: dict[Any, int] = field(default_factory=dict)
+    names: dict[Any, str] = field(default_factory=dict)
+    _plans: dict[str, Plan] = field(default_factory=dict)
+
+    def add_path(self, path: str) -> Any:
+        ids = _ids(path)
+        if not ids:
+            self.parents.setdefault(UNASSIGNED, None)
+            return UNASSIGNED
+        for index, node in enumerate(ids):
+            self.parents.setdefault(node, ids[index - 1] if index else None)
+            self.paths.setdefault(node, "/" + "/".join(map(str, ids[: index + 1])) + "/")
+        return ids[-1]
+
+    @property
+    def plan(self) -> Plan:
+        """What results may show (threshold k, filters on the three attributes)."""
+        if "results" not in self._plans:
+            self._plans["results"] = anonymity.build_plan(
+                parents=self.parents,
+                cells=self.cells,
+                k=self.run.anonymity_threshold,
+                attributes=ATTRIBUTES,
+            )
+        return self._plans["results"]
+
+    @property
+    def comment_plan(self) -> Plan:
+        if "comments" not in self._plans:
+            by_node: dict[tuple[Any, tuple[str, ...]], int] = defaultdict(int)
+            for (node, _values), count in self.cells.items():
+                by_node[(node, ())] += count
+            self._plans["comments"] = anonymity.build_plan(
+                parents=self.parents, cells=by_node, k=self.run.comment_threshold
+            )
+        return self._plans["comments"]
+
+    @property
+    def participation_plan(self) -> Plan:
+        """Participation counts are shown for groups of at least k *invited* people."""
+        if "participation" not in self._plans:
+            self._plans["participation"] = anonymity.build_plan(
+                parents=self.parents,
+                cells={(node, ()): count for node, count in self.invited.items()},
+                k=self.run.anonymity_threshold,
+            )
+        return self._plans["participation"]
+
+    def descendants(self, node: Any) -> list[Any]:
+        """Nodes below `node` (all nodes for the organisation), in tree order."""
+        if node == ORGANISATION:
+            found = list(self.parents)
+        else:
+            prefix = self.paths.get(node)
+            if prefix is None:
+                return []
+            found = [n for n, path in self.paths.items() if path.startswith(prefix) and n != node]
+        return sorted(found, key=self.sort_key)
+
+    def sort_key(self, node: Any) -> tuple:
+        path = self.paths.get(node)
+        if path is None:
+            return (1, ())
+        return (0, tuple((self.names.get(part, ""), part) for part in _ids(path)))
+
+    def depth(self, node: Any) -> int:
+        return len(_ids(self.paths.get(node, ""))) if node != UNASSIGNED else 1
+
+    def has_children(self, node: Any) -> bool:
+        return any(parent == node for parent in self.parents.values())
+
+    def name(self, node: Any) -> str:
+        if node == ORGANISATION:
+            return "Whole organisation"
+        if node == UNASSIGNED:
+            return "No team"
+        return self.names.get(node, f"Team {node}")
+
+
+def run_snapshot(run: SurveyRun, *, with_invitations: bool = True) -> RunSnapshot:
+    """Read a run's tree and cells: three or four queries whatever the run's size."""
+    snapshot = RunSnapshot(run=run, questions=run_questions(run))
+    if with_invitations:
+        rows = (
+            Invitation.objects.filter(run=run)
+            .values("team_path")
+            .annotate(
+                invited=Count("id"), responded=Count("id", filter=Q(responded_on__isnull=False))
+            )
+            .order_by()
+        )
+        for row in rows:
+            node = snapshot.add_path(row["team_path"])
+            snapshot.invited[node] = snapshot.invited.get(node, 0) + row["invited"]
+            snapshot.responded[node] = snapshot.responded.get(node, 0) + row["responded"]
+    cells = (
+        Response.objects.filter(run=run)
+        .values("team_path", *ATTRIBUTES)
+        .annotate(respondents=Count("id"))
+        .order_by()
+    )
+    for row in cells:
+        node = snapshot.add_path(row["team_path"])
+        key = (node, tuple(row[name] or "" for name in ATTRIBUTES))
+        snapshot.cells[key] = snapshot.cells.get(key, 0) + row["respondents"]
+    ids = [node for node in snapshot.parents if isinstance(node, int)]
+    snapshot.names = dict(Team.objects.filter(pk__in=ids).values_list("id", "name"))
+    return snapshot
+
+
+# --- Who may see which group ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultsQuery:
+    """What a viewer asks for: a team (its direct members), a subtree, and attribute filters."""
+
+    team: int | None = None
+    subtree: int | None = None
+    filters: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "ResultsQuery":
+        def number(name: str) -> int | None:
+            raw = params.get(name)
+            if raw in (None, ""):
+                return None
+            try:
+                return int(raw)
+            except (TypeError, ValueError):
+                raise DomainError("Give a team id.", field=name) from None
+
+        filters = tuple(
+            (name, str(params[name]).strip())
+            for name in ATTRIBUTES
+            if params.get(name) not in (None, "")
+        )
+        for name, value in filters:
+            if "\x00" in value or len(value) > 100:
+                raise DomainError("This filter value is not valid.", field=name)
+        query = cls(team=number("team"), subtree=number("subtree"), filters=filters)
+        if query.team is not None and query.subtree is not None:
+            raise DomainError("Ask for a team or a subtree, not both.", field="team")
+        return query
+
+
+def _managed_ids(viewer: Viewer) -> set[int]:
+    return {_ids(path)[-1] for path in viewer.managed_paths if _ids(path)}
+
+
+def may_see_group(viewer: Viewer, snapshot: RunSnapshot, group: Group) -> bool:
+    """HR and executives: any group; managers: groups in their subtrees; employees: their team."""
+    if viewer.sees_whole_organisation:
+        return True
+    if group.node == ORGANISATION:
+        return False
+    path = snapshot.paths.get(group.node, "")
+    if path and any(f"/{team_id}/" in path for team_id in _managed_ids(viewer)):
+        return True
+    own_team = viewer.team_id is not None and group.node == viewer.team_id and not group.filters
+    return own_team and (group.kind == TEAM or not snapshot.has_children(group.node))
+
+
+def default_group(viewer: Viewer, snapshot: RunSnapshot) -> Group:
+    if viewer.sees_whole_organisation:
+        return Group(SUBTREE, ORGANISATION)
+    managed = [m for m in _managed_ids(viewer) if m in snapshot.paths]
+    if managed:
+        return Group(SUBTREE, min(managed, key=lambda m: len(snapshot.paths[m])))
+    if viewer.team_id is not None:
+        return Group(TEAM, viewer.team_id)
+    raise PermissionDenied("You have no team to see results for.")
+
+
+def resolve_group(viewer: Viewer, snapshot: RunSnapshot, query: ResultsQuery) -> Group:
+    unknown = [name for name, _ in query.filters if name not in ATTRIBUTES]
+    if unknown:
+        raise DomainError(f"Unknown filter {unknown[0]!r}.", field=unknown[0])
+    node = query.team if query.team is not None else query.subtree
+    if node is None:
+        base = default_group(viewer, snapshot)
+        group = Group(base.kind, base.node, query.filters)
+    else:
+        if node not in snapshot.parents and not Team.objects.filter(pk=node).exists():
+            raise DomainError("There is no such team.", field="team" if query.team else "subtree")
+        group = Group(TEAM if query.team is not None else SUBTREE, node, query.filters)
+    if not may_see_group(viewer, snapshot, group):
+        raise PermissionDenied("These results are outside the teams you can see.")
+    return group
+
+
+def group_label(snapshot: RunSnapshot, group: Group) -> str:
+    label = snapshot.name(group.node)
+    if group.kind == TEAM and snapshot.has_children(group.node):
+        label += " (direct members only)"
+    for name, value in group.filters:
+        shown = (
+            TenureBand(value).label
+            if name == "tenure_band" and value in TenureBand.values
+            else value
+        )
+        label += f" · {ATTRIBUTE_LABELS[name]}: {shown}"
+    return label
+
+
+def _group_q(snapshot: RunSnapshot, group: Group, prefix: str = "") -> Q | None:
+    """The filter selecting the group's responses; None when the group has none in this run."""
+    query = Q()
+    if group.node == UNASSIGNED:
+        query &= Q(**{f"{prefix}team_path": ""})
+    elif group.node != ORGANISATION:
+        path = snapshot.paths.get(group.node)
+        if path is None:
+            return None
+        lookup = "team_path__startswith" if group.kind == SUBTREE else "team_path"
+        query &= Q(**{f"{prefix}{lookup}": path})
+    for name, value in group.filters:
+        query &= Q(**{f"{prefix}{name}": value})
+    return query
+
+
+# --- Scores --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """Additive counts of one question's answers in one set of respondents."""
+
+    answered: int = 0
+    total: int = 0
+    ge4: int = 0
+    ge7: int = 0
+    ge9: int = 0
+    le6: int = 0
+
+    def add(self, other: "Tally") -> None:
+        self.answered += other.answered
+        self.total += other.total
+        self.ge4 += other.ge4
+        self.ge7 += other.ge7
+        self.ge9 += other.ge9
+        self.le6 += other.le6
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "Tally":
+        return cls(
+            answered=row["answered"],
+            total=row["total"] or 0,
+            ge4=row["ge4"],
+            ge7=row["ge7"],
+            ge9=row["ge9"],
+            le6=row["le6"],
+        )
+
+
+TALLY = {
+    "answered": Count("value"),
+    "total": Sum("value"),
+    "ge4": Count("id", filter=Q(value__gte=4)),
+    "ge7": Count("id", filter=Q(value__gte=7)),
+    "ge9": Count("id", filter=Q(value__gte=9)),
+    "le6": Count("id", filter=Q(value__lte=6)),
+}
+
+
+def favourable_count(question: Question, tally: Tally) -> int:
+    """Agreement: 4-5; eNPS: promoters 9-10; other 0-10 items: 7-10."""
+    if question.kind == Question.Kind.AGREEMENT:
+        return tally.ge4
+    if question.driver == Driver.ENPS:
+        return tally.ge9
+    return tally.ge7
+
+
+def scores(questions: Iterable[Question], tallies: Mapping[int, Tally], k: int) -> dict[str, Any]:
+    """Engagement index, eNPS and driver scores from per-question tallies of one group.
+
+    - A question's favourable share is favourable answers / answers given (skips don't count).
+    - The engagement index is the mean of the engagement items' favourable shares.
+    - A driver's favourable share pools its items' answers; its mean uses 1-5 items only.
+    - eNPS = % promoters (9-10) - % detractors (0-6) over the eNPS answers.
+    Each figure needs k answers (`anonymity.figure_shown`), on top of the group's own threshold.
+    """
+    questions = [q for q in questions if q.is_scored]
+    engagement_shares, engagement_answered = [], 0
+    enps = Tally()
+    drivers: dict[str, dict[str, int]] = {}
+    for question in questions:
+        tally = tallies.get(question.pk, Tally())
+        if question.driver == Driver.ENPS:
+            enps.add(tally)
+            continue
+        if question.driver == Driver.ENGAGEMENT and tally.answered:
+            engagement_shares.append(favourable_count(question, tally) / tally.answered)
+            engagement_answered = max(engagement_answered, tally.answered)
+        entry = drivers.setdefault(
+            question.driver, {"answered": 0, "favourable": 0, "sum15": 0, "n15": 0, "most": 0}
+        )
+        entry["answered"] += tally.answered
+        entry["favourable"] += favourable_count(question, tally)
+        entry["most"] = max(entry["most"], tally.answered)
+        if question.kind == Question.Kind.AGREEMENT:
+            entry["sum15"] += tally.total
+            entry["n15"] += tally.answered
+    engagement = None
+    if engagement_shares and anonymity.figure_shown(engagement_answered, k):
+        engagement = round(100 * sum(engagement_shares) / len(engagement_shares), 2)
+    enps_score = (
+        stats.enps_from_counts(enps.ge9, enps.le6, enps.answered)
+        if anonymity.figure_shown(enps.answered, k)
+        else None
+    )
+    driver_scores = {}
+    for driver, entry in drivers.items():
+        shown = anonymity.figure_shown(entry["most"], k)
+        driver_scores[driver] = {
+            "favourable": stats.share(entry["favourable"], entry["answered"]) if shown else None,
+            "mean": stats.rounded(stats.mean_from(entry["sum15"], entry["n15"])) if shown else None,
+            "answered": entry["answered"] if shown else None,
+        }
+    return {"engagement_index": engagement, "enps": enps_score, "drivers": driver_scores}
+
+
+def question_scores(
+    questions: Iterable[Question],
+    tallies: Mapping[int, Tally],
+    choices: Mapping[int, Mapping[str, int]],
+    k: int,
+) -> list[dict[str, Any]]:
+    rows = []
+    for question in questions:
+        if question.kind == Question.Kind.FREE_TEXT:
+            continue
+        tally = tallies.get(question.pk, Tally())
+        counts = choices.get(question.pk, {})
+        answered = (
+            sum(counts.values()) if question.kind == Question.Kind.SINGLE_CHOICE else tally.answered
+        )
+        shown = anonymity.figure_shown(answered, k)
+        row: dict[str, Any] = {
+            "id": question.pk,
+            "text": question.text,
+            "driver": question.driver,
+            "kind": question.kind,
+            "shown": shown,
+            "answered": answered if shown else None,
+            "favourable": None,
+            "mean": None,
+            "enps": None,
+            "options": [],
+        }
+        if shown and question.kind == Question.Kind.SINGLE_CHOICE:
+            row["options"] = [
+                {"option": option, "share": stats.share(counts.get(option, 0), answered)}
+                for option in question.options
+            ]
+        elif shown:
+            row["favourable"] = stats.share(favourable_count(question, tally), tally.answered)
+            row["mean"] = stats.rounded(stats.mean_from(tally.total, tally.answered))
+            if question.driver == Driver.ENPS:
+                row["enps"] = stats.enps_from_counts(tally.ge9, tally.le6, tally.answered)
+        rows.append(row)
+    return rows
+
+
+# --- Results ----------------------------------------------------------------------------------
+
+
+def _tallies_by(run: SurveyRun, q: Q, keys: list[str]) -> dict[tuple, dict[int, Tally]]:
+    rows = (
+        Answer.objects.filter(q, response__run=run, value__isnull=False)
+        .values(*keys, "question_id")
+        .annotate(**TALLY)
+        .order_by()
+    )
+    result: dict[tuple, dict[int, Tally]] = defaultdict(dict)
+    for row in rows:
+        result[tuple(row[key] for key in keys)][row["question_id"]] = Tally.from_row(row)
+    return result
+
+
+def _sum_tallies(parts: Iterable[Mapping[int, Tally]]) -> dict[int, Tally]:
+    total: dict[int, Tally] = defaultdict(Tally)
+    for part in parts:
+        for question_id, tally in part.items():
+            total[question_id].add(tally)
+    return dict(total)
+
+
+def _reason(decision: anonymity.Decision, k: int) -> str | None:
+    if decision.shown:
+        return None
+    return REASON_TEXT[decision.reason].format(k=k)
+
+
+def _participation(snapshot: RunSnapshot, group: Group) -> dict[str, Any] | None:
+    if group.filters:
+        return None
+    decision = snapshot.participation_plan.decide(Group(group.kind, group.node))
+    if not decision.shown:
+        return None
+    if group.node == ORGANISATION:
+        nodes = list(snapshot.parents)
+    elif group.kind == TEAM:
+        nodes = [group.node]
+    else:
+        nodes = [group.node, *snapshot.descendants(group.node)]
+    invited = sum(snapshot.invited.get(node, 0) for node in nodes)
+    responded = sum(snapshot.responded.get(node, 0) for node in nodes)
+    return {"invited": invited, "responded": responded, "rate": stats.share(responded, invited)}
+
+
+def _driver_columns(questions: Iterable[Question]) -> list[str]:
+    present = {q.driver for q in questions if q.is_scored and q.driver != Driver.ENPS}
+    return [driver for driver in Driver.values if driver in present]
+
+
+def _comments(snapshot: RunSnapshot, group: Group) -> dict[str, Any]:
+    run = snapshot.run
+    if group.filters:
+        return {
+            "shown": False,
+            "reason": "Comments are never shown with filters.",
+            "items": [],
+            "by_question": [],
+        }
+    decision = snapshot.comment_plan.decide(Group(group.kind, group.node))
+    if not decision.shown:
+        reason = (
+            f"Comments need {run.comment_threshold} responses"
+            if decision.reason == anonymity.FEWER_THAN_K
+            else REASON_TEXT[anonymity.PROTECTS_OTHERS]
+        )
+        return {"shown": False, "reason": reason, "items": [], "by_question": []}
+    group_q = _group_q(snapshot, group)
+    answer_q = _group_q(snapshot, group, "response__")
+    assert group_q is not None and answer_q is not None  # noqa: S101 - shown groups exist
+
+    def shuffled(items: Iterable[tuple[Any, str]], list_key: str) -> list[str]:
+        # A stable order that says nothing about who wrote what or when: each list is sorted by
+        # a hash salted with the list, so one person's texts sit at unrelated places.
+        def key(item: tuple[Any, str]) -> str:
+            return hashlib.sha256(f"{run.pk}:{list_key}:{item[0]}".encode()).hexdigest()
+
+        return [text for _, text in sorted(items, key=key)]
+
+    general = (
+        Response.objects.filter(group_q, run=run).exclude(comment="").values_list("id", "comment")
+    )
+    texts: dict[int, list[tuple[Any, str]]] = defaultdict(list)
+    for response_id, question_id, text in (
+        Answer.objects.filter(answer_q, response__run=run, question__kind=Question.Kind.FREE_TEXT)
+        .exclude(text="")
+        .values_list("response_id", "question_id", "text")
+    ):
+        texts[question_id].append((response_id, text))
+    by_question = [
+        {"question": q.pk, "text": q.text, "items": shuffled(texts[q.pk], f"q{q.pk}")}
+        for q in snapshot.questions
+        if q.kind == Question.Kind.FREE_TEXT
+    ]
+    return {
+        "shown": True,
+        "reason": None,
+        "items": shuffled(general, "comment"),
+        "by_question": by_question,
+    }
+
+
+def _driver_impact(snapshot: RunSnapshot, group: Group, respondents: int) -> dict[str, Any]:
+    minimum = anonymity.DRIVER_IMPACT_MIN_RESPONDENTS
+    if not anonymity.driver_impact_allowed(respondents):
+        return {
+            "shown": False,
+            "reason": f"Driver impact needs {minimum} responses",
+            "minimum": minimum,
+            "items": [],
+        }
+    answer_q = _group_q(snapshot, group, "response__")
+    rows = (
+        Answer.objects.filter(
+            answer_q, response__run=snapshot.run, question__kind=Question.Kind.AGREEMENT
+        )
+        .values("response_id", "question__driver")
+        .annotate(mean=Avg("value"))
+        .order_by()
+    )
+    per_person: dict[Any, dict[str, float]] = defaultdict(dict)
+    for row in rows:
+        per_person[row["response_id"]][row["question__driver"]] = float(row["mean"])
+    items: list[dict[str, Any]] = []
+    for driver in _driver_columns(snapshot.questions):
+        if driver == Driver.ENGAGEMENT:
+            continue
+        pairs = [
+            (means[driver], means[Driver.ENGAGEMENT])
+            for means in per_person.values()
+            if driver in means and Driver.ENGAGEMENT in means
+        ]
+        enough = len(pairs) >= minimum
+        items.append(
+            {
+                "driver": driver,
+                "label": Driver(driver).label,
+                "correlation": (
+                    stats.rounded(stats.pearson([x for x, _ in pairs], [y for _, y in pairs]), 3)
+                    if enough
+                    else None
+                ),
+                "respondents": len(pairs) if enough else None,
+            }
+        )
+    items.sort(key=lambda item: -(item["correlation"] if item["correlation"] is not None else -2.0))
+    return {"shown": True, "reason": None, "minimum": minimum, "items": items}
+
+
+def run_results(viewer: Viewer, run: SurveyRun, query: ResultsQuery) -> dict[str, Any]:
+    """Everything a viewer may see of a closed run for one group, already through the gate."""
+    if run.status != SurveyRun.Status.CLOSED:
+        raise ConflictError(
+            f"Results appear when the run closes (on {run.closes_on:%-d %B %Y}); "
+            "participation is available while it is open.",
+            code="results_not_ready",
+        )
+    snapshot = run_snapshot(run)
+    group = resolve_group(viewer, snapshot, query)
+    plan = snapshot.plan
+    k = run.anonymity_threshold
+    decision = plan.decide(group)
+    columns = _driver_columns(snapshot.questions)
+    result: dict[str, Any] = {
+        "run": {
+            "id": run.pk,
+            "program": run.program.name,
+            "sequence": run.sequence,
+            "opens_on": run.opens_on,
+            "closes_on": run.closes_on,
+        },
+        "group": {
+            "kind": group.kind,
+            "team": group.node if isinstance(group.node, int) else None,
+            "label": group_label(snapshot, group),
+            "filters": dict(group.filters),
+        },
+        "threshold": k,
+        "comment_threshold": run.comment_threshold,
+        "reportable": decision.shown,
+        "reason": _reason(decision, k),
+        "respondents": decision.respondents if decision.shown else None,
+        "participation": _participation(snapshot, group),
+        "engagement_index": None,
+        "enps": None,
+        "drivers": [],
+        "questions": [],
+        "heatmap": None,
+        "breakdowns": [],
+        "comments": _comments(snapshot, group),
+        "driver_impact": None,
+        "previous_run": None,
+    }
+    group_q = _group_q(snapshot, group, "response__")
+    by_path = _tallies_by(run, group_q, ["response__team_path"]) if group_q is not None else {}
+    if decision.shown:
+        tallies = _sum_tallies(by_path.values())
+        choices: dict[int, dict[str, int]] = defaultdict(dict)
+        if any(q.kind == Question.Kind.SINGLE_CHOICE for q in snapshot.questions):
+            for row in (
+                Answer.objects.filter(
+                    group_q, response__run=run, question__kind=Question.Kind.SINGLE_CHOICE
+                )
+                .values("question_id", "choice")
+                .annotate(n=Count("id"))
+                .order_by()
+            ):
+                choices[row["question_id"]][row["choice"]] = row["n"]
+        current = scores(snapshot.questions, tallies, k)
+        previous = _previous_scores(run, group)
+        result["previous_run"] = previous["run"] if previous else None
+        old = previous["scores"] if previous else None
+        result["engagement_index"] = {
+            "score": current["engagement_index"],
+            "change": stats.change(current["engagement_index"], old and old["engagement_index"]),
+        }
+        result["enps"] = {
+            "score": current["enps"],
+            "change": stats.change(current["enps"], old and old["enps"]),
+        }
+        result["drivers"] = [
+            {
+                "driver": driver,
+                "label": Driver(driver).label,
+                **current["drivers"][driver],
+                "change": stats.change(
+                    current["drivers"][driver]["favourable"],
+                    old and old["drivers"].get(driver, {}).get("favourable"),
+                ),
+            }
+            for driver in columns
+        ]
+        result["questions"] = question_scores(snapshot.questions, tallies, choices, k)
+        result["driver_impact"] = _driver_impact(snapshot, group, decision.respondents)
+    if group.kind == SUBTREE and not group.filters:
+        # The engagement driver is the engagement index column already.
+        heat_columns = [driver for driver in columns if driver != Driver.ENGAGEMENT]
+        result["heatmap"] = _heatmap(viewer, snapshot, group, by_path, heat_columns)
+        result["breakdowns"] = _breakdowns(snapshot, group)
+    return result
+
+
+def _previous_scores(run: SurveyRun, group: Group) -> dict[str, Any] | None:
+    """The same group's scores in the program's previous closed run, when reportable there."""
+    previous = previous_closed_run(run)
+    if previous is None:
+        return None
+    snapshot = run_snapshot(previous, with_invitations=False)
+    if not snapshot.plan.decide(group).shown:
+        return None
+    group_q = _group_q(snapshot, group, "response__")
+    if group_q is None:
+        return None
+    tallies = _sum_tallies(_tallies_by(previous, group_q, []).values())
+    return {
+        "run": {"id": previous.pk, "sequence": previous.sequence, "opens_on": previous.opens_on},
+        "scores": scores(snapshot.questions, tallies, previous.anonymity_threshold),
+    }
+
+
+def _heatmap(
+    viewer: Viewer,
+    snapshot: RunSnapshot,
+    group: Group,
+    by_path: Mapping[tuple, Mapping[int, Tally]],
+    columns: list[str],
+) -> dict[str, Any]:
+    """Teams below the group by drivers; hidden rows say why, with no figure at all."""
+    k = snapshot.run.anonymity_threshold
+    rolled: dict[Any, list[Mapping[int, Tally]]] = defaultdict(list)
+    for (path,), tallies in by_path.items():
+        nodes: list[Any] = list(_ids(path)) or [UNASSIGNED]
+        for node in nodes:
+            rolled[node].append(tallies)
+    rows = []
+    for node in snapshot.descendants(group.node):
+        row_group = Group(SUBTREE, node)
+        if not may_see_group(viewer, snapshot, row_group):
+            continue
+        decision = snapshot.plan.decide(row_group)
+        row: dict[str, Any] = {
+            "team": node if isinstance(node, int) else None,
+            "name": snapshot.name(node),
+            "depth": snapshot.depth(node),
+            "shown": decision.shown,
+            "reason": _reason(decision, k),
+            "respondents": decision.respondents if decision.shown else None,
+            "engagement_index": None,
+            "enps": None,
+            "cells": dict.fromkeys(columns),
+        }
+        if decision.shown:
+            figures = scores(snapshot.questions, _sum_tallies(rolled[node]), k)
+            row["engagement_index"] = figures["engagement_index"]
+            row["enps"] = figures["enps"]
+            row["cells"] = {
+                driver: figures["drivers"].get(driver, {}).get("favourable") for driver in columns
+            }
+        rows.append(row)
+    return {"columns": [{"driver": d, "label": Driver(d).label} for d in columns], "rows": rows}
+
+
+def _breakdowns(snapshot: RunSnapshot, group: Group) -> list[dict[str, Any]]:
+    """Per attribute value within the group: shown only where the gate allows."""
+    k = snapshot.run.anonymity_threshold
+    plan = snapshot.plan
+    group_q = _group_q(snapshot, group, "response__")
+    if group_q is None:
+        return []
+    candidates = []
+    for index, name in enumerate(ATTRIBUTES):
+        values = sorted({cell[1][index] for cell in plan.cells_in(group) if cell[1][index]})
+        for value in values:
+            candidates.append(
+                (name, value, plan.decide(Group(group.kind, group.node, ((name, value),))))
+            )
+    by_attributes = _tallies_by(snapshot.run, group_q, [f"response__{name}" for name in ATTRIBUTES])
+    rows = []
+    for name, value, decision in candidates:
+        index = ATTRIBUTES.index(name)
+        row: dict[str, Any] = {
+            "attribute": name,
+            "value": value,
+            "label": TenureBand(value).label
+            if name == "tenure_band" and value in TenureBand.values
+            else value,
+            "shown": decision.shown,
+            "reason": _reason(decision, k),
+            "respondents": decision.respondents if decision.shown else None,
+            "engagement_index": None,
+            "enps": None,
+        }
+        if decision.shown:
+            parts = [t for key, t in by_attributes.items() if (key[index] or "") == value]
+            figures = scores(snapshot.questions, _sum_tallies(parts), k)
+            row["engagement_index"] = figures["engagement_index"]
+            row["enps"] = figures["enps"]
+        rows.append(row)
+    return rows
+
+
+# --- Participation (live, also while a run is open) ----------------------------------------------
+
+
+def run_participation(viewer: Viewer, run: SurveyRun) -> dict[str, Any]:
+    """Invited and responded counts per team the viewer may see, for groups of k+ invited.
+
+    Counts only — never who — and hidden groups are protected by complementary suppression on
+    the invited counts, so no one's participation can be worked out by subtraction either.
+    """
+    snapshot = run_snapshot(run)
+    top = default_group(viewer, snapshot)
+    rows = []
+    nodes = [top.node] if top.kind == TEAM else [top.node, *snapshot.descendants(top.node)]
+    for node in nodes:
+        kind = top.kind if node == top.node else SUBTREE
+        group = Group(kind, node)
+        if node != top.node and not may_see_group(viewer, snapshot, group):
+            continue
+        figures = _participation(snapshot, group)
+        rows.append(
+            {
+                "team": node if isinstance(node, int) else None,
+                "name": group_label(snapshot, group),
+                "depth": 0 if node == ORGANISATION else snapshot.depth(node),
+                "shown": figures is not None,
+                "invited": figures["invited"] if figures else None,
+                "responded": figures["responded"] if figures else None,
+                "rate": figures["rate"] if figures else None,
+            }
+        )
+    return {
+        "run": run.pk,
+        "status": run.status,
+        "threshold": run.anonymity_threshold,
+        "rows": rows,
+    }
+
+
+# --- CSV export of aggregates ---------------------------------------------------------------
+
+
+def results_csv_rows(results: Mapping[str, Any]) -> list[list[Any]]:
+    """The aggregates of `run_results` as rows (no comments: aggregates only)."""
+    hidden = "not shown"
+    rows: list[list[Any]] = [["section", "group", "measure", "value", "respondents", "note"]]
+    label = results["group"]["label"]
+    if not results["reportable"]:
+        rows.append(["summary", label, "respondents", hidden, "", results["reason"]])
+    else:
+        n = results["respondents"]
+        rows.append(
+            [
+                "summary",
+                label,
+                "engagement index (% favourable)",
+                results["engagement_index"]["score"],
+                n,
+                "",
+            ]
+        )
+        rows.append(["summary", label, "eNPS", results["enps"]["score"], n, ""])
+        for driver in results["drivers"]:
+            value = hidden if driver["favourable"] is None else driver["favourable"]
+            rows.append(["driver", label, f"{driver['label']} (% favourable)", value, n, ""])
+        for question in results["questions"]:
+            value = (
+                question["enps"] if question["driver"] == Driver.ENPS else question["favourable"]
+            )
+            shown = question["shown"]
+            rows.append(
+                [
+                    "question",
+                    label,
+                    question["text"],
+                    value if shown else hidden,
+                    question["answered"] if shown else "",
+                    "" if shown else f"fewer than {results['threshold']} answers",
+                ]
+            )
+    if results["participation"]:
+        part = results["participation"]
+        rows.append(["participation", label, "invited", part["invited"], "", ""])
+        rows.append(["participation", label, "responded", part["responded"], "", ""])
+    if results["heatmap"]:
+        for row in results["heatmap"]["rows"]:
+            if not row["shown"]:
+                rows.append(["team", row["name"], "respondents", hidden, "", row["reason"]])
+                continue
+            rows.append(
+                [
+                    "team",
+                    row["name"],
+                    "engagement index (% favourable)",
+                    row["engagement_index"],
+                    row["respondents"],
+                    "",
+                ]
+            )
+            rows.append(["team", row["name"], "eNPS", row["enps"], row["respondents"], ""])
+            for column in results["heatmap"]["columns"]:
+                rows.append(
+                    [
+                        "team",
+                        row["name"],
+                        f"{column['label']} (% favourable)",
+                        row["cells"][column["driver"]],
+                        row["respondents"],
+                        "",
+                    ]
+                )
+    for row in results["breakdowns"]:
+        name = f"{ATTRIBUTE_LABELS[row['attribute']]}: {row['label']}"
+        if not row["shown"]:
+            rows.append(["attribute", name, "respondents", hidden, "", row["reason"]])
+            continue
+        rows.append(
+            [
+                "attribute",
+                name,
+                "engagement index (% favourable)",
+                row["engagement_index"],
+                row["respondents"],
+                "",
+            ]
+        )
+        rows.append(["attribute", name, "eNPS", row["enps"], row["respondents"], ""])
+    return rows

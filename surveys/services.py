@@ -1,0 +1,808 @@
+"""Every write of pulse surveys: questions, programs, runs, invitations, reminders, responses.
+
+Anonymity rules that writes keep (DESIGN.md, "Survey anonymity"):
+- `response_submit` is the only place that knows both a person and their answers, for the
+  length of one transaction. It stores the response with no link to the invitation, logs
+  nothing, enqueues nothing and returns nothing that identifies the response.
+- Task messages carry invitation ids (for emails) and never an answer.
+"""
+
+import calendar
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import batched
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from cxculture.lib import anonymity
+from cxculture.lib.api import ConflictError, DomainError
+from cxculture.people.models import Employee, Team
+
+from .models import (
+    Answer,
+    Driver,
+    Invitation,
+    Question,
+    Response,
+    RunQuestion,
+    SurveyProgram,
+    SurveyRun,
+    TenureBand,
+)
+
+TOKEN_SALT = "surveys.invitation"  # noqa: S105 - a signing salt (namespace), not a secret
+MAX_TEXT_LENGTH = 2000
+MAX_OPTIONS = 12
+
+# About this many questions per run; eNPS and engagement items are always asked, and at least
+# MIN_ROTATING others come round each run so every driver is covered over a cycle.
+QUESTIONS_PER_RUN: dict[str, int | None] = {
+    SurveyProgram.Cadence.WEEKLY: 4,
+    SurveyProgram.Cadence.BIWEEKLY: 8,
+    SurveyProgram.Cadence.MONTHLY: 16,
+    SurveyProgram.Cadence.QUARTERLY: None,  # every question
+}
+MIN_ROTATING = 2
+DEFAULT_RUN_LENGTH: dict[str, int] = {
+    SurveyProgram.Cadence.WEEKLY: 5,
+    SurveyProgram.Cadence.BIWEEKLY: 7,
+    SurveyProgram.Cadence.MONTHLY: 7,
+    SurveyProgram.Cadence.QUARTERLY: 14,
+}
+MAX_RUN_LENGTH: dict[str, int] = {
+    SurveyProgram.Cadence.WEEKLY: 7,
+    SurveyProgram.Cadence.BIWEEKLY: 14,
+    SurveyProgram.Cadence.MONTHLY: 28,
+    SurveyProgram.Cadence.QUARTERLY: 90,
+}
+# Reminders go to people who have not answered, on these days of a run (day 1 = opening day).
+REMINDER_DAYS = (3, 5)
+
+
+class LinkInvalid(DomainError):
+    status = 404
+    code = "invalid_link"
+
+
+class RunNotOpen(ConflictError):
+    code = "run_not_open"
+
+
+class RunClosed(DomainError):
+    status = 410
+    code = "run_closed"
+
+
+class NotInvited(DomainError):
+    status = 403
+    code = "not_invited"
+
+
+# --- Questions ------------------------------------------------------------------------------------
+
+
+def _clean_options(kind: str, options: Iterable[str]) -> list[str]:
+    cleaned = [str(option).strip() for option in options if str(option).strip()]
+    if kind != Question.Kind.SINGLE_CHOICE:
+        if cleaned:
+            raise DomainError("Only single-choice questions have options.", field="options")
+        return []
+    if not 2 <= len(cleaned) <= MAX_OPTIONS:
+        raise DomainError(f"Give between 2 and {MAX_OPTIONS} options.", field="options")
+    if len({option.lower() for option in cleaned}) != len(cleaned):
+        raise DomainError("Options must differ from each other.", field="options")
+    if any(len(option) > 200 for option in cleaned):
+        raise DomainError("An option has at most 200 characters.", field="options")
+    return cleaned
+
+
+def _check_kind(driver: str, kind: str) -> None:
+    if driver not in Driver.values:
+        raise DomainError(f"Unknown driver {driver!r}.", field="driver")
+    if kind not in Question.Kind.values:
+        raise DomainError(f"Unknown kind {kind!r}.", field="kind")
+    if driver == Driver.ENPS and kind != Question.Kind.SCALE_0_10:
+        raise DomainError("An eNPS question is asked on the 0-10 scale.", field="kind")
+
+
+@transaction.atomic
+def question_create(
+    *, text: str, driver: str, kind: str = Question.Kind.AGREEMENT, options: Iterable[str] = ()
+) -> Question:
+    """Add a custom question to the library, tagged with a driver."""
+    text = text.strip()
+    if not text:
+        raise DomainError("Write the question.", field="text")
+    _check_kind(driver, kind)
+    position = (Question.objects.aggregate(top=Max("position"))["top"] or 0) + 1
+    return Question.objects.create(
+        code=f"custom-{slugify(text)[:40]}-{uuid.uuid4().hex[:8]}",
+        text=text,
+        driver=driver,
+        kind=kind,
+        options=_clean_options(kind, options),
+        position=position,
+    )
+
+
+@transaction.atomic
+def question_update(*, question: Question, **changes: Any) -> Question:
+    """Change a custom question; a built-in question can only be switched on or off.
+
+    Once a question has been asked, its wording, kind and options stay as they were, so results
+    of past runs keep meaning what people answered.
+    """
+    unknown = set(changes) - {"text", "driver", "kind", "options", "is_active"}
+    if unknown:
+        raise DomainError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    content = {name for name in changes if name != "is_active"}
+    changed = {name for name in content if changes[name] != getattr(question, name)}
+    if changed and question.is_builtin:
+        raise DomainError("Built-in questions cannot be edited; add a custom question instead.")
+    if changed and RunQuestion.objects.filter(question=question).exists():
+        raise ConflictError("This question has been asked already; add a new question instead.")
+    driver = changes.get("driver", question.driver)
+    kind = changes.get("kind", question.kind)
+    _check_kind(driver, kind)
+    if "text" in changes:
+        question.text = changes["text"].strip()
+        if not question.text:
+            raise DomainError("Write the question.", field="text")
+    question.driver, question.kind = driver, kind
+    question.options = _clean_options(kind, changes.get("options", question.options))
+    if "is_active" in changes:
+        question.is_active = bool(changes["is_active"])
+    question.save()
+    return question
+
+
+# --- Programs -------------------------------------------------------------------------------------
+
+
+def _check_program(
+    *,
+    cadence: str,
+    run_length_days: int,
+    anonymity_threshold: int,
+    comment_threshold: int,
+    audience: str,
+    teams: Sequence[Team],
+    questions: Sequence[Question],
+) -> None:
+    if cadence not in SurveyProgram.Cadence.values:
+        raise DomainError(f"Unknown cadence {cadence!r}.", field="cadence")
+    if audience not in SurveyProgram.Audience.values:
+        raise DomainError(f"Unknown audience {audience!r}.", field="audience")
+    if not anonymity.threshold_is_valid(anonymity_threshold):
+        raise DomainError(
+            f"The anonymity threshold is between {anonymity.MIN_THRESHOLD} and "
+            f"{anonymity.MAX_THRESHOLD} people.",
+            field="anonymity_threshold",
+        )
+    if not anonymity_threshold <= comment_threshold <= 100:
+        raise DomainError(
+            "The comment threshold is at least the anonymity threshold (and at most 100).",
+            field="comment_threshold",
+        )
+    longest = MAX_RUN_LENGTH[cadence]
+    if not 1 <= run_length_days <= longest:
+        raise DomainError(
+            f"A {cadence} run lasts between 1 and {longest} days, so runs never overlap.",
+            field="run_length_days",
+        )
+    if audience != SurveyProgram.Audience.ORGANISATION and not teams:
+        raise DomainError("Choose at least one team.", field="teams")
+    if not questions:
+        raise DomainError("Choose at least one question.", field="questions")
+
+
+@transaction.atomic
+def survey_program_create(
+    *,
+    name: str,
+    starts_on: dt.date,
+    cadence: str = SurveyProgram.Cadence.MONTHLY,
+    audience: str = SurveyProgram.Audience.ORGANISATION,
+    teams: Iterable[Team] = (),
+    questions: Iterable[Question] | None = None,
+    run_length_days: int | None = None,
+    anonymity_threshold: int = anonymity.DEFAULT_THRESHOLD,
+    comment_threshold: int = anonymity.DEFAULT_COMMENT_THRESHOLD,
+    description: str = "",
+    created_by: Any = None,
+) -> SurveyProgram:
+    """Define a recurring pulse. Without `questions`, the whole active built-in library."""
+    teams = list(teams)
+    chosen = list(
+        questions
+        if questions is not None
+        else Question.objects.filter(is_builtin=True, is_active=True)
+    )
+    run_length_days = run_length_days or DEFAULT_RUN_LENGTH.get(cadence, 7)
+    _check_program(
+        cadence=cadence,
+        run_length_days=run_length_days,
+        anonymity_threshold=anonymity_threshold,
+        comment_threshold=comment_threshold,
+        audience=audience,
+        teams=teams,
+        questions=chosen,
+    )
+    if not name.strip():
+        raise DomainError("Name the program.", field="name")
+    program = SurveyProgram.objects.create(
+        name=name.strip(),
+        description=description,
+        audience=audience,
+        cadence=cadence,
+        starts_on=starts_on,
+        run_length_days=run_length_days,
+        anonymity_threshold=anonymity_threshold,
+        comment_threshold=comment_threshold,
+        created_by=created_by,
+    )
+    program.questions.set(chosen)
+    if audience != SurveyProgram.Audience.ORGANISATION:
+        program.teams.set(teams)
+    return program
+
+
+PROGRAM_FIELDS = (
+    "name",
+    "description",
+    "audience",
+    "cadence",
+    "starts_on",
+    "run_length_days",
+    "anonymity_threshold",
+    "comment_threshold",
+    "is_active",
+)
+
+
+@transaction.atomic
+def survey_program_update(
+    *,
+    program: SurveyProgram,
+    teams: Iterable[Team] | None = None,
+    questions: Iterable[Question] | None = None,
+    **changes: Any,
+) -> SurveyProgram:
+    """Change a program. Runs already open or closed keep the thresholds they opened with."""
+    unknown = set(changes) - set(PROGRAM_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    program = SurveyProgram.objects.select_for_update().get(pk=program.pk)
+    for name, value in changes.items():
+        setattr(program, name, value)
+    new_teams = list(teams) if teams is not None else list(program.teams.all())
+    new_questions = list(questions) if questions is not None else list(program.questions.all())
+    _check_program(
+        cadence=program.cadence,
+        run_length_days=program.run_length_days,
+        anonymity_threshold=program.anonymity_threshold,
+        comment_threshold=program.comment_threshold,
+        audience=program.audience,
+        teams=new_teams,
+        questions=new_questions,
+    )
+    program.save()
+    if questions is not None:
+        program.questions.set(new_questions)
+    if program.audience == SurveyProgram.Audience.ORGANISATION:
+        program.teams.clear()
+    elif teams is not None:
+        program.teams.set(new_teams)
+    return program
+
+
+@transaction.atomic
+def survey_program_delete(*, program: SurveyProgram) -> None:
+    if program.runs.exclude(status=SurveyRun.Status.SCHEDULED).exists():
+        raise ConflictError("This program has runs with results; deactivate it instead.")
+    program.runs.all().delete()
+    program.delete()
+
+
+# --- Scheduling and question rotation ----------------------------------------------------------
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def planned_opening(program: SurveyProgram, sequence: int) -> dt.date:
+    """The day run number `sequence` of the program is planned to open (no drift over time)."""
+    steps = sequence - 1
+    match program.cadence:
+        case SurveyProgram.Cadence.WEEKLY:
+            return program.starts_on + dt.timedelta(weeks=steps)
+        case SurveyProgram.Cadence.BIWEEKLY:
+            return program.starts_on + dt.timedelta(weeks=2 * steps)
+        case SurveyProgram.Cadence.MONTHLY:
+            return add_months(program.starts_on, steps)
+        case _:
+            return add_months(program.starts_on, 3 * steps)
+
+
+def questions_for_run(
+    questions: Sequence[Question], *, cadence: str, sequence: int
+) -> list[Question]:
+    """The questions a run asks: eNPS and engagement items always, a rotating share of the rest.
+
+    The rest are interleaved across drivers (the first item of each driver, then the second...)
+    and each run takes the next slice of that cycle, so consecutive runs cover every driver and
+    the same run number always asks the same questions.
+    """
+    ordered = sorted(questions, key=lambda q: (q.position, q.pk or 0))
+    fixed = [q for q in ordered if q.driver in (Driver.ENGAGEMENT, Driver.ENPS)]
+    others = [q for q in ordered if q not in fixed]
+    target = QUESTIONS_PER_RUN.get(cadence)
+    if target is None or not others:
+        return fixed + others
+    slots = max(MIN_ROTATING, target - len(fixed))
+    if slots >= len(others):
+        return fixed + others
+    by_driver: dict[str, list[Question]] = {}
+    for question in others:
+        by_driver.setdefault(question.driver, []).append(question)
+    cycle: list[Question] = []
+    for rank in range(max(len(items) for items in by_driver.values())):
+        cycle += [items[rank] for items in by_driver.values() if rank < len(items)]
+    start = ((sequence - 1) * slots) % len(cycle)
+    chosen = {q.pk for q in (cycle + cycle)[start : start + slots]}
+    return fixed + [q for q in others if q.pk in chosen]
+
+
+def _next_sequence(program: SurveyProgram) -> int:
+    return (program.runs.aggregate(top=Max("sequence"))["top"] or 0) + 1
+
+
+@transaction.atomic
+def survey_run_schedule(
+    *, program: SurveyProgram, opens_on: dt.date | None = None, today: dt.date | None = None
+) -> SurveyRun:
+    """Plan the program's next run (opening on `opens_on`, or as the cadence plans it)."""
+    today = today or timezone.localdate()
+    program = SurveyProgram.objects.select_for_update().get(pk=program.pk)
+    if not program.is_active:
+        raise ConflictError("This program is not active.")
+    pending = program.runs.filter(status__in=[SurveyRun.Status.SCHEDULED, SurveyRun.Status.OPEN])
+    if pending.exists():
+        raise ConflictError("This program already has a run scheduled or open.")
+    sequence = _next_sequence(program)
+    opens_on = opens_on or max(planned_opening(program, sequence), today)
+    if opens_on < today:
+        raise DomainError("A run cannot open in the past.", field="opens_on")
+    return SurveyRun.objects.create(
+        program=program,
+        sequence=sequence,
+        opens_on=opens_on,
+        closes_on=opens_on + dt.timedelta(days=program.run_length_days - 1),
+        anonymity_threshold=program.anonymity_threshold,
+        comment_threshold=program.comment_threshold,
+    )
+
+
+def audience_for(program: SurveyProgram):
+    """The active people a program asks, with their teams."""
+    people = Employee.objects.filter(is_active=True, user__is_active=True).select_related("team")
+    if program.audience == SurveyProgram.Audience.ORGANISATION:
+        return people
+    teams = list(program.teams.all())
+    if program.audience == SurveyProgram.Audience.TEAMS:
+        return people.filter(team__in=teams)
+    scope = Q(pk__in=[])
+    for team in teams:
+        scope |= Q(team__path__startswith=team.path)
+    return people.filter(scope)
+
+
+@transaction.atomic
+def survey_run_open(*, run: SurveyRun, today: dt.date | None = None) -> SurveyRun:
+    """Open a scheduled run today: pick its questions, invite its audience, email them.
+
+    The run's dates become today .. today + run length - 1, and the thresholds are copied from
+    the program, so what the run shows never changes with later edits of the program. The
+    invitations snapshot each person's team (and its path in the tree) now.
+    """
+    from .tasks import survey_mailing_fan_out_task
+
+    today = today or timezone.localdate()
+    run = SurveyRun.objects.select_for_update().select_related("program").get(pk=run.pk)
+    if run.status != SurveyRun.Status.SCHEDULED:
+        raise ConflictError("Only a scheduled run can be opened.", code="run_not_scheduled")
+    program = run.program
+    run.status = SurveyRun.Status.OPEN
+    run.opens_on = today
+    run.closes_on = today + dt.timedelta(days=program.run_length_days - 1)
+    run.anonymity_threshold = program.anonymity_threshold
+    run.comment_threshold = program.comment_threshold
+    run.opened_at = timezone.now()
+    run.save()
+    pool = list(program.questions.filter(is_active=True))
+    chosen = questions_for_run(pool, cadence=program.cadence, sequence=run.sequence)
+    RunQuestion.objects.bulk_create(
+        RunQuestion(run=run, question=question, position=index)
+        for index, question in enumerate(chosen, start=1)
+    )
+    Invitation.objects.bulk_create(
+        (
+            Invitation(
+                run=run,
+                employee=person,
+                team_id=person.team_id,
+                team_path=person.team.path if person.team else "",
+            )
+            for person in audience_for(program).iterator(chunk_size=2000)
+        ),
+        batch_size=1000,
+    )
+    run_id = run.pk
+    transaction.on_commit(lambda: survey_mailing_fan_out_task.delay(run_id, Mailing.INVITATION))
+    return run
+
+
+@transaction.atomic
+def survey_run_start_now(*, program: SurveyProgram, today: dt.date | None = None) -> SurveyRun:
+    """HR's "open a run now": use the scheduled run if there is one, else plan one for today."""
+    today = today or timezone.localdate()
+    run = program.runs.filter(status=SurveyRun.Status.SCHEDULED).first()
+    if run is None:
+        run = survey_run_schedule(program=program, opens_on=today, today=today)
+    return survey_run_open(run=run, today=today)
+
+
+@transaction.atomic
+def survey_run_close(*, run: SurveyRun, today: dt.date | None = None) -> SurveyRun:
+    """Close an open run: from now on it refuses responses and shows its results.
+
+    The run row is locked FOR UPDATE, which waits for every submission in flight (they hold it
+    FOR SHARE), so no response can be stored after the run is closed and the results never
+    change once shown.
+    """
+    today = today or timezone.localdate()
+    run = SurveyRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != SurveyRun.Status.OPEN:
+        raise ConflictError("Only an open run can be closed.", code="run_not_open")
+    run.status = SurveyRun.Status.CLOSED
+    run.closes_on = max(run.opens_on, min(run.closes_on, today))
+    run.closed_at = timezone.now()
+    run.save()
+    return run
+
+
+def survey_runs_schedule_due(*, today: dt.date | None = None) -> list[int]:
+    """Plan the next run of every active program that has none scheduled or open."""
+    today = today or timezone.localdate()
+    busy = SurveyRun.objects.filter(
+        status__in=[SurveyRun.Status.SCHEDULED, SurveyRun.Status.OPEN]
+    ).values("program_id")
+    created = []
+    for program in SurveyProgram.objects.filter(is_active=True).exclude(pk__in=busy):
+        try:
+            created.append(survey_run_schedule(program=program, today=today).pk)
+        except ConflictError:
+            continue  # another worker planned it meanwhile
+    return created
+
+
+def survey_runs_open_due(*, today: dt.date | None = None) -> list[int]:
+    today = today or timezone.localdate()
+    opened = []
+    due = SurveyRun.objects.filter(
+        status=SurveyRun.Status.SCHEDULED, opens_on__lte=today, program__is_active=True
+    )
+    for run in due.order_by("opens_on", "id"):
+        try:
+            opened.append(survey_run_open(run=run, today=today).pk)
+        except ConflictError:
+            continue
+    return opened
+
+
+def survey_runs_close_ended(*, today: dt.date | None = None) -> list[int]:
+    today = today or timezone.localdate()
+    closed = []
+    for run in SurveyRun.objects.filter(status=SurveyRun.Status.OPEN, closes_on__lt=today):
+        try:
+            closed.append(survey_run_close(run=run, today=today).pk)
+        except ConflictError:
+            continue
+    return closed
+
+
+# --- Invitations and reminders -------------------------------------------------------------------
+
+
+class Mailing:
+    INVITATION = "invitation"
+    REMINDER_DAY3 = "reminder_day3"
+    REMINDER_DAY5 = "reminder_day5"
+
+    CLAIM_FIELD = {
+        INVITATION: "sent_on",
+        REMINDER_DAY3: "reminded_day3_on",
+        REMINDER_DAY5: "reminded_day5_on",
+    }
+    ALL = tuple(CLAIM_FIELD)
+
+
+def _waiting(run_id: int, mailing: str):
+    claim = Mailing.CLAIM_FIELD[mailing]
+    waiting = Invitation.objects.filter(run_id=run_id, **{f"{claim}__isnull": True})
+    if mailing != Mailing.INVITATION:
+        waiting = waiting.filter(responded_on__isnull=True, sent_on__isnull=False)
+    return waiting
+
+
+def survey_mailing_fan_out(*, run_id: int, mailing: str) -> int:
+    """Enqueue one task per chunk of invitations still waiting for `mailing`.
+
+    Safe to run twice: each chunk task claims every email with a conditional update, so an
+    invitation queued twice is still emailed once.
+    """
+    from .tasks import survey_mailing_send_task
+
+    if mailing not in Mailing.ALL:
+        raise DomainError(f"Unknown mailing {mailing!r}.")
+    ids = list(_waiting(run_id, mailing).order_by("id").values_list("id", flat=True))
+    for chunk in batched(ids, settings.CXC_SURVEY_INVITATION_CHUNK_SIZE):
+        survey_mailing_send_task.delay(run_id, mailing, list(chunk))
+    return len(ids)
+
+
+def invitation_token(invitation_id: int) -> str:
+    """The personal link's token: the invitation id, signed (valid while the run is open)."""
+    return signing.dumps(invitation_id, salt=TOKEN_SALT)
+
+
+def invitation_link(invitation_id: int) -> str:
+    path = reverse("surveys:respond", kwargs={"token": invitation_token(invitation_id)})
+    return settings.CXC_SURVEY_BASE_URL.rstrip("/") + path
+
+
+def _message(mailing: str, invitation: Invitation, run: SurveyRun) -> EmailMultiAlternatives:
+    template = "invitation" if mailing == Mailing.INVITATION else "reminder"
+    context = {
+        "first_name": invitation.employee.user.first_name,
+        "program": run.program.name,
+        "link": invitation_link(invitation.pk),
+        "closes_on": run.closes_on,
+        "question_count": run.question_count,  # type: ignore[attr-defined]
+        "minutes": max(1, round(run.question_count / 5)),  # type: ignore[attr-defined]
+    }
+    subject = render_to_string(f"emails/surveys/{template}_subject.txt", context)
+    message = EmailMultiAlternatives(
+        " ".join(subject.split()),
+        render_to_string(f"emails/surveys/{template}.txt", context),
+        to=[invitation.employee.email],
+    )
+    message.attach_alternative(
+        render_to_string(f"emails/surveys/{template}.html", context), "text/html"
+    )
+    return message
+
+
+def survey_mailing_send(
+    *, run_id: int, mailing: str, invitation_ids: Sequence[int], today: dt.date | None = None
+) -> int:
+    """Email each invitation in the chunk once; return how many emails were sent.
+
+    Each email is claimed first with a conditional update of its date column (it changes one
+    row only if nobody claimed it before), so a chunk delivered twice sends nothing twice. If
+    sending fails, the claim is released so that the retry sends it.
+    """
+    today = today or timezone.localdate()
+    claim = Mailing.CLAIM_FIELD[mailing]
+    run = (
+        SurveyRun.objects.select_related("program")
+        .filter(pk=run_id)
+        .annotate(question_count=Count("run_questions"))
+        .first()
+    )
+    if run is None or not run.accepts_responses(today):
+        return 0
+    invitations = _waiting(run_id, mailing).filter(pk__in=invitation_ids)
+    sent = 0
+    with mailers.default as backend:
+        for invitation in invitations.select_related("employee__user"):
+            if not invitation.employee.email:
+                continue
+            claimed = _waiting(run_id, mailing).filter(pk=invitation.pk).update(**{claim: today})
+            if claimed != 1:
+                continue
+            try:
+                backend.send_messages([_message(mailing, invitation, run)])
+            except Exception:
+                Invitation.objects.filter(pk=invitation.pk).update(**{claim: None})
+                raise
+            sent += 1
+    return sent
+
+
+def survey_reminders_fan_out(*, today: dt.date | None = None) -> dict[int, str]:
+    """Queue today's reminders: day 3 and day 5 of each open run, to people yet to answer.
+
+    A day-3 reminder is sent from day 3 until day 5 (if the schedule was down on day 3), and
+    never on the same day as the day-5 one.
+    """
+    today = today or timezone.localdate()
+    queued = {}
+    for run in SurveyRun.objects.filter(status=SurveyRun.Status.OPEN, closes_on__gte=today):
+        day = run.day_number(today)
+        if day >= REMINDER_DAYS[1]:
+            mailing = Mailing.REMINDER_DAY5
+        elif day >= REMINDER_DAYS[0]:
+            mailing = Mailing.REMINDER_DAY3
+        else:
+            continue
+        survey_mailing_fan_out(run_id=run.pk, mailing=mailing)
+        queued[run.pk] = mailing
+    return queued
+
+
+# --- Responding ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerInput:
+    question: int
+    value: int | None = None
+    choice: str = ""
+    text: str = ""
+
+
+def invitation_from_token(token: str) -> Invitation:
+    """The invitation a personal link stands for, or LinkInvalid (HTTP 404)."""
+    try:
+        invitation_id = signing.loads(token, salt=TOKEN_SALT)
+    except signing.BadSignature:
+        raise LinkInvalid("This survey link is not valid. Use the link from your email.") from None
+    invitation = (
+        Invitation.objects.select_related("run__program").filter(pk=invitation_id).first()
+        if isinstance(invitation_id, int)
+        else None
+    )
+    if invitation is None:
+        raise LinkInvalid("This survey link is not valid. Use the link from your email.")
+    return invitation
+
+
+def check_run_accepts(run: SurveyRun, today: dt.date) -> None:
+    """Raise RunClosed (410) or RunNotOpen (409) unless the run takes responses today."""
+    if run.status == SurveyRun.Status.CLOSED or today > run.closes_on:
+        raise RunClosed(
+            f"This survey closed on {run.closes_on:%-d %B %Y} and no longer takes answers."
+        )
+    if run.status != SurveyRun.Status.OPEN or today < run.opens_on:
+        raise RunNotOpen(f"This survey opens on {run.opens_on:%-d %B %Y}.")
+
+
+def _clean_answers(run: SurveyRun, answers: Sequence[AnswerInput]) -> list[Answer]:
+    asked = {
+        rq.question_id: rq.question
+        for rq in RunQuestion.objects.filter(run=run).select_related("question")
+    }
+    seen: set[int] = set()
+    cleaned: list[Answer] = []
+    for item in answers:
+        question = asked.get(item.question)
+        if question is None:
+            raise DomainError(
+                f"Question {item.question} is not part of this survey.", field="answers"
+            )
+        if item.question in seen:
+            raise DomainError("Each question is answered once.", field="answers")
+        seen.add(item.question)
+        match question.kind:
+            case Question.Kind.AGREEMENT | Question.Kind.SCALE_0_10:
+                if item.value is None:
+                    continue  # skipped: partial answers are welcome
+                low, high = (1, 5) if question.kind == Question.Kind.AGREEMENT else (0, 10)
+                if isinstance(item.value, bool) or not low <= item.value <= high:
+                    raise DomainError(
+                        f"Answer {question.text!r} with a number from {low} to {high}.",
+                        field="answers",
+                    )
+                cleaned.append(Answer(question=question, value=item.value))
+            case Question.Kind.SINGLE_CHOICE:
+                if not item.choice:
+                    continue
+                if item.choice not in question.options:
+                    raise DomainError(
+                        f"Choose one of the options for {question.text!r}.", field="answers"
+                    )
+                cleaned.append(Answer(question=question, choice=item.choice))
+            case _:
+                text = item.text.strip()
+                if not text:
+                    continue
+                if len(text) > MAX_TEXT_LENGTH:
+                    raise DomainError(
+                        f"Keep answers under {MAX_TEXT_LENGTH} characters.", field="answers"
+                    )
+                cleaned.append(Answer(question=question, text=text))
+    return cleaned
+
+
+def _hold_run_open(run_id: int, today: dt.date) -> SurveyRun:
+    """Read the run and keep it from being closed until this transaction ends.
+
+    On PostgreSQL the row is locked FOR SHARE: submissions do not wait for each other, and
+    `survey_run_close` (FOR UPDATE) waits for them. SQLite runs one writer at a time anyway.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {SurveyRun._meta.db_table} WHERE id = %s FOR SHARE",  # noqa: S608
+                [run_id],
+            )
+    run = SurveyRun.objects.get(pk=run_id)
+    check_run_accepts(run, today)
+    return run
+
+
+@transaction.atomic
+def response_submit(
+    *,
+    invitation_id: int,
+    answers: Sequence[AnswerInput],
+    comment: str = "",
+    today: dt.date | None = None,
+) -> None:
+    """Store one person's answers anonymously; refuse a second response and a closed run.
+
+    One response per invitation is enforced by the database: the conditional update of
+    `responded_on` changes exactly one row or the submission is refused (409), and both writes
+    commit together or not at all. The response copies only the team snapshot and coarse
+    attributes; nothing in it points back to the invitation, and nothing is returned or logged.
+    """
+    today = today or timezone.localdate()
+    invitation = (
+        Invitation.objects.select_related("employee", "run").filter(pk=invitation_id).first()
+    )
+    if invitation is None:
+        raise LinkInvalid("This survey invitation does not exist.")
+    run = _hold_run_open(invitation.run_id, today)
+    cleaned = _clean_answers(run, answers)
+    comment = comment.strip()
+    if len(comment) > MAX_TEXT_LENGTH:
+        raise DomainError(f"Keep the comment under {MAX_TEXT_LENGTH} characters.", field="comment")
+    if not cleaned and not comment:
+        raise DomainError("Answer at least one question (or leave a comment).", field="answers")
+    claimed = Invitation.objects.filter(pk=invitation.pk, responded_on__isnull=True).update(
+        responded_on=today
+    )
+    if claimed != 1:
+        raise ConflictError(
+            "You have already answered this survey — each person answers once. Thank you!",
+            code="already_responded",
+        )
+    employee = invitation.employee
+    response = Response.objects.create(
+        run=run,
+        submitted_on=today,
+        team_id=invitation.team_id,
+        team_path=invitation.team_path,
+        tenure_band=TenureBand.for_hire_date(employee.hire_date, today),
+        location=employee.location,
+        role_family=employee.role_family,
+        comment=comment,
+    )
+    for answer in cleaned:
+        answer.response = response
+    Answer.objects.bulk_create(cleaned)

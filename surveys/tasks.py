@@ -1,0 +1,43 @@
+"""Celery adapters for pulse surveys: take ids, call a service. Every one is safe to run twice.
+
+Messages carry run and invitation ids only — never an answer (DESIGN.md, "Survey anonymity").
+"""
+
+from smtplib import SMTPException
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True)
+def survey_runs_open_due_task() -> None:
+    """Plan each active program's next run, then open the runs due today (with invitations)."""
+    services.survey_runs_schedule_due()
+    services.survey_runs_open_due()
+
+
+@shared_task(acks_late=True)
+def survey_runs_close_ended_task() -> None:
+    services.survey_runs_close_ended()
+
+
+@shared_task(acks_late=True)
+def survey_reminders_send_task() -> None:
+    services.survey_reminders_fan_out()
+
+
+@shared_task(acks_late=True)
+def survey_mailing_fan_out_task(run_id: int, mailing: str) -> None:
+    services.survey_mailing_fan_out(run_id=run_id, mailing=mailing)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(SMTPException, ConnectionError, TimeoutError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def survey_mailing_send_task(run_id: int, mailing: str, invitation_ids: list[int]) -> None:
+    services.survey_mailing_send(run_id=run_id, mailing=mailing, invitation_ids=invitation_ids)

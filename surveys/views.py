@@ -1,0 +1,239 @@
+"""HTML pages for pulse surveys: HR's programs, results, and the respondent's page.
+
+The respondent page works from the emailed link without signing in, and shows nothing but the
+questions: not the person's name, team or whether they have answered before submitting.
+"""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from cxculture.lib.api import DomainError
+from cxculture.lib.csvio import write_csv
+from cxculture.people.permissions import viewer_for
+
+from . import selectors, services
+from .forms import ProgramForm, ResponseForm
+from .models import Invitation, SurveyProgram, SurveyRun, TenureBand
+
+
+def _require_hr(request: HttpRequest) -> None:
+    if not viewer_for(request.user).is_hr_admin:
+        raise PermissionDenied
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    viewer = viewer_for(request.user)
+    runs = selectors.runs_for_viewer(viewer)
+    context: dict[str, Any] = {
+        "waiting": selectors.open_runs_waiting_for(viewer),
+        "closed": runs.filter(status=SurveyRun.Status.CLOSED)[:12],
+        "open_runs": runs.filter(status=SurveyRun.Status.OPEN),
+    }
+    if viewer.is_hr_admin:
+        context["programs"] = selectors.programs_for_viewer(viewer)
+    return render(request, "surveys/index.html", context)
+
+
+@login_required
+def program_create(request: HttpRequest) -> HttpResponse:
+    _require_hr(request)
+    if request.method == "POST":
+        form = ProgramForm(request.POST)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                program = services.survey_program_create(created_by=request.user, **data)
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, f"{program.name} is set up.")
+                return redirect("surveys:program-detail", pk=program.pk)
+    else:
+        form = ProgramForm(
+            initial={
+                "questions": selectors.questions_for_viewer(viewer_for(request.user)).filter(
+                    is_builtin=True
+                )
+            }
+        )
+    return render(request, "surveys/program_form.html", {"form": form})
+
+
+@login_required
+def program_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_hr(request)
+    program = get_object_or_404(selectors.programs_for_viewer(viewer_for(request.user)), pk=pk)
+    runs = selectors.runs_for_viewer(viewer_for(request.user)).filter(program=program)
+    return render(request, "surveys/program_detail.html", {"program": program, "runs": runs})
+
+
+@login_required
+@require_POST
+def program_start_run(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_hr(request)
+    program = get_object_or_404(SurveyProgram, pk=pk)
+    try:
+        run = services.survey_run_start_now(program=program)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Run #{run.sequence} is open; invitations are on their way.")
+    return redirect("surveys:program-detail", pk=program.pk)
+
+
+@login_required
+@require_POST
+def run_close(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_hr(request)
+    run = get_object_or_404(SurveyRun, pk=pk)
+    try:
+        services.survey_run_close(run=run)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Run #{run.sequence} is closed; its results are ready.")
+    return redirect("surveys:run-results", pk=run.pk)
+
+
+def _heat(value: float | None) -> str:
+    if value is None:
+        return ""
+    if value >= 75:
+        return "heat-4"
+    if value >= 60:
+        return "heat-3"
+    if value >= 45:
+        return "heat-2"
+    if value >= 30:
+        return "heat-1"
+    return "heat-0"
+
+
+@login_required
+def run_results(request: HttpRequest, pk: int) -> HttpResponse:
+    viewer = viewer_for(request.user)
+    run = get_object_or_404(selectors.runs_for_viewer(viewer), pk=pk)
+    context: dict[str, Any] = {"run": run, "params": request.GET.urlencode()}
+    if run.status != SurveyRun.Status.CLOSED:
+        context["participation"] = selectors.run_participation(viewer, run)
+        return render(request, "surveys/run_participation.html", context)
+    try:
+        query = selectors.ResultsQuery.from_params(request.GET)
+        results = selectors.run_results(viewer, run, query)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("surveys:run-results", pk=run.pk)
+    if results["heatmap"]:
+        for row in results["heatmap"]["rows"]:
+            row["cell_list"] = [
+                (row["cells"][column["driver"]], _heat(row["cells"][column["driver"]]))
+                for column in results["heatmap"]["columns"]
+            ]
+            row["indent"] = f"indent-{min(row['depth'], 5)}"
+    breakdowns: dict[str, dict[str, list]] = {}
+    for row in results["breakdowns"]:
+        entry = breakdowns.setdefault(
+            selectors.ATTRIBUTE_LABELS[row["attribute"]], {"shown": [], "hidden": []}
+        )
+        entry["shown" if row["shown"] else "hidden"].append(row)
+    snapshot_teams = [
+        r for r in (results["heatmap"]["rows"] if results["heatmap"] else []) if r["team"]
+    ]
+    context.update(
+        {
+            "results": results,
+            "breakdowns": breakdowns,
+            "teams": snapshot_teams,
+            "tenure_bands": TenureBand.choices,
+            "selected": {
+                key: request.GET.get(key, "") for key in ("subtree", "team", *selectors.ATTRIBUTES)
+            },
+            "locations": sorted(
+                {r["value"] for r in results["breakdowns"] if r["attribute"] == "location"}
+            ),
+            "role_families": sorted(
+                {r["value"] for r in results["breakdowns"] if r["attribute"] == "role_family"}
+            ),
+        }
+    )
+    return render(request, "surveys/run_results.html", context)
+
+
+@login_required
+def run_results_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    viewer = viewer_for(request.user)
+    run = get_object_or_404(selectors.runs_for_viewer(viewer), pk=pk)
+    try:
+        results = selectors.run_results(
+            viewer, run, selectors.ResultsQuery.from_params(request.GET)
+        )
+    except DomainError as exc:
+        return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
+    response = HttpResponse(write_csv(selectors.results_csv_rows(results)), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="survey-run-{run.pk}-results.csv"'
+    return response
+
+
+def _respond(request: HttpRequest, invitation: Invitation, action_url: str) -> HttpResponse:
+    run = invitation.run
+    try:
+        services.check_run_accepts(run, services.timezone.localdate())
+    except DomainError as exc:
+        return render(
+            request, "surveys/respond_closed.html", {"message": exc.message}, status=exc.status
+        )
+    questions = selectors.run_questions(run)
+    form = ResponseForm(request.POST or None, questions=questions)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.response_submit(
+                invitation_id=invitation.pk,
+                answers=form.answers(),
+                comment=form.cleaned_data["comment"],
+            )
+        except DomainError as exc:
+            if exc.status in (409, 410):
+                return render(
+                    request,
+                    "surveys/respond_closed.html",
+                    {"message": exc.message},
+                    status=exc.status,
+                )
+            form.add_error(None, exc.message)
+        else:
+            return redirect("surveys:thanks")
+    context = {"form": form, "program": run.program, "run": run, "action_url": action_url}
+    return render(request, "surveys/respond.html", context)
+
+
+@never_cache
+def respond(request: HttpRequest, token: str) -> HttpResponse:
+    """The page behind the emailed link: no sign-in needed, nothing shown but the questions."""
+    try:
+        invitation = services.invitation_from_token(token)
+    except DomainError as exc:
+        return render(request, "surveys/respond_closed.html", {"message": exc.message}, status=404)
+    return _respond(request, invitation, request.path)
+
+
+@login_required
+@never_cache
+def respond_signed_in(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(SurveyRun.objects.select_related("program"), pk=pk)
+    invitation = selectors.invitation_for(viewer_for(request.user), run)
+    if invitation is None:
+        raise Http404("You were not invited to this survey.")
+    invitation.run = run
+    return _respond(request, invitation, request.path)
+
+
+def thanks(request: HttpRequest) -> HttpResponse:
+    return render(request, "surveys/thanks.html")

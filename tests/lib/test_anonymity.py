@@ -1,0 +1,263 @@
+"""The anonymity gate on plain trees and cells: thresholds, complementary suppression, filters."""
+
+import itertools
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cxculture.lib.anonymity import (
+    FEWER_THAN_K,
+    ORGANISATION,
+    PROTECTS_OTHERS,
+    SUBTREE,
+    TEAM,
+    Group,
+    Partition,
+    build_plan,
+    laminar_visible,
+)
+
+# company -> support -> {a, b}; company -> sales
+PARENTS = {
+    "company": None,
+    "support": "company",
+    "a": "support",
+    "b": "support",
+    "sales": "company",
+}
+
+
+def cells(**counts):
+    """Cells with no attributes: node -> respondents."""
+    return {(node, ()): count for node, count in counts.items()}
+
+
+def shown(plan, kind, node, **filters):
+    return plan.decide(Group(kind, node, tuple(filters.items()))).shown
+
+
+def test_a_team_needs_k_respondents_to_be_shown():
+    plan = build_plan(parents=PARENTS, cells=cells(a=5, b=5, sales=9), k=5)
+    assert [shown(plan, SUBTREE, n) for n in ("a", "b", "support", "sales")] == [True] * 4
+    plan = build_plan(parents=PARENTS, cells=cells(a=5, b=5, sales=4), k=5)
+    decision = plan.decide(Group(SUBTREE, "sales"))
+    assert (decision.shown, decision.respondents, decision.reason) == (False, 4, FEWER_THAN_K)
+
+
+def test_a_parent_with_one_small_child_hides_the_next_smallest_sibling():
+    # support = a (8) + b (2): showing support and a would give b away by subtraction.
+    plan = build_plan(parents=PARENTS, cells=cells(a=8, b=2, sales=10), k=5)
+    assert shown(plan, SUBTREE, "support") is True
+    assert shown(plan, SUBTREE, "b") is False
+    assert plan.decide(Group(SUBTREE, "a")).reason == PROTECTS_OTHERS
+    assert shown(plan, SUBTREE, "sales") is True
+    assert shown(plan, SUBTREE, ORGANISATION) is True
+
+
+def test_the_direct_members_of_a_parent_count_as_a_hidden_child():
+    # Support has 3 direct members (its manager and two leads) and two big teams.
+    plan = build_plan(parents=PARENTS, cells=cells(support=3, a=6, b=7, sales=10), k=5)
+    assert shown(plan, SUBTREE, "support") is True
+    assert [shown(plan, SUBTREE, team) for team in ("a", "b")] == [False, True]
+    assert shown(plan, TEAM, "support") is False
+
+
+def test_a_hidden_part_of_k_or_more_needs_no_extra_suppression():
+    plan = build_plan(parents=PARENTS, cells=cells(support=5, a=6, b=2, sales=10), k=5)
+    # support's remainder = 5 direct + 2 of b = 7 >= 5: a stays visible.
+    assert [shown(plan, SUBTREE, n) for n in ("support", "a", "b")] == [True, True, False]
+    # The direct members alone cannot be shown: they would give b's two away.
+    assert shown(plan, TEAM, "support") is False
+
+
+def test_direct_members_are_shown_when_they_hide_nobody():
+    plan = build_plan(parents=PARENTS, cells=cells(support=5, a=6, b=7, sales=10), k=5)
+    assert shown(plan, TEAM, "support") is True
+    assert plan.decide(Group(TEAM, "a")) == plan.decide(Group(SUBTREE, "a"))
+
+
+def test_the_top_hides_a_child_when_it_alone_would_be_left_over():
+    parents = {"company": None, "x": "company", "y": "company"}
+    plan = build_plan(parents=parents, cells=cells(company=2, x=6, y=9), k=5)
+    assert shown(plan, SUBTREE, "company") is True
+    assert shown(plan, SUBTREE, "x") is False
+    assert shown(plan, SUBTREE, "y") is True
+
+
+def test_nothing_is_shown_when_the_whole_run_has_fewer_than_k():
+    plan = build_plan(parents=PARENTS, cells=cells(a=2, b=2), k=5)
+    assert plan.shown_groups() == []
+
+
+def test_laminar_visibility_settles_deep_nodes_first():
+    parents = {"top": None, "d": "top", "t1": "d", "t2": "d", "t3": "d", "e": "top"}
+    counts = {"t1": 6, "t2": 7, "t3": 2, "d": 6 + 7 + 2 + 1, "e": 12}
+    counts["top"] = counts["d"] + counts["e"]
+    visible = laminar_visible(parents, counts, 5)
+    # d's remainder = 1 direct + 2 in t3 -> hide t1 (the smaller sibling); top's remainder 0.
+    assert visible == {"top", "d", "t2", "e"}
+
+
+def test_partition_refuses_a_split_that_leaves_a_small_piece():
+    partition = Partition({"x": 3, "y": 4, "z": 6}, 5)
+    assert partition.split(["x", "y"]) is True  # 7 | 6
+    assert partition.split(["x"]) is False  # would leave 3 | 4
+    assert partition.block_sizes() == [6, 7]
+
+
+# --- Attribute filters --------------------------------------------------------------------------
+
+ATTRIBUTES = ("tenure_band", "location")
+
+
+def people(*rows):
+    """Cells from (node, tenure, location, count) rows."""
+    result = {}
+    for node, tenure, location, count in rows:
+        key = (node, (tenure, location))
+        result[key] = result.get(key, 0) + count
+    return result
+
+
+def test_a_filter_is_shown_only_when_its_complement_is_empty_or_k_strong():
+    data = people(("a", "lt1", "Leeds", 7), ("a", "2to5", "York", 6), ("a", "5plus", "York", 2))
+    plan = build_plan(parents={"a": None}, cells=data, k=5, attributes=ATTRIBUTES)
+    org = ORGANISATION
+    assert shown(plan, SUBTREE, org, location="Leeds") is True  # 7 | 8
+    assert shown(plan, SUBTREE, org, location="York") is True  # 8 | 7
+    assert shown(plan, SUBTREE, org, tenure_band="lt1") is True  # 7 | 8
+    assert shown(plan, SUBTREE, org, tenure_band="2to5") is False  # 6 | 2 within York
+    assert shown(plan, SUBTREE, org, tenure_band="5plus") is False  # 2
+
+
+def test_two_overlapping_filters_cannot_isolate_their_intersection():
+    # Leeds (8) and under-1-year (8) overlap in 3 people; both 8 >= 5 and both complements
+    # are large, but publishing both would pin down blocks of 3 and 5.
+    data = people(
+        ("a", "lt1", "Leeds", 3),
+        ("a", "lt1", "York", 5),
+        ("a", "2to5", "Leeds", 5),
+        ("a", "2to5", "York", 9),
+    )
+    plan = build_plan(parents={"a": None}, cells=data, k=5, attributes=ATTRIBUTES)
+    org = ORGANISATION
+    leeds = shown(plan, SUBTREE, org, location="Leeds")
+    new_joiners = shown(plan, SUBTREE, org, tenure_band="lt1")
+    assert leeds != new_joiners  # the larger one first (York 14 vs Leeds 8: York wins)
+    assert shown(plan, SUBTREE, org, tenure_band="lt1", location="Leeds") is False
+
+
+def test_a_filter_on_a_parent_cannot_give_away_a_hidden_child_by_subtraction():
+    # Support in Leeds (10) and Support A in Leeds (8) would give Support B in Leeds (2).
+    parents = {"support": None, "a": "support", "b": "support"}
+    data = people(
+        ("a", "lt1", "Leeds", 8),
+        ("a", "lt1", "York", 8),
+        ("b", "lt1", "Leeds", 2),
+        ("b", "lt1", "York", 8),
+    )
+    plan = build_plan(parents=parents, cells=data, k=5, attributes=ATTRIBUTES)
+    published = {
+        (g.node, g.filters) for g in plan.shown_groups() if g.filters and g.kind == SUBTREE
+    }
+    assert not (
+        {("support", (("location", "Leeds"),)), ("a", (("location", "Leeds"),))} <= published
+    )
+
+
+def test_a_team_inside_a_filter_cannot_be_subtracted_from_it():
+    # Everyone in team a is in Leeds; one person of b is too. "Leeds" minus "a" = that person.
+    parents = {"support": None, "a": "support", "b": "support"}
+    data = people(("a", "lt1", "Leeds", 8), ("b", "lt1", "Leeds", 1), ("b", "lt1", "York", 9))
+    plan = build_plan(parents=parents, cells=data, k=5, attributes=ATTRIBUTES)
+    assert shown(plan, SUBTREE, "a") is True
+    assert shown(plan, SUBTREE, ORGANISATION, location="Leeds") is False
+
+
+def test_an_unknown_attribute_value_is_never_offered_as_a_filter():
+    data = people(("a", "", "Leeds", 9), ("a", "lt1", "Leeds", 9))
+    plan = build_plan(parents={"a": None}, cells=data, k=5, attributes=ATTRIBUTES)
+    assert shown(plan, SUBTREE, ORGANISATION, tenure_band="") is False
+    assert shown(plan, SUBTREE, ORGANISATION, tenure_band="lt1") is True
+
+
+# --- The invariant, on random organisations ---------------------------------------------------
+
+
+def derived_groups(published: list[frozenset]) -> set[frozenset]:
+    """Everything an attacker gets from nested differences and disjoint unions (fixed point)."""
+    known = set(published)
+    frontier = set(published)
+    while frontier:
+        new = set()
+        for x, y in itertools.product(frontier, known):
+            for a, b in ((x, y), (y, x)):
+                if a < b:
+                    new.add(b - a)
+                elif not a & b:
+                    new.add(a | b)
+        new -= known
+        known |= new
+        frontier = new
+        assert len(known) < 20_000, "the closure grew too large for this test"
+    return known
+
+
+def random_org(rng: random.Random):
+    parents = {"top": None}
+    nodes = ["top"]
+    for index in range(rng.randint(2, 6)):
+        node = f"n{index}"
+        parents[node] = rng.choice(nodes)
+        nodes.append(node)
+    respondents = []
+    for person in range(rng.randint(5, 30)):
+        respondents.append(
+            (person, rng.choice(nodes), rng.choice(["lt1", "1to2"]), rng.choice(["L", "Y"]))
+        )
+    data: dict = {}
+    for _, node, tenure, location in respondents:
+        key = (node, (tenure, location))
+        data[key] = data.get(key, 0) + 1
+    return parents, respondents, data
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_no_published_set_of_groups_lets_an_attacker_isolate_fewer_than_k(seed):
+    rng = random.Random(seed)
+    parents, respondents, data = random_org(rng)
+    k = rng.choice([3, 4, 5])
+    plan = build_plan(parents=parents, cells=data, k=k, attributes=ATTRIBUTES)
+    members = []
+    for group in plan.shown_groups():
+        cells_in = set(plan.cells_in(group))
+        members.append(
+            frozenset(p for p, node, t, loc in respondents if (node, (t, loc)) in cells_in)
+        )
+    for group in derived_groups(members):
+        assert len(group) == 0 or len(group) >= k
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    counts=st.lists(st.integers(min_value=0, max_value=12), min_size=6, max_size=6),
+    k=st.integers(min_value=3, max_value=10),
+)
+def test_every_block_holds_zero_or_at_least_k(counts, k):
+    parents = {"top": None, "d1": "top", "d2": "top", "t1": "d1", "t2": "d1", "t3": "d2"}
+    data = {(node, ()): count for node, count in zip(parents, counts, strict=True)}
+    plan = build_plan(parents=parents, cells=data, k=k)
+    partition = Partition(plan.cells, k)
+    for group in plan.shown_groups():
+        assert partition.split(plan.cells_in(group))
+        assert plan.decide(group).respondents >= k
+    if plan.shown_groups():
+        assert all(size >= k for size in partition.block_sizes())
+
+
+def test_the_attacker_finds_a_small_group_when_suppression_is_naive():
+    # The check above has teeth: publishing every group of k or more leaks b's two people.
+    support, a = frozenset(range(10)), frozenset(range(8))
+    assert frozenset({8, 9}) in derived_groups([support, a])

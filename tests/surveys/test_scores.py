@@ -1,0 +1,131 @@
+"""Every score against hand-computed values, through the results the API returns."""
+
+import datetime as dt
+
+import pytest
+
+from cxculture.lib import anonymity
+from surveys import services
+from surveys.models import Driver, Invitation, SurveyRun
+from tests.factories.people import EmployeeFactory, TeamFactory
+from tests.factories.surveys import ProgramFactory, answer, open_run, question
+
+ENPS = [1, 10, 2, 3, 5, 2]
+PROUD = [5, 4, 3, 4, 1, None]  # the sixth person skipped it
+MOTIVATED = [4, 4, 4, 2, 2, 2]
+STAY = [5, 5, 5, 5, 5, 1]
+
+
+@pytest.fixture
+def closed_run(opens, hr_admin):
+    team = TeamFactory(name="Care")
+    for _ in range(6):
+        EmployeeFactory(team=team)
+    program = ProgramFactory(audience="teams", teams=[team])
+    run = open_run(program, opens)
+    invitations = list(Invitation.objects.filter(run=run).order_by("id"))
+    for index, invitation in enumerate(invitations):
+        values = {"enps": ENPS[index], "eng_motivated": MOTIVATED[index], "eng_stay": STAY[index]}
+        if PROUD[index] is not None:
+            values["eng_proud"] = PROUD[index]
+        answer(invitation, opens, **values)
+    return services.survey_run_close(run=run, today=opens + dt.timedelta(days=6))
+
+
+def results(api, person, run, **params):
+    response = api.as_(person).get(f"/api/v1/survey-runs/{run.pk}/results/", params)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_enps_matches_the_hand_computed_value(api, hr_admin, closed_run):
+    data = results(api, hr_admin, closed_run)
+    assert data["respondents"] == 6
+    assert data["enps"]["score"] == -66.67
+    enps_row = next(q for q in data["questions"] if q["driver"] == Driver.ENPS)
+    assert (enps_row["answered"], enps_row["enps"], enps_row["mean"]) == (6, -66.67, 3.83)
+
+
+def test_favourable_share_counts_only_people_who_answered(api, hr_admin, closed_run):
+    data = results(api, hr_admin, closed_run)
+    proud = next(q for q in data["questions"] if q["id"] == question("eng-proud").pk)
+    assert (proud["answered"], proud["favourable"], proud["mean"]) == (5, 60.0, 3.4)
+
+
+def test_engagement_index_is_the_mean_of_the_items_favourable_shares(api, hr_admin, closed_run):
+    data = results(api, hr_admin, closed_run)
+    # (60 + 50 + 83.33) / 3
+    assert data["engagement_index"]["score"] == 64.44
+    engagement = next(d for d in data["drivers"] if d["driver"] == Driver.ENGAGEMENT)
+    # pooled: 11 favourable of 17 answers; mean of the 1-5 answers 61 / 17
+    assert (engagement["favourable"], engagement["mean"], engagement["answered"]) == (
+        64.71,
+        3.59,
+        17,
+    )
+
+
+def test_a_figure_answered_by_fewer_than_k_is_not_shown(api, hr_admin, opens):
+    team = TeamFactory(name="Desk")
+    for _ in range(5):
+        EmployeeFactory(team=team)
+    run = open_run(ProgramFactory(audience="teams", teams=[team]), opens)
+    for index, invitation in enumerate(Invitation.objects.filter(run=run).order_by("id")):
+        values = {"enps": 9}
+        if index < 4:
+            values["eng_proud"] = 5
+        answer(invitation, opens, **values)
+    run = services.survey_run_close(run=run, today=opens)
+    data = results(api, hr_admin, run)
+    assert data["respondents"] == 5
+    proud = next(q for q in data["questions"] if q["id"] == question("eng-proud").pk)
+    assert (proud["shown"], proud["favourable"], proud["answered"]) == (False, None, None)
+    assert data["engagement_index"]["score"] is None
+    assert data["enps"]["score"] == 100.0
+
+
+def test_change_is_against_the_previous_closed_run_of_the_program(api, hr_admin, opens):
+    team = TeamFactory(name="Field")
+    for _ in range(5):
+        EmployeeFactory(team=team)
+    program = ProgramFactory(audience="teams", teams=[team])
+    scores_by_run = [[7, 8, 9, 9, 10], [9, 9, 10, 10, 10]]  # eNPS 60 then 100
+    runs = []
+    for number, values in enumerate(scores_by_run):
+        day = opens + dt.timedelta(days=100 * number)
+        run = open_run(program, day)
+        for invitation, value in zip(
+            Invitation.objects.filter(run=run).order_by("id"), values, strict=True
+        ):
+            answer(invitation, day, enps=value)
+        runs.append(services.survey_run_close(run=run, today=day))
+    first, second = (results(api, hr_admin, run) for run in runs)
+    assert first["enps"] == {"score": 60.0, "change": None}
+    assert second["enps"] == {"score": 100.0, "change": 40.0}
+    assert second["previous_run"]["id"] == runs[0].pk
+
+
+def test_results_wait_for_the_run_to_close(api, hr_admin, opens):
+    team = TeamFactory(name="Open")
+    EmployeeFactory(team=team)
+    run = open_run(ProgramFactory(audience="teams", teams=[team]), opens)
+    response = api.as_(hr_admin).get(f"/api/v1/survey-runs/{run.pk}/results/")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "results_not_ready"
+    assert run.status == SurveyRun.Status.OPEN
+
+
+def test_driver_impact_needs_twenty_respondents(api, hr_admin, closed_run):
+    data = results(api, hr_admin, closed_run)
+    assert data["driver_impact"]["shown"] is False
+    assert anonymity.DRIVER_IMPACT_MIN_RESPONDENTS == 20
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"team": "abc"}, {"location": "Leeds\x00"}, {"team": 1, "subtree": 1}, {"subtree": 999999}],
+)
+def test_bad_parameters_are_a_400_not_a_500(api, hr_admin, closed_run, params):
+    response = api.as_(hr_admin).get(f"/api/v1/survey-runs/{closed_run.pk}/results/", params)
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]
