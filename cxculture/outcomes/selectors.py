@@ -1,0 +1,230 @@
+"""Reads of customer outcomes, scoped to the viewer.
+
+- The catalog: everyone signed in reads active metrics; HR admins also retired ones.
+- Raw records, imports, sources: HR admins only (records name agents; dashboards use rollups).
+- Aggregates come from the daily rollups, never raw rows: HR admins and executives read every
+  team, managers the subtrees they lead, employees their own team.
+"""
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet, Sum
+
+from cxculture.people.models import Team
+from cxculture.people.permissions import Viewer
+
+from .models import (
+    DailyRollup,
+    Metric,
+    OutcomeImport,
+    OutcomeImportError,
+    OutcomeRecord,
+    OutcomeSource,
+)
+
+
+def metrics_for_viewer(viewer: Viewer) -> QuerySet[Metric]:
+    if not viewer.is_authenticated:
+        return Metric.objects.none()
+    if viewer.is_hr_admin:
+        return Metric.objects.all()
+    return Metric.objects.filter(is_active=True)
+
+
+def outcome_records_for_viewer(viewer: Viewer) -> QuerySet[OutcomeRecord]:
+    if not viewer.is_hr_admin:
+        return OutcomeRecord.objects.none()
+    return OutcomeRecord.objects.select_related("metric", "team", "agent__user")
+
+
+def outcome_imports_for_viewer(viewer: Viewer) -> QuerySet[OutcomeImport]:
+    if not viewer.is_hr_admin:
+        return OutcomeImport.objects.none()
+    return OutcomeImport.objects.select_related("requested_by")
+
+
+def outcome_import_errors(job: OutcomeImport) -> QuerySet[OutcomeImportError]:
+    """The rejected rows of an import (already scoped: the caller got `job` from a selector)."""
+    return OutcomeImportError.objects.filter(job=job).order_by("row", "id")
+
+
+def outcome_sources_for_viewer(viewer: Viewer) -> QuerySet[OutcomeSource]:
+    if not viewer.is_hr_admin:
+        return OutcomeSource.objects.none()
+    return OutcomeSource.objects.all()
+
+
+def outcome_source_for_token(token_hash: str) -> OutcomeSource | None:
+    """The active source whose token hashes to `token_hash` (authentication)."""
+    return OutcomeSource.objects.filter(token_hash=token_hash, is_active=True).first()
+
+
+# --- Aggregates from the daily rollups --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutcomeSummary:
+    """A metric over a set of days for a team or subtree, from its rollups.
+
+    `mean` for every metric; `rate` (share of yes) for yes/no metrics; `nps` (percentage of
+    promoters minus percentage of detractors, -100..100) for nps. None when n is 0.
+    """
+
+    metric: str
+    kind: str
+    n: int
+    mean: float | None
+    stddev: float | None
+    rate: float | None = None
+    nps: float | None = None
+    promoters: int = 0
+    passives: int = 0
+    detractors: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        metric: Metric,
+        *,
+        n: int = 0,
+        total: float = 0.0,
+        squares: float = 0.0,
+        promoters: int = 0,
+        passives: int = 0,
+        detractors: int = 0,
+    ) -> "OutcomeSummary":
+        if not n:
+            return cls(metric=metric.code, kind=metric.kind, n=0, mean=None, stddev=None)
+        mean = total / n
+        stddev = None
+        if n > 1:
+            # Sample standard deviation from the sums; clamp the rounding noise below zero.
+            stddev = math.sqrt(max(0.0, (squares - n * mean * mean) / (n - 1)))
+        return cls(
+            metric=metric.code,
+            kind=metric.kind,
+            n=n,
+            mean=mean,
+            stddev=stddev,
+            rate=mean if metric.kind == Metric.Kind.BINARY else None,
+            nps=100.0 * (promoters - detractors) / n if metric.is_nps else None,
+            promoters=promoters,
+            passives=passives,
+            detractors=detractors,
+        )
+
+
+_SUMS = {
+    "n": Sum("count"),
+    "total": Sum("sum"),
+    "squares": Sum("sum_sq"),
+    "promoters": Sum("promoters"),
+    "passives": Sum("passives"),
+    "detractors": Sum("detractors"),
+}
+
+
+def _summary_from(metric: Metric, sums: dict) -> OutcomeSummary:
+    return OutcomeSummary.of(metric, **{key: sums.get(key) or 0 for key in _SUMS})
+
+
+def outcome_teams_q(viewer: Viewer, prefix: str = "") -> Q:
+    """The teams whose aggregates `viewer` may read, as a filter (`prefix` e.g. "team__")."""
+    if viewer.sees_whole_organisation:
+        return Q()
+    scope = Q(**{f"{prefix}pk__in": []})
+    if viewer.team_id is not None:
+        scope |= Q(**{f"{prefix}pk": viewer.team_id})
+    if viewer.is_manager:
+        scope |= viewer.subtree_q(prefix=prefix)
+    return scope
+
+
+def _rollups(viewer: Viewer, metric: Metric, start: dt.date, end: dt.date) -> QuerySet:
+    return DailyRollup.objects.filter(
+        outcome_teams_q(viewer, "team__") if viewer.is_authenticated else Q(pk__in=[]),
+        metric=metric,
+        day__gte=start,
+        day__lte=end,
+    )
+
+
+def outcome_summary(
+    viewer: Viewer,
+    *,
+    metric: Metric,
+    team: Team,
+    start: dt.date,
+    end: dt.date,
+    subtree: bool = True,
+) -> OutcomeSummary:
+    """One team (with its subtree, by default) over the days start..end inclusive: one query.
+
+    Teams of the subtree the viewer may not read are left out, not revealed.
+    """
+    rollups = _rollups(viewer, metric, start, end)
+    if subtree:
+        rollups = rollups.filter(team__path__startswith=team.path)
+    else:
+        rollups = rollups.filter(team=team)
+    return _summary_from(metric, rollups.aggregate(**_SUMS))
+
+
+def outcome_summaries_by_team(
+    viewer: Viewer,
+    *,
+    metric: Metric,
+    start: dt.date,
+    end: dt.date,
+    subtree: bool = False,
+) -> dict[int, OutcomeSummary]:
+    """Every team the viewer may read → its summary over start..end, in two queries.
+
+    With `subtree`, each team's figure includes the teams below it (the sums are folded up the
+    tree in Python, so 2,000 teams still cost one GROUP BY and one read of the tree).
+    """
+    per_team = {
+        row["team_id"]: row
+        for row in _rollups(viewer, metric, start, end)
+        .values("team_id")
+        .annotate(**_SUMS)
+        .order_by()
+    }
+    if not subtree:
+        return {team_id: _summary_from(metric, sums) for team_id, sums in per_team.items()}
+    paths = dict(
+        Team.objects.filter(outcome_teams_q(viewer)).values_list("id", "path")
+        if viewer.is_authenticated
+        else []
+    )
+    folded: dict[int, dict[str, float]] = {}
+    for team_id, sums in per_team.items():
+        path = paths.get(team_id, "")
+        for ancestor in (int(part) for part in path.strip("/").split("/") if part):
+            if ancestor not in paths:
+                continue
+            into = folded.setdefault(ancestor, dict.fromkeys(_SUMS, 0))
+            for key in _SUMS:
+                into[key] += sums[key] or 0
+    return {team_id: _summary_from(metric, sums) for team_id, sums in folded.items()}
+
+
+def outcome_daily_series(
+    viewer: Viewer,
+    *,
+    metric: Metric,
+    team: Team,
+    start: dt.date,
+    end: dt.date,
+    subtree: bool = True,
+) -> list[tuple[dt.date, OutcomeSummary]]:
+    """Day by day (days without records left out) for a team or its subtree: one query."""
+    rollups = _rollups(viewer, metric, start, end)
+    if subtree:
+        rollups = rollups.filter(team__path__startswith=team.path)
+    else:
+        rollups = rollups.filter(team=team)
+    rows = rollups.values("day").annotate(**_SUMS).order_by("day")
+    return [(row["day"], _summary_from(metric, row)) for row in rows]

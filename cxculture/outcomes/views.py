@@ -1,0 +1,189 @@
+"""HTML pages for customer outcomes (HR admins): imports with live progress, metrics, sources."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
+
+from cxculture.lib.api import DomainError
+from cxculture.people.permissions import viewer_for
+
+from . import selectors, services
+from .api import rejected_rows_response
+from .forms import MetricForm, OutcomeImportForm, OutcomeSourceForm
+from .models import Metric
+from .uploads import UploadLimitHandler, limit_upload
+
+ERRORS_SHOWN = 100
+
+
+def _require_hr(request: HttpRequest) -> None:
+    if not viewer_for(request.user).is_hr_admin:
+        raise PermissionDenied
+
+
+# csrf_exempt outside, csrf_protect inside: the upload limit must be installed before the CSRF
+# check reads the body (Django's documented pattern for custom upload handlers).
+@csrf_exempt
+@login_required
+def import_list(request: HttpRequest) -> HttpResponse:
+    _require_hr(request)
+    limit = None
+    if request.method == "POST":
+        limit = limit_upload(request, settings.CXC_OUTCOME_IMPORT_MAX_BYTES)
+    return _import_list(request, limit)
+
+
+@csrf_protect
+def _import_list(request: HttpRequest, limit: UploadLimitHandler | None) -> HttpResponse:
+    status = 200
+    if request.method == "POST":
+        form = OutcomeImportForm(request.POST, request.FILES)
+        if limit is not None and limit.exceeded:
+            status = 413
+            form.is_valid()
+            form.errors.pop("file", None)
+            form.add_error(
+                "file",
+                f"The file is over the limit of {settings.CXC_OUTCOME_IMPORT_MAX_BYTES:,} bytes.",
+            )
+        elif form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                job, _ = services.outcome_import_create(
+                    file=upload,
+                    file_name=upload.name or "",
+                    size=upload.size,
+                    source=form.cleaned_data["source"],
+                    requested_by=request.user,  # type: ignore[arg-type]
+                )
+            except DomainError as exc:
+                status = exc.status
+                form.add_error(exc.field if exc.field in form.fields else "file", exc.message)
+            else:
+                return redirect("outcomes:import-detail", pk=job.pk)
+    else:
+        form = OutcomeImportForm()
+    imports = selectors.outcome_imports_for_viewer(viewer_for(request.user))[:20]
+    context = {
+        "form": form,
+        "imports": imports,
+        "required_columns": services.REQUIRED_COLUMNS,
+        "optional_columns": services.OPTIONAL_COLUMNS,
+        "max_bytes": settings.CXC_OUTCOME_IMPORT_MAX_BYTES,
+    }
+    return render(request, "outcomes/import_list.html", context, status=status)
+
+
+@login_required
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_hr(request)
+    job = get_object_or_404(selectors.outcome_imports_for_viewer(viewer_for(request.user)), pk=pk)
+    errors = list(selectors.outcome_import_errors(job)[:ERRORS_SHOWN])
+    template = "outcomes/import_detail.html"
+    if request.headers.get("HX-Request"):
+        template = "outcomes/_import_status.html"
+    return render(request, template, {"job": job, "errors": errors, "errors_shown": ERRORS_SHOWN})
+
+
+@login_required
+def import_errors_download(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    _require_hr(request)
+    job = get_object_or_404(selectors.outcome_imports_for_viewer(viewer_for(request.user)), pk=pk)
+    return rejected_rows_response(job)
+
+
+@login_required
+def metric_list(request: HttpRequest) -> HttpResponse:
+    _require_hr(request)
+    status = 200
+    if request.method == "POST":
+        form = MetricForm(request.POST)
+        if form.is_valid():
+            try:
+                metric = services.metric_create(**form.cleaned_data)
+            except DomainError as exc:
+                status = exc.status
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, f"Added the metric {metric.code}.")
+                return redirect("outcomes:metric-list")
+        else:
+            status = 400
+    else:
+        form = MetricForm()
+    metrics = selectors.metrics_for_viewer(viewer_for(request.user))
+    return render(
+        request,
+        "outcomes/metric_list.html",
+        {"form": form, "metrics": metrics, "Kind": Metric.Kind},
+        status=status,
+    )
+
+
+@login_required
+def source_list(request: HttpRequest) -> HttpResponse:
+    _require_hr(request)
+    status = 200
+    new_token = None
+    new_source = None
+    if request.method == "POST":
+        form = OutcomeSourceForm(request.POST)
+        if form.is_valid():
+            try:
+                new_source, new_token = services.outcome_source_create(
+                    **form.cleaned_data,
+                    created_by=request.user,  # type: ignore[arg-type]
+                )
+            except DomainError as exc:
+                status = exc.status
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                # Shown in this answer only (not a redirect, not a message in the session).
+                form = OutcomeSourceForm()
+        else:
+            status = 400
+    else:
+        form = OutcomeSourceForm()
+    return _source_page(request, form, new_source, new_token, status)
+
+
+def _source_page(request, form, new_source, new_token, status=200) -> HttpResponse:
+    sources = selectors.outcome_sources_for_viewer(viewer_for(request.user))
+    response = render(
+        request,
+        "outcomes/source_list.html",
+        {"form": form, "sources": sources, "new_source": new_source, "new_token": new_token},
+        status=status,
+    )
+    if new_token:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def source_rotate(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_hr(request)
+    source = get_object_or_404(
+        selectors.outcome_sources_for_viewer(viewer_for(request.user)), pk=pk
+    )
+    source, token = services.outcome_source_rotate_token(source=source)
+    return _source_page(request, OutcomeSourceForm(), source, token)
+
+
+@login_required
+@require_POST
+def source_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_hr(request)
+    source = get_object_or_404(
+        selectors.outcome_sources_for_viewer(viewer_for(request.user)), pk=pk
+    )
+    services.outcome_source_update(source=source, is_active=not source.is_active)
+    state = "switched on" if source.is_active else "switched off"
+    messages.success(request, f"{source.name} is {state}.")
+    return redirect("outcomes:source-list")
