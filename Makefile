@@ -36,7 +36,7 @@ serve: install ## Serve the app without re-seeding.
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: install ## Run the whole test suite (PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL are set).
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 lint: install ## ruff (lint and format check) and mypy on the apps.
 	$(VENV)/bin/ruff check .

@@ -7,8 +7,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from cxculture.outcomes import api as outcomes_api
 from cxculture.people import api as people_api
 from cxculture.people import views as people_views
+from recognition import api as recognition_api
+from surveys import api as surveys_api
 
 router = DefaultRouter()
 router.register("teams", people_api.TeamViewSet, basename="team")
@@ -16,10 +19,27 @@ router.register("employees", people_api.EmployeeViewSet, basename="employee")
 router.register("values", people_api.CompanyValueViewSet, basename="value")
 router.register("policies", people_api.PolicyViewSet, basename="policy")
 router.register("directory-syncs", people_api.DirectorySyncViewSet, basename="directory-sync")
+router.register("recognitions", recognition_api.RecognitionViewSet, basename="recognition")
+router.register(
+    "points/transactions", recognition_api.PointsTransactionViewSet, basename="points-transaction"
+)
+router.register("points/budgets", recognition_api.BudgetViewSet, basename="points-budget")
+router.register("rewards", recognition_api.RewardViewSet, basename="reward")
+router.register("redemptions", recognition_api.RedemptionViewSet, basename="redemption")
+router.register("exceptions", recognition_api.PolicyExceptionViewSet, basename="exception")
+router.register("outcome-metrics", outcomes_api.MetricViewSet, basename="outcome-metric")
+router.register("outcomes", outcomes_api.OutcomeRecordViewSet, basename="outcome")
+router.register("outcome-imports", outcomes_api.OutcomeImportViewSet, basename="outcome-import")
+router.register("outcome-sources", outcomes_api.OutcomeSourceViewSet, basename="outcome-source")
+router.register("surveys", surveys_api.SurveyProgramViewSet, basename="survey")
+router.register("survey-questions", surveys_api.QuestionViewSet, basename="survey-question")
+router.register("survey-runs", surveys_api.SurveyRunViewSet, basename="survey-run")
+router.register("responses", surveys_api.ResponseViewSet, basename="response")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include(router.urls)),
     path("auth/token/", obtain_auth_token, name="api-token"),
+    path("points/balance/", recognition_api.PointsBalanceView.as_view(), name="points-balance"),
 ]
 
 urlpatterns = [
@@ -31,6 +51,9 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("people/", include("cxculture.people.urls")),
+    path("recognition/", include("recognition.urls")),
+    path("outcomes/", include("cxculture.outcomes.urls")),
+    path("surveys/", include("surveys.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

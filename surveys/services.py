@@ -572,7 +572,7 @@ def invitation_token(invitation_id: int) -> str:
 
 def invitation_link(invitation_id: int) -> str:
     path = reverse("surveys:respond", kwargs={"token": invitation_token(invitation_id)})
-    return settings.CXC_SURVEY_BASE_URL.rstrip("/") + path
+    return settings.CXC_BASE_URL.rstrip("/") + path
 
 
 def _message(mailing: str, invitation: Invitation, run: SurveyRun) -> EmailMultiAlternatives:

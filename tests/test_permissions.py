@@ -1,141 +1,36 @@
 """The permission matrix: every API endpoint, every role and every method, with its status.
 
-Each `Case` is one operation (method + the schema's path template, and for detail paths the
-object it is about) with the status every role gets. To cover a new endpoint, append `Case`
-rows to `MATRIX`; `test_every_operation_in_the_schema_has_a_row` and
-`test_every_url_under_api_v1_has_a_row` fail until you do.
-
-Anonymous requests get 403 with the error code `not_authenticated`, not 401: DRF answers 401
-only when the first authentication class names a `WWW-Authenticate` scheme, and session
-authentication (first in REST_FRAMEWORK) has none.
+The rows: people endpoints here, each app's in tests/<app>/permission_rows.py (vocabulary in
+tests/matrix.py). To cover a new endpoint, add `Case` rows; `test_every_operation_in_the_schema_
+has_a_row` and `test_every_url_under_api_v1_has_a_row` fail until you do.
 """
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 
-from cxculture.people import services
-from cxculture.people.models import CompanyValue, DirectorySync, Employee, Policy, Team
-from tests.factories.people import CompanyValueFactory, PolicyFactory
+from tests.factories.surveys import load_question_library
 from tests.helpers import PASSWORD
+from tests.matrix import (
+    HR_ONLY_200,
+    HR_ONLY_201,
+    NOT_SIGNED_IN,
+    READ,
+    ROLES,
+    Case,
+    World,
+    credentials,
+    person_pk,
+    statuses,
+    team_pk,
+)
+from tests.outcomes.permission_rows import OUTCOMES_MATRIX
+from tests.recognition.permission_rows import RECOGNITION_MATRIX
+from tests.surveys.permission_rows import SURVEY_MATRIX
 
-ROLES = ("anonymous", "employee", "teammate", "outsider", "manager", "hr_admin", "executive")
-NOT_SIGNED_IN = 403
-
-
-def statuses(default: int, *, anonymous: int = NOT_SIGNED_IN, **by_role: int) -> dict[str, int]:
-    """The status for every role: `default` unless a role is named; anonymous is refused."""
-    unknown = set(by_role) - set(ROLES)
-    if unknown:
-        raise ValueError(f"Unknown role(s): {sorted(unknown)}")
-    return {
-        role: anonymous if role == "anonymous" else by_role.get(role, default) for role in ROLES
-    }
-
-
-READ = statuses(200)
-HR_ONLY_200 = statuses(403, hr_admin=200)
-HR_ONLY_201 = statuses(403, hr_admin=201)
-
-
-class World:
-    """The cast plus the objects some rows are about, made only when a row asks for them."""
-
-    def __init__(self, org: dict[str, Team], cast: dict[str, Employee]):
-        self.org = org
-        self.cast = cast
-
-    def person(self, role: str) -> Employee | None:
-        return None if role == "anonymous" else self.cast[role]
-
-    @cached_property
-    def value(self) -> CompanyValue:
-        return CompanyValueFactory(name="Own the outcome")
-
-    @cached_property
-    def retired_value(self) -> CompanyValue:
-        value = CompanyValueFactory(name="Follow the script")
-        return services.company_value_update(value=value, is_active=False)
-
-    @cached_property
-    def policy(self) -> Policy:
-        return PolicyFactory(code="refund-window", owner_team=self.org["support"])
-
-    @cached_property
-    def retired_policy(self) -> Policy:
-        policy = PolicyFactory(code="no-callbacks")
-        return services.policy_update(policy=policy, is_active=False)
-
-    @cached_property
-    def sync_waiting(self) -> DirectorySync:
-        """An employees sync that would deactivate 5 of 7 people, so it waits for confirmation."""
-        rows = [
-            {
-                "external_id": person.external_id,
-                "email": person.user.email,
-                "first_name": person.user.first_name,
-                "last_name": person.user.last_name,
-                "team_external_id": person.team.external_id if person.team else "",
-            }
-            for person in (self.cast["hr_admin"], self.cast["executive"])
-        ]
-        sync = services.directory_sync_start(
-            kind=DirectorySync.Kind.EMPLOYEES,
-            content=services.rows_to_csv(DirectorySync.Kind.EMPLOYEES, rows),
-            requested_by=self.cast["hr_admin"].user,
-        )
-        assert sync.status == DirectorySync.Status.NEEDS_CONFIRMATION
-        return sync
-
-
-Target = Callable[[World], int]
-Body = Callable[[World, Employee | None], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Case:
-    method: str
-    path: str  # the path template as the OpenAPI schema spells it
-    expect: Mapping[str, int]
-    target: Target | None = None  # fills `{id}`
-    body: Body | None = None
-    about: str = ""  # tells rows on the same operation apart
-
-    @property
-    def name(self) -> str:
-        return f"{self.method} {self.path}" + (f" ({self.about})" if self.about else "")
-
-    def url(self, world: World) -> str:
-        if self.target is None:
-            return self.path
-        return self.path.replace("{id}", str(self.target(world)))
-
-
-def _team(key: str) -> Target:
-    return lambda world: world.org[key].pk
-
-
-def _person(role: str) -> Target:
-    return lambda world: world.cast[role].pk
-
-
-def _credentials(password: str) -> Body:
-    """Sign in as yourself; anonymous visitors use the employee's username."""
-
-    def body(world: World, me: Employee | None) -> dict[str, Any]:
-        user = (me or world.cast["employee"]).user
-        return {"username": user.get_username(), "password": password}
-
-    return body
-
-
-MATRIX: list[Case] = [
+PEOPLE_MATRIX: list[Case] = [
     # --- API root --------------------------------------------------------------------------
     Case("GET", "/api/v1/", READ),
     # --- Teams: the tree is public to everyone signed in; HR admins change it -----------------
@@ -146,13 +41,13 @@ MATRIX: list[Case] = [
         HR_ONLY_201,
         body=lambda w, me: {"name": "Retention", "external_id": "RET", "parent": w.org["sales"].pk},
     ),
-    Case("GET", "/api/v1/teams/{id}/", READ, target=_team("support_b"), about="another team"),
-    Case("GET", "/api/v1/teams/{id}/", READ, target=_team("sales"), about="another department"),
+    Case("GET", "/api/v1/teams/{id}/", READ, target=team_pk("support_b"), about="another team"),
+    Case("GET", "/api/v1/teams/{id}/", READ, target=team_pk("sales"), about="another department"),
     Case(
         "PATCH",
         "/api/v1/teams/{id}/",
         HR_ONLY_200,
-        target=_team("support_a"),
+        target=team_pk("support_a"),
         body=lambda w, me: {"name": "Support Alpha"},
         about="a team the manager leads",
     ),
@@ -160,7 +55,7 @@ MATRIX: list[Case] = [
         "PUT",
         "/api/v1/teams/{id}/",
         HR_ONLY_200,
-        target=_team("sales"),
+        target=team_pk("sales"),
         body=lambda w, me: {"name": "Sales and retention", "parent": w.org["root"].pk},
     ),
     # --- Employees: scoped to the viewer ---------------------------------------------------
@@ -180,36 +75,36 @@ MATRIX: list[Case] = [
     Case(
         "GET",
         "/api/v1/employees/{id}/",
-        statuses(200, outsider=404),
-        target=_person("employee"),
+        READ,
+        target=person_pk("employee"),
         about="a person in Support A",
     ),
     Case(
         "GET",
         "/api/v1/employees/{id}/",
-        statuses(200, employee=404, teammate=404),
-        target=_person("outsider"),
+        READ,
+        target=person_pk("outsider"),
         about="a person in Support B",
     ),
     Case(
         "GET",
         "/api/v1/employees/{id}/",
-        statuses(404, hr_admin=200, executive=200),
-        target=_person("sales_person"),
+        READ,
+        target=person_pk("sales_person"),
         about="a person in Sales",
     ),
     Case(
         "GET",
         "/api/v1/employees/{id}/",
-        statuses(404, manager=200, hr_admin=200, executive=200),
-        target=_person("manager"),
+        READ,
+        target=person_pk("manager"),
         about="the manager of Support",
     ),
     Case(
         "PATCH",
         "/api/v1/employees/{id}/",
         HR_ONLY_200,
-        target=_person("outsider"),
+        target=person_pk("outsider"),
         body=lambda w, me: {"title": "Senior agent"},
         about="a person the manager leads",
     ),
@@ -217,7 +112,7 @@ MATRIX: list[Case] = [
         "PATCH",
         "/api/v1/employees/{id}/",
         HR_ONLY_200,
-        target=_person("employee"),
+        target=person_pk("employee"),
         body=lambda w, me: {"roles": ["hr_admin"]},
         about="granting HR admin",
     ),
@@ -225,7 +120,7 @@ MATRIX: list[Case] = [
         "PUT",
         "/api/v1/employees/{id}/",
         HR_ONLY_200,
-        target=_person("employee"),
+        target=person_pk("employee"),
         body=lambda w, me: {"title": "Team lead", "location": "York"},
     ),
     # --- Company values: active ones public, retired ones HR only ----------------------------
@@ -317,21 +212,25 @@ MATRIX: list[Case] = [
         "POST",
         "/api/v1/auth/token/",
         statuses(200, anonymous=200),
-        body=_credentials(PASSWORD),
+        body=credentials(PASSWORD),
         about="right password",
     ),
     Case(
         "POST",
         "/api/v1/auth/token/",
         statuses(400, anonymous=400),
-        body=_credentials("not the password"),
+        body=credentials("not the password"),
         about="wrong password",
     ),
 ]
 
 
+MATRIX: list[Case] = PEOPLE_MATRIX + RECOGNITION_MATRIX + SURVEY_MATRIX + OUTCOMES_MATRIX
+
+
 @pytest.fixture
 def world(org, cast) -> World:
+    load_question_library()  # built-in survey questions (tests run without data migrations)
     return World(org, cast)
 
 
@@ -345,7 +244,7 @@ def test_each_role_gets_the_status_in_the_matrix(api, world, case, role):
     body = case.body(world, me) if case.body else None
     call = getattr(api.as_(me), case.method.lower())
 
-    response = call(url, body) if body is not None else call(url)
+    response = call(url, body, format="json") if body is not None else call(url)
 
     expected = case.expect[role]
     assert response.status_code == expected, response.content
@@ -354,6 +253,7 @@ def test_each_role_gets_the_status_in_the_matrix(api, world, case, role):
         assert set(response.json()["error"]) == {"code", "message", "fields"}
     if role == "anonymous" and expected == NOT_SIGNED_IN:
         assert response.json()["error"]["code"] == "not_authenticated"
+        assert response.headers["WWW-Authenticate"] == "Token"
     if expected == 200 and case.method == "GET" and case.target is not None:
         assert response.json()["id"] == case.target(world)
 
@@ -422,42 +322,58 @@ def test_the_url_walk_finds_the_endpoints_it_guards():
 
 # --- Lists leak nothing ------------------------------------------------------------------------
 
-VISIBLE_PEOPLE = {
-    "employee": {"Erin Employee", "Tom Teammate"},
-    "teammate": {"Erin Employee", "Tom Teammate"},
-    "outsider": {"Olga Outsider"},
-    "manager": {"Erin Employee", "Tom Teammate", "Olga Outsider", "Maya Manager"},
-    "hr_admin": {
-        "Erin Employee",
-        "Tom Teammate",
-        "Olga Outsider",
-        "Maya Manager",
-        "Sam Sales",
-        "Hana HR",
-        "Eddie Exec",
-    },
+EVERYONE = {
+    "Erin Employee",
+    "Tom Teammate",
+    "Olga Outsider",
+    "Maya Manager",
+    "Sam Sales",
+    "Hana HR",
+    "Eddie Exec",
 }
-VISIBLE_PEOPLE["executive"] = VISIBLE_PEOPLE["hr_admin"]
+PUBLIC_CARD = {"id", "name", "title", "team", "team_name", "is_front_line", "is_active"}
 
 
-@pytest.mark.parametrize("role", sorted(VISIBLE_PEOPLE))
-def test_a_list_of_employees_holds_exactly_the_people_the_role_may_see(api, cast, role):
+@pytest.mark.parametrize("role", ROLES[1:])
+def test_every_role_lists_the_active_organisation(api, cast, role):
     response = api.as_(cast[role]).get("/api/v1/employees/", {"page_size": 200})
 
     assert response.status_code == 200
     names = [item["name"] for item in response.json()["results"]]
-    assert sorted(names) == sorted(VISIBLE_PEOPLE[role])
-    assert response.json()["count"] == len(VISIBLE_PEOPLE[role])
+    assert sorted(names) == sorted(EVERYONE)
+    assert response.json()["count"] == len(EVERYONE)
+
+
+@pytest.mark.parametrize(
+    ("role", "sees_former_colleague"),
+    [
+        ("employee", False),
+        ("teammate", False),
+        ("outsider", True),  # their own record
+        ("manager", True),
+        ("hr_admin", True),
+        ("executive", True),
+    ],
+)
+def test_former_staff_are_visible_only_to_themselves_their_managers_and_hr(
+    api, cast, role, sees_former_colleague
+):
+    former = cast["outsider"]
+    former.is_active = False
+    former.save()
+
+    response = api.as_(cast[role]).get(f"/api/v1/employees/{former.pk}/")
+
+    assert response.status_code == (200 if sees_former_colleague else 404)
 
 
 @pytest.mark.parametrize("role", ["employee", "teammate", "outsider"])
-def test_filters_cannot_widen_an_employees_view(api, cast, org, role):
+def test_filters_show_colleagues_elsewhere_as_public_cards_only(api, cast, org, role):
     for params in ({"team": org["sales"].pk}, {"subtree": org["root"].pk}, {"search": "Sam"}):
         response = api.as_(cast[role]).get("/api/v1/employees/", params)
 
-        names = {item["name"] for item in response.json()["results"]}
-        assert names <= VISIBLE_PEOPLE[role]
-        assert "Sam Sales" not in names
+        sam = next(i for i in response.json()["results"] if i["name"] == "Sam Sales")
+        assert set(sam) == PUBLIC_CARD
 
 
 def test_an_employee_sees_private_fields_only_on_their_own_record(api, cast):
@@ -466,15 +382,7 @@ def test_an_employee_sees_private_fields_only_on_their_own_record(api, cast):
     by_name = {item["name"]: item for item in response.json()["results"]}
     assert by_name["Erin Employee"]["email"] == cast["employee"].user.email
     assert by_name["Erin Employee"]["location"] == "Leeds"
-    assert set(by_name["Tom Teammate"]) == {
-        "id",
-        "name",
-        "title",
-        "team",
-        "team_name",
-        "is_front_line",
-        "is_active",
-    }
+    assert set(by_name["Tom Teammate"]) == PUBLIC_CARD
 
 
 def test_a_manager_sees_private_fields_of_the_people_they_lead(api, cast):

@@ -2,8 +2,8 @@
 
 - HR admins and executives see everyone.
 - A manager sees the teams and people of the subtrees they manage, plus what employees see.
-- An employee sees the team tree, values and policies (the public parts of the organisation),
-  the people of their own team, and themselves.
+- An employee sees the public parts of the organisation: the team tree, values, policies and
+  every active colleague's public card (name, title, team); their own record in full.
 """
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -35,9 +35,10 @@ def employees_for_viewer(viewer: Viewer) -> QuerySet[Employee]:
         return base
     if viewer.employee is None:
         return base.none()
-    scope = Q(pk=viewer.employee.pk)
-    if viewer.team_id is not None:
-        scope |= Q(team_id=viewer.team_id)
+    # Colleagues anywhere can be recognised, so every active person's public card (name, title,
+    # team) is part of the public organisation; private fields follow
+    # `employee_sees_private_fields`. Former staff stay visible to their managers and HR only.
+    scope = Q(is_active=True) | Q(pk=viewer.employee.pk)
     if viewer.is_manager:
         scope |= viewer.subtree_q(prefix="team__")
     return base.filter(scope)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -33,6 +34,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "cxculture.people",
+    "surveys",
+    "cxculture.outcomes",
+    "recognition",
     "cxculture.apps.CxcultureConfig",
 ]
 
@@ -78,7 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "cxculture.people.context_processors.viewer",
+                "cxculture.navigation.viewer_and_navigation",
             ],
         },
     },
@@ -154,9 +158,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first, so an anonymous call gets 401 with `WWW-Authenticate: Token` (not 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "cxculture.lib.api.PagePagination",
@@ -192,6 +197,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DirectorySyncKindEnum": "cxculture.people.models.DirectorySync.Kind",
         "DirectorySyncStatusEnum": "cxculture.people.models.DirectorySync.Status",
+        "RecognitionKindEnum": "recognition.models.Recognition.Kind",
+        "MetricKindEnum": "cxculture.outcomes.models.Metric.Kind",
+        "OutcomeImportStatusEnum": "cxculture.outcomes.models.OutcomeImport.Status",
+        "SurveyQuestionKindEnum": "surveys.models.Question.Kind",
+        "SurveyRunStatusEnum": "surveys.models.SurveyRun.Status",
     },
 }
 
@@ -219,13 +229,53 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CXC_TASK_SOFT_TIME_LIMIT", default=25 * 6
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Pulse surveys. Each task is idempotent (runs change state with conditional updates and
+    # every email is claimed once), so they run hourly and a missed hour costs nothing.
+    "surveys-close-ended-runs": {
+        "task": "surveys.tasks.survey_runs_close_ended_task",
+        "schedule": crontab(minute=5),
+    },
+    "surveys-open-due-runs": {
+        "task": "surveys.tasks.survey_runs_open_due_task",
+        "schedule": crontab(minute=15, hour="7-18"),
+    },
+    "surveys-send-reminders": {
+        "task": "surveys.tasks.survey_reminders_send_task",
+        "schedule": crontab(minute=45, hour="9-18"),
+    },
     "people-expire-stale-directory-syncs": {
         "task": "cxculture.people.tasks.directory_syncs_expire_task",
         "schedule": timedelta(hours=1),
     },
+    # Allowances and manager budgets for the new month. Every hour of the 1st, because the run
+    # is idempotent (each account records the month it was last reset for) and a missed hour
+    # must not leave anyone without points; giving also resets a stale allowance on its own.
+    "recognition-monthly-points-reset": {
+        "task": "recognition.tasks.points_monthly_reset_task",
+        "schedule": crontab(minute=5, hour="*", day_of_month="1"),
+    },
+    "recognition-purge-idempotency-keys": {
+        "task": "recognition.tasks.idempotency_keys_purge_task",
+        "schedule": timedelta(hours=1),
+    },
+    # Imports whose worker died (or whose message was lost) are picked up again; resuming is
+    # safe because every batch commits with its progress.
+    "outcomes-resume-stalled-imports": {
+        "task": "cxculture.outcomes.tasks.outcome_imports_resume_stalled_task",
+        "schedule": timedelta(minutes=5),
+    },
+    # Ingestion keeps rollups current; this recomputes the last days from the raw records as a
+    # safety net (records changed outside the services, a time zone change).
+    "outcomes-refresh-recent-rollups": {
+        "task": "cxculture.outcomes.tasks.outcome_rollups_refresh_task",
+        "schedule": crontab(minute=30, hour=2),
+    },
 }
 
 # --- cxculture -------------------------------------------------------------------------------
+# Links in emails (survey invitations, notifications) start with the address people reach the
+# site at; the demo serves http://127.0.0.1:8000.
+CXC_BASE_URL = env.str("CXC_BASE_URL", default="http://127.0.0.1:8000")
 # Directory sync: files above this many bytes are processed by a Celery worker, not in the
 # request; nothing above the hard limit is read at all.
 CXC_DIRECTORY_SYNC_INLINE_MAX_BYTES = env.int(
@@ -236,6 +286,52 @@ CXC_DIRECTORY_SYNC_MAX_BYTES = env.int("CXC_DIRECTORY_SYNC_MAX_BYTES", default=1
 CXC_DIRECTORY_SYNC_DEACTIVATION_CONFIRM_SHARE = env.float(
     "CXC_DIRECTORY_SYNC_DEACTIVATION_CONFIRM_SHARE", default=0.40
 )
+
+# Recognition and points (DESIGN.md, "Points ledger").
+CXC_RECOGNITION_MONTHLY_ALLOWANCE = env.int("CXC_RECOGNITION_MONTHLY_ALLOWANCE", default=100)
+# At most this share of a monthly allowance may go to one person in a month.
+CXC_RECOGNITION_RECEIVER_CAP_SHARE = env.float("CXC_RECOGNITION_RECEIVER_CAP_SHARE", default=0.40)
+# Points per unit of currency, for display only (10 points = 1.00).
+CXC_RECOGNITION_POINTS_PER_CURRENCY_UNIT = env.int(
+    "CXC_RECOGNITION_POINTS_PER_CURRENCY_UNIT", default=10
+)
+CXC_RECOGNITION_CURRENCY = env.str("CXC_RECOGNITION_CURRENCY", default="GBP")
+# Two people who each gave the other at least this many points within the window are listed
+# for HR (not blocked).
+CXC_RECOGNITION_RECIPROCAL_MIN_POINTS = env.int("CXC_RECOGNITION_RECIPROCAL_MIN_POINTS", default=30)
+CXC_RECOGNITION_RECIPROCAL_DAYS = env.int("CXC_RECOGNITION_RECIPROCAL_DAYS", default=30)
+CXC_RECOGNITION_NOT_RECOGNISED_DAYS = env.int("CXC_RECOGNITION_NOT_RECOGNISED_DAYS", default=60)
+# Idempotency keys are remembered this long; a retry after that is a new request.
+CXC_IDEMPOTENCY_KEY_TTL_HOURS = env.int("CXC_IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+# A Slack-compatible incoming webhook for organisation-visible recognitions (empty: off).
+CXC_SLACK_WEBHOOK_URL = env.str("CXC_SLACK_WEBHOOK_URL", default="")
+CXC_WEBHOOK_TIMEOUT_SECONDS = env.float("CXC_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+CXC_WEBHOOK_ATTEMPTS = env.int("CXC_WEBHOOK_ATTEMPTS", default=4)
+
+# Customer outcomes (DESIGN.md, "Customer outcomes"). Nothing above the size limit is read.
+CXC_OUTCOME_IMPORT_MAX_BYTES = env.int("CXC_OUTCOME_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+# Rows per committed batch: each batch commits with its progress counters and rejected rows.
+CXC_OUTCOME_IMPORT_BATCH_SIZE = env.int("CXC_OUTCOME_IMPORT_BATCH_SIZE", default=2000)
+# Uploads wait for a worker in the default storage (STORAGES["default"]), or, when this names a
+# directory, in a FileSystemStorage there. Workers on other machines need storage they can all
+# read (a shared volume or an S3-compatible default storage). Tests use InMemoryStorage, which a
+# worker process cannot see: tests/integration sets this for itself and for its worker.
+CXC_OUTCOME_IMPORT_DIR = env.str("CXC_OUTCOME_IMPORT_DIR", default="")
+# Rejected rows kept per import (all are counted).
+CXC_OUTCOME_IMPORT_MAX_STORED_ERRORS = env.int(
+    "CXC_OUTCOME_IMPORT_MAX_STORED_ERRORS", default=100_000
+)
+# An import without progress for this long is handed to a worker again, at most this many times.
+CXC_OUTCOME_IMPORT_STALL_MINUTES = env.int("CXC_OUTCOME_IMPORT_STALL_MINUTES", default=10)
+CXC_OUTCOME_IMPORT_MAX_ATTEMPTS = env.int("CXC_OUTCOME_IMPORT_MAX_ATTEMPTS", default=5)
+# Records per request on the JSON endpoint (POST /api/v1/outcomes/).
+CXC_OUTCOME_BATCH_MAX_RECORDS = env.int("CXC_OUTCOME_BATCH_MAX_RECORDS", default=1000)
+# The nightly rollup refresh recomputes this many recent days.
+CXC_OUTCOME_ROLLUP_REFRESH_DAYS = env.int("CXC_OUTCOME_ROLLUP_REFRESH_DAYS", default=3)
+
+# Pulse surveys (DESIGN.md, "Survey anonymity"). Invitation emails are sent by chunk tasks of
+# this many invitations.
+CXC_SURVEY_INVITATION_CHUNK_SIZE = env.int("CXC_SURVEY_INVITATION_CHUNK_SIZE", default=500)
 
 LOGGING = {
     "version": 1,

@@ -10,7 +10,7 @@ from surveys.models import Invitation, SurveyRun
 from tests.factories.people import EmployeeFactory, TeamFactory
 from tests.factories.surveys import ProgramFactory, load_question_library, question
 
-LINK = re.compile(r"http://localhost:8000(/surveys/r/[^/\s]+/)")
+LINK = re.compile(r"http://127.0.0.1:8000(/surveys/r/[^/\s]+/)")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -189,7 +189,7 @@ def test_an_api_token_from_username_and_password_authenticates_api_requests(empl
 
     assert response.status_code == 200
     assert response.json()["count"] == 5
-    assert client.get("/api/v1/teams/").status_code == 403
+    assert client.get("/api/v1/teams/").status_code == 401
 
 
 def test_the_same_token_comes_back_for_the_same_person(employee):
@@ -205,7 +205,7 @@ def test_the_same_token_comes_back_for_the_same_person(employee):
 def test_a_wrong_token_is_refused(employee):
     response = Client().get("/api/v1/teams/", headers={"Authorization": "Token not-a-token"})
 
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response.json()["error"]["code"] == "authentication_failed"
 
 
@@ -267,13 +267,27 @@ def test_the_home_page_greets_each_role_with_its_own_stub(client, cast, role):
     assert not any(text in page for text in others)
 
 
+EVERYONE_NAV = ["Home", "Surveys", "Recognition", "Rewards", "Exceptions", "People"]
+
+
 @pytest.mark.parametrize(
     ("role", "nav"),
     [
-        ("employee", ["Home", "People", "API"]),
-        ("manager", ["Home", "People", "API"]),
-        ("executive", ["Home", "People", "API"]),
-        ("hr_admin", ["Home", "People", "Directory sync", "API"]),
+        ("employee", EVERYONE_NAV),
+        ("manager", [*EVERYONE_NAV, "Exception reviews", "Not recognised lately", "API docs"]),
+        ("executive", [*EVERYONE_NAV, "API docs"]),
+        (
+            "hr_admin",
+            [
+                *EVERYONE_NAV,
+                "Exception reviews",
+                "Redemptions",
+                "Reward budgets",
+                "Customer outcomes",
+                "Directory sync",
+                "API docs",
+            ],
+        ),
     ],
 )
 def test_the_navigation_offers_what_the_role_may_use(client, cast, role, nav):

@@ -57,7 +57,7 @@ def test_the_fan_out_and_its_chunks_can_run_twice_without_sending_twice(team, op
 def test_the_email_holds_a_personal_link_that_works_without_signing_in(run, client):
     message = mail.outbox[0]
     link = next(line for line in message.body.splitlines() if "/surveys/r/" in line)
-    path = link.split("localhost:8000", 1)[1].strip()
+    path = link.split("127.0.0.1:8000", 1)[1].strip()
     response = client.get(path)
     assert response.status_code == 200
     invitation = Invitation.objects.get(run=run, employee__user__email=message.to[0])

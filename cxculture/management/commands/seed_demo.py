@@ -10,7 +10,10 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from cxculture.management.seeding.outcomes import seed_outcomes
 from cxculture.management.seeding.people import DEMO_PASSWORD, SIGN_INS, seed_people
+from cxculture.management.seeding.recognition import seed_recognition
+from cxculture.management.seeding.surveys import seed_surveys
 
 
 class Command(BaseCommand):
@@ -29,6 +32,15 @@ class Command(BaseCommand):
             f"{verb} {len(org.employees)} people in {len(org.teams)} teams "
             f"under {len(org.departments)} departments."
         )
+        # Each part skips itself when its data exists; all draw on the teams' latent culture.
+        for label, seed_part in (
+            ("survey history", seed_surveys),
+            ("recognition, rewards and exceptions", seed_recognition),
+            ("customer outcomes", seed_outcomes),
+        ):
+            part_started = time.monotonic()
+            seed_part(org)
+            self.stdout.write(f"  {label}: {time.monotonic() - part_started:.1f} s")
         self.stdout.write(f"Seeded in {time.monotonic() - started:.1f} s.\n")
         self.stdout.write(self.style.SUCCESS(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):"))
         for role, (email, first, last, _) in SIGN_INS.items():

@@ -67,7 +67,8 @@ ROLE_FAMILY = {
     "Field Service": "Field",
     "Retail Stores": "Retail",
 }
-LOCATIONS = ["Leeds", "Manchester", "Glasgow", "Cardiff", "Bristol", "Remote"]
+LOCATIONS = ["Leeds", "Manchester", "Glasgow", "Cardiff", "Bristol"]
+HEAD_OFFICE = "Leeds"
 FIRST_NAMES = [
     "Aisha",
     "Ben",
@@ -256,6 +257,15 @@ def seed_people(*, rng: random.Random, today: dt.date | None = None) -> tuple[De
     def hire_date(max_years: float) -> dt.date:
         return today - dt.timedelta(days=int(rng.uniform(30, 365 * max_years)))
 
+    # People work where their team sits (a few remotely), so location breakdowns line up with
+    # teams the way they do in a real organisation.
+    team_location = {team.pk: LOCATIONS[index % len(LOCATIONS)] for index, team in enumerate(teams)}
+
+    def location_of(team: Team) -> str:
+        if team.pk not in team_location:
+            return HEAD_OFFICE
+        return "Remote" if rng.random() < 0.08 else team_location[team.pk]
+
     number = 0
 
     def create(
@@ -282,7 +292,7 @@ def seed_people(*, rng: random.Random, today: dt.date | None = None) -> tuple[De
             team=team,
             title=title,
             role_family=role_family,
-            location=rng.choice(LOCATIONS),
+            location=location_of(team),
             hire_date=hire_date(9),
             is_front_line=front_line,
             password=password,
