@@ -184,6 +184,10 @@ def run_results_csv(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _respond(request: HttpRequest, invitation: Invitation, action_url: str) -> HttpResponse:
     run = invitation.run
+    if invitation.responded_on is not None:
+        # Only the invitee holds the link, so saying so reveals nothing to anyone else.
+        message = "You have already answered this survey. Thank you for taking part."
+        return render(request, "surveys/respond_closed.html", {"message": message}, status=409)
     try:
         services.check_run_accepts(run, services.timezone.localdate())
     except DomainError as exc:

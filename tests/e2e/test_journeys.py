@@ -1,0 +1,104 @@
+"""What people do in the product, in a real browser: sign in, recognise, answer a survey."""
+
+import re
+
+import pytest
+from django.core import mail
+
+from recognition.models import Recognition
+from surveys.models import Response, SurveyRun
+from tests.e2e.conftest import PHONE
+from tests.factories.people import CompanyValueFactory
+from tests.factories.surveys import load_question_library
+from tests.helpers import PASSWORD
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROLE_BADGE = {
+    "employee": "Employee",
+    "manager": "Manager",
+    "hr_admin": "HR admin",
+    "executive": "Executive",
+}
+PAGES = ["/", "/surveys/", "/recognition/", "/people/"]
+
+
+@pytest.mark.parametrize("role", sorted(ROLE_BADGE))
+def test_each_role_signs_in_and_no_page_scrolls_sideways_on_a_phone(open_session, cast, role):
+    session = open_session(PHONE)
+
+    session.sign_in(cast[role].user.email, PASSWORD)
+
+    assert session.page.locator(".role-badge").inner_text() == ROLE_BADGE[role]
+    for path in PAGES:
+        response = session.go(path)
+        assert response.status == 200, path
+        assert session.horizontal_overflow() == 0, f"{path} scrolls sideways at 390 px"
+        session.screenshot(f"{role}-{path.strip('/') or 'home'}-390")
+    assert session.console_errors == []
+
+
+def test_a_wrong_password_keeps_the_person_on_the_sign_in_page(open_session, cast):
+    session = open_session()
+
+    session.go("/accounts/login/")
+    session.page.fill("#id_username", cast["employee"].user.email)
+    session.page.fill("#id_password", "not the password")
+    session.page.click("button[type=submit]")
+
+    assert "/accounts/login/" in session.page.url
+    assert session.page.locator("[role=alert]").is_visible()
+
+
+def test_recognition_given_in_the_browser_shows_in_the_feed(open_session, cast):
+    CompanyValueFactory(name="Customer first")
+    session = open_session()
+    session.sign_in(cast["employee"].user.email, PASSWORD)
+    session.go("/recognition/")
+
+    tom = session.page.locator("#id_receivers option", has_text="Tom Teammate")
+    session.page.select_option("#id_receivers", value=tom.get_attribute("value"))
+    session.page.fill("#id_message", "Stayed late to sort out a refund for a customer.")
+    session.page.get_by_label("Customer first").check()
+    session.page.click("text=Send recognition")
+
+    session.page.wait_for_selector("text=Recognition sent")
+    assert Recognition.objects.filter(giver=cast["employee"]).count() == 1
+    session.go("/recognition/")
+    feed = session.page.locator("#feed")
+    assert "Stayed late to sort out a refund" in feed.inner_text()
+    assert "Tom Teammate" in feed.inner_text()
+    session.screenshot("employee-recognition-feed")
+
+
+def test_hr_opens_a_run_and_an_employee_answers_from_the_emailed_link(open_session, cast):
+    load_question_library()
+    hr = open_session()
+    hr.sign_in(cast["hr_admin"].user.email, PASSWORD)
+    hr.go("/surveys/programs/new/")
+    hr.page.fill("#id_name", "Weekly pulse")
+    hr.page.select_option("#id_cadence", "weekly")
+    hr.page.fill("#id_starts_on", "2026-01-05")
+    hr.page.click("text=Create program")
+    hr.page.wait_for_selector("text=Open a run now")
+    hr.page.click("text=Open a run now")
+    hr.page.wait_for_load_state()
+    run = SurveyRun.objects.get(program__name="Weekly pulse")
+    assert run.status == SurveyRun.Status.OPEN
+
+    invitation = next(m for m in mail.outbox if cast["employee"].user.email in m.to)
+    link = re.search(r"https?://[^/\s]+(/surveys/r/[^/\s]+/)", invitation.body).group(1)
+    respondent = open_session(PHONE)  # not signed in: the link is enough
+    respondent.go(link)
+    respondent.page.locator(".choices-agreement label").first.click()
+    respondent.screenshot("employee-survey-answer-390")
+    assert respondent.horizontal_overflow() == 0
+    respondent.page.click("text=Send my answers")
+
+    respondent.page.wait_for_url(re.compile(r".*/surveys/thanks/$"))
+    assert Response.objects.filter(run=run).count() == 1
+    again = respondent.go(link)
+    assert again.status == 409
+    assert "already answered" in respondent.page.inner_text("main")
+    hr.go(f"/surveys/programs/{run.program_id}/")
+    assert "Weekly pulse" in hr.page.inner_text("main")
