@@ -1,8 +1,11 @@
 """Reads of pulse surveys, scoped to the viewer, and results behind the anonymity gate.
 
-Results are computed with a fixed number of aggregate queries (GROUP BY team path and question,
-or attributes and question) whatever the size of the run; figures are added up in Python from
-those cells. Every figure that leaves this module has passed `cxculture.lib.anonymity`.
+Results are computed with a fixed number of aggregate queries (one GROUP BY team path,
+attributes and question) whatever the size of the run; figures are added up in Python from
+those cells. Every figure that leaves this module has passed `cxculture.lib.anonymity`: the
+group through the run's `Plan` (respondents), and each question's figure through the question's
+`FigurePlan` (answerers — people may skip questions), so that no two groups shown can be
+subtracted to isolate fewer than k answers of any question.
 
 Results exist only for closed runs. A closed run refuses responses (and `survey_run_close`
 waits for submissions in flight), so the numbers behind a run's results never change once they
@@ -12,7 +15,7 @@ is how "no result that changes by fewer than k respondents between two views" is
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +23,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from cxculture.lib import anonymity, stats
-from cxculture.lib.anonymity import ORGANISATION, SUBTREE, TEAM, Group, Plan
+from cxculture.lib.anonymity import ORGANISATION, SUBTREE, TEAM, Cell, FigurePlan, Group, Plan
 from cxculture.lib.api import ConflictError, DomainError
 from cxculture.people.models import Team
 from cxculture.people.permissions import Viewer
@@ -147,6 +150,9 @@ class RunSnapshot:
     responded: dict[Any, int] = field(default_factory=dict)
     names: dict[Any, str] = field(default_factory=dict)
     _plans: dict[str, Plan] = field(default_factory=dict)
+    _cell_tallies: "dict[Cell, dict[int, Tally]] | None" = None
+    _cell_choices: dict[Cell, dict[int, dict[str, int]]] | None = None
+    _figure_plans: dict[int, FigurePlan] = field(default_factory=dict)
 
     def add_path(self, path: str) -> Any:
         ids = _ids(path)
@@ -192,6 +198,84 @@ class RunSnapshot:
             )
         return self._plans["participation"]
 
+    # --- Answers, per cell (read once per snapshot, i.e. per request) ----------------------------
+
+    def cell_tallies(self) -> "dict[Cell, dict[int, Tally]]":
+        """Tallies of the 0-10 and 1-5 answers per cell and question: one GROUP BY."""
+        if self._cell_tallies is None:
+            self._cell_tallies = {}
+            for row in (
+                Answer.objects.filter(response__run=self.run, value__isnull=False)
+                .values(*CELL_KEYS, "question_id")
+                .annotate(**TALLY)
+                .order_by()
+            ):
+                # Several rows may fall in one cell (an empty and a null attribute): add them up.
+                by_question = self._cell_tallies.setdefault(_cell_of(row), {})
+                by_question.setdefault(row["question_id"], Tally()).add(Tally.from_row(row))
+        return self._cell_tallies
+
+    def cell_choices(self) -> dict[Cell, dict[int, dict[str, int]]]:
+        """Single-choice answers per cell, question and option (no query without such items)."""
+        if self._cell_choices is None:
+            self._cell_choices = {}
+            if any(q.kind == Question.Kind.SINGLE_CHOICE for q in self.questions):
+                for row in (
+                    Answer.objects.filter(
+                        response__run=self.run, question__kind=Question.Kind.SINGLE_CHOICE
+                    )
+                    .exclude(choice="")
+                    .values(*CELL_KEYS, "question_id", "choice")
+                    .annotate(n=Count("id"))
+                    .order_by()
+                ):
+                    by_question = self._cell_choices.setdefault(_cell_of(row), {})
+                    options = by_question.setdefault(row["question_id"], {})
+                    options[row["choice"]] = options.get(row["choice"], 0) + row["n"]
+        return self._cell_choices
+
+    def group_tallies(self, group: Group) -> "dict[int, Tally]":
+        """Per-question tallies of one group, added up from its cells."""
+        tallies = self.cell_tallies()
+        return _sum_tallies(tallies.get(cell, {}) for cell in self.plan.cells_in(group))
+
+    def group_choices(self, group: Group) -> dict[int, dict[str, int]]:
+        choices = self.cell_choices()
+        total: dict[int, dict[str, int]] = defaultdict(dict)
+        for cell in self.plan.cells_in(group):
+            for question_id, options in choices.get(cell, {}).items():
+                for option, count in options.items():
+                    total[question_id][option] = total[question_id].get(option, 0) + count
+        return dict(total)
+
+    def figure_plan(self, question: Question) -> FigurePlan:
+        """Where this question's figure may be shown (its answerers coarsened into blocks)."""
+        if question.pk not in self._figure_plans:
+            answerers: dict[Cell, int] = {}
+            if question.kind == Question.Kind.SINGLE_CHOICE:
+                for cell, by_question in self.cell_choices().items():
+                    answerers[cell] = sum(by_question.get(question.pk, {}).values())
+            elif question.is_scored:
+                for cell, tallies in self.cell_tallies().items():
+                    tally = tallies.get(question.pk)
+                    answerers[cell] = tally.answered if tally else 0
+            self._figure_plans[question.pk] = self.plan.figure_plan(answerers)
+        return self._figure_plans[question.pk]
+
+    def shown_questions(
+        self, group: Group, questions: Iterable[Question] | None = None
+    ) -> frozenset[int]:
+        """Ids of the questions whose figures may be shown for `group` (scored and choice)."""
+        asked = self.questions if questions is None else questions
+        return frozenset(
+            q.pk
+            for q in asked
+            if q.kind != Question.Kind.FREE_TEXT and self.figure_plan(q).shown(group)
+        )
+
+    def question_reason(self, question: Question, group: Group) -> str:
+        return self.figure_plan(question).reason(group)
+
     def descendants(self, node: Any) -> list[Any]:
         """Nodes below `node` (all nodes for the organisation), in tree order."""
         if node == ORGANISATION:
@@ -221,6 +305,17 @@ class RunSnapshot:
         if node == UNASSIGNED:
             return "No team"
         return self.names.get(node, f"Team {node}")
+
+
+CELL_KEYS = ("response__team_path", *(f"response__{name}" for name in ATTRIBUTES))
+
+
+def _cell_of(row: Mapping[str, Any]) -> Cell:
+    """The gate's cell of an Answer row grouped by CELL_KEYS (as `run_snapshot` keys cells)."""
+    return (
+        _node(row["response__team_path"]),
+        tuple(row[f"response__{name}"] or "" for name in ATTRIBUTES),
+    )
 
 
 def run_snapshot(run: SurveyRun, *, with_invitations: bool = True) -> RunSnapshot:
@@ -418,51 +513,96 @@ def favourable_count(question: Question, tally: Tally) -> int:
     return tally.ge7
 
 
-def scores(questions: Iterable[Question], tallies: Mapping[int, Tally], k: int) -> dict[str, Any]:
+def _figure_reason(shown: bool, protects_others: bool, k: int) -> str | None:
+    """Why a question's or pooled figure is hidden in a shown group (None when it is shown)."""
+    if shown:
+        return None
+    if protects_others:
+        return REASON_TEXT[anonymity.PROTECTS_OTHERS]
+    return f"Fewer than {k} answers"
+
+
+def scores(
+    questions: Iterable[Question],
+    tallies: Mapping[int, Tally],
+    k: int,
+    *,
+    shown: Collection[int] | None = None,
+) -> dict[str, Any]:
     """Engagement index, eNPS and driver scores from per-question tallies of one group.
 
     - A question's favourable share is favourable answers / answers given (skips don't count).
     - The engagement index is the mean of the engagement items' favourable shares.
     - A driver's favourable share pools its items' answers; its mean uses 1-5 items only.
     - eNPS = % promoters (9-10) - % detractors (0-6) over the eNPS answers.
-    Each figure needs k answers (`anonymity.figure_shown`), on top of the group's own threshold.
+
+    `shown` holds the ids of the questions whose figures the group may show
+    (`RunSnapshot.shown_questions`: the question's own anonymity plan over its answerers).
+    Without it, a question counts as shown when the group has k answers of it
+    (`anonymity.figure_shown`), which does not protect against subtracting two groups: pass it.
+
+    A pooled figure (a driver, the engagement index, eNPS) is shown only when *every* question
+    it pools that was answered in the group is shown there; one hidden item hides the figure.
+    We do not recompute it from the shown items only: that would not leak either (it is a sum
+    of figures each publishable on its own), but the same driver would then mean different
+    items in different teams, runs and heatmap cells, and a driver's change between two runs
+    could come from an item dropping out rather than from people's answers. All-or-nothing is
+    also the rule whose safety is plain to check: the figure is a function of question figures
+    that are shown for the same group, so it reveals nothing they do not.
     """
     questions = [q for q in questions if q.is_scored]
-    engagement_shares, engagement_answered = [], 0
-    enps = Tally()
+
+    def visible(question: Question, tally: Tally) -> bool:
+        if not anonymity.figure_shown(tally.answered, k):
+            return False
+        return shown is None or question.pk in shown
+
+    engagement_shares: list[float] = []
+    engagement_ok = True
+    enps, enps_ok = Tally(), True
     drivers: dict[str, dict[str, int]] = {}
+    blocked: set[str] = set()
+    gated: set[str] = set()  # hidden by a question's plan although k answered
     for question in questions:
         tally = tallies.get(question.pk, Tally())
+        ok = not tally.answered or visible(question, tally)
+        if not ok and anonymity.figure_shown(tally.answered, k):
+            gated.add(question.driver)
         if question.driver == Driver.ENPS:
             enps.add(tally)
+            enps_ok = enps_ok and ok
             continue
         if question.driver == Driver.ENGAGEMENT and tally.answered:
             engagement_shares.append(favourable_count(question, tally) / tally.answered)
-            engagement_answered = max(engagement_answered, tally.answered)
+            engagement_ok = engagement_ok and ok
         entry = drivers.setdefault(
-            question.driver, {"answered": 0, "favourable": 0, "sum15": 0, "n15": 0, "most": 0}
+            question.driver, {"answered": 0, "favourable": 0, "sum15": 0, "n15": 0}
         )
+        if not ok:
+            blocked.add(question.driver)
         entry["answered"] += tally.answered
         entry["favourable"] += favourable_count(question, tally)
-        entry["most"] = max(entry["most"], tally.answered)
         if question.kind == Question.Kind.AGREEMENT:
             entry["sum15"] += tally.total
             entry["n15"] += tally.answered
     engagement = None
-    if engagement_shares and anonymity.figure_shown(engagement_answered, k):
+    if engagement_shares and engagement_ok:
         engagement = round(100 * sum(engagement_shares) / len(engagement_shares), 2)
     enps_score = (
         stats.enps_from_counts(enps.ge9, enps.le6, enps.answered)
-        if anonymity.figure_shown(enps.answered, k)
+        if enps_ok and anonymity.figure_shown(enps.answered, k)
         else None
     )
     driver_scores = {}
     for driver, entry in drivers.items():
-        shown = anonymity.figure_shown(entry["most"], k)
+        figure = driver not in blocked and anonymity.figure_shown(entry["answered"], k)
         driver_scores[driver] = {
-            "favourable": stats.share(entry["favourable"], entry["answered"]) if shown else None,
-            "mean": stats.rounded(stats.mean_from(entry["sum15"], entry["n15"])) if shown else None,
-            "answered": entry["answered"] if shown else None,
+            "favourable": stats.share(entry["favourable"], entry["answered"]) if figure else None,
+            "mean": stats.rounded(stats.mean_from(entry["sum15"], entry["n15"]))
+            if figure
+            else None,
+            "answered": entry["answered"] if figure else None,
+            "reason": _figure_reason(figure, driver in gated, k),
         }
     return {"engagement_index": engagement, "enps": enps_score, "drivers": driver_scores}
 
@@ -472,7 +612,10 @@ def question_scores(
     tallies: Mapping[int, Tally],
     choices: Mapping[int, Mapping[str, int]],
     k: int,
+    *,
+    shown: Collection[int] | None = None,
 ) -> list[dict[str, Any]]:
+    """One row per question (not free text); `shown` as in `scores` — pass it."""
     rows = []
     for question in questions:
         if question.kind == Question.Kind.FREE_TEXT:
@@ -482,25 +625,27 @@ def question_scores(
         answered = (
             sum(counts.values()) if question.kind == Question.Kind.SINGLE_CHOICE else tally.answered
         )
-        shown = anonymity.figure_shown(answered, k)
+        enough = anonymity.figure_shown(answered, k)
+        visible = enough and (shown is None or question.pk in shown)
         row: dict[str, Any] = {
             "id": question.pk,
             "text": question.text,
             "driver": question.driver,
             "kind": question.kind,
-            "shown": shown,
-            "answered": answered if shown else None,
+            "shown": visible,
+            "reason": _figure_reason(visible, enough, k),
+            "answered": answered if visible else None,
             "favourable": None,
             "mean": None,
             "enps": None,
             "options": [],
         }
-        if shown and question.kind == Question.Kind.SINGLE_CHOICE:
+        if visible and question.kind == Question.Kind.SINGLE_CHOICE:
             row["options"] = [
                 {"option": option, "share": stats.share(counts.get(option, 0), answered)}
                 for option in question.options
             ]
-        elif shown:
+        elif visible:
             row["favourable"] = stats.share(favourable_count(question, tally), tally.answered)
             row["mean"] = stats.rounded(stats.mean_from(tally.total, tally.answered))
             if question.driver == Driver.ENPS:
@@ -704,22 +849,11 @@ def run_results(viewer: Viewer, run: SurveyRun, query: ResultsQuery) -> dict[str
         "driver_impact": None,
         "previous_run": None,
     }
-    group_q = _group_q(snapshot, group, "response__")
-    by_path = _tallies_by(run, group_q, ["response__team_path"]) if group_q is not None else {}
     if decision.shown:
-        tallies = _sum_tallies(by_path.values())
-        choices: dict[int, dict[str, int]] = defaultdict(dict)
-        if any(q.kind == Question.Kind.SINGLE_CHOICE for q in snapshot.questions):
-            for row in (
-                Answer.objects.filter(
-                    group_q, response__run=run, question__kind=Question.Kind.SINGLE_CHOICE
-                )
-                .values("question_id", "choice")
-                .annotate(n=Count("id"))
-                .order_by()
-            ):
-                choices[row["question_id"]][row["choice"]] = row["n"]
-        current = scores(snapshot.questions, tallies, k)
+        tallies = snapshot.group_tallies(group)
+        choices = snapshot.group_choices(group)
+        visible = snapshot.shown_questions(group)
+        current = scores(snapshot.questions, tallies, k, shown=visible)
         previous = _previous_scores(run, group)
         result["previous_run"] = previous["run"] if previous else None
         old = previous["scores"] if previous else None
@@ -743,12 +877,14 @@ def run_results(viewer: Viewer, run: SurveyRun, query: ResultsQuery) -> dict[str
             }
             for driver in columns
         ]
-        result["questions"] = question_scores(snapshot.questions, tallies, choices, k)
+        result["questions"] = question_scores(
+            snapshot.questions, tallies, choices, k, shown=visible
+        )
         result["driver_impact"] = _driver_impact(snapshot, group, decision.respondents)
     if group.kind == SUBTREE and not group.filters:
         # The engagement driver is the engagement index column already.
         heat_columns = [driver for driver in columns if driver != Driver.ENGAGEMENT]
-        result["heatmap"] = _heatmap(viewer, snapshot, group, by_path, heat_columns)
+        result["heatmap"] = _heatmap(viewer, snapshot, group, heat_columns)
         result["breakdowns"] = _breakdowns(snapshot, group)
     return result
 
@@ -761,30 +897,35 @@ def _previous_scores(run: SurveyRun, group: Group) -> dict[str, Any] | None:
     snapshot = run_snapshot(previous, with_invitations=False)
     if not snapshot.plan.decide(group).shown:
         return None
-    group_q = _group_q(snapshot, group, "response__")
-    if group_q is None:
-        return None
-    tallies = _sum_tallies(_tallies_by(previous, group_q, []).values())
     return {
         "run": {"id": previous.pk, "sequence": previous.sequence, "opens_on": previous.opens_on},
-        "scores": scores(snapshot.questions, tallies, previous.anonymity_threshold),
+        "scores": group_scores(snapshot, group),
     }
+
+
+def group_scores(snapshot: RunSnapshot, group: Group) -> dict[str, Any]:
+    """`scores` of one group the run's plan shows, each figure through its question's plan.
+
+    The one call for anything outside this module that shows a group's engagement index, eNPS
+    or driver scores (check `snapshot.plan.decide(group).shown` first): one query per snapshot.
+    """
+    questions = [q for q in snapshot.questions if q.is_scored]
+    return scores(
+        questions,
+        snapshot.group_tallies(group),
+        snapshot.run.anonymity_threshold,
+        shown=snapshot.shown_questions(group, questions),
+    )
 
 
 def _heatmap(
     viewer: Viewer,
     snapshot: RunSnapshot,
     group: Group,
-    by_path: Mapping[tuple, Mapping[int, Tally]],
     columns: list[str],
 ) -> dict[str, Any]:
     """Teams below the group by drivers; hidden rows say why, with no figure at all."""
     k = snapshot.run.anonymity_threshold
-    rolled: dict[Any, list[Mapping[int, Tally]]] = defaultdict(list)
-    for (path,), tallies in by_path.items():
-        nodes: list[Any] = list(_ids(path)) or [UNASSIGNED]
-        for node in nodes:
-            rolled[node].append(tallies)
     rows = []
     for node in snapshot.descendants(group.node):
         row_group = Group(SUBTREE, node)
@@ -803,7 +944,7 @@ def _heatmap(
             "cells": dict.fromkeys(columns),
         }
         if decision.shown:
-            figures = scores(snapshot.questions, _sum_tallies(rolled[node]), k)
+            figures = group_scores(snapshot, row_group)
             row["engagement_index"] = figures["engagement_index"]
             row["enps"] = figures["enps"]
             row["cells"] = {
@@ -817,8 +958,7 @@ def _breakdowns(snapshot: RunSnapshot, group: Group) -> list[dict[str, Any]]:
     """Per attribute value within the group: shown only where the gate allows."""
     k = snapshot.run.anonymity_threshold
     plan = snapshot.plan
-    group_q = _group_q(snapshot, group, "response__")
-    if group_q is None:
+    if _group_q(snapshot, group, "response__") is None:
         return []
     candidates = []
     for index, name in enumerate(ATTRIBUTES):
@@ -827,10 +967,8 @@ def _breakdowns(snapshot: RunSnapshot, group: Group) -> list[dict[str, Any]]:
             candidates.append(
                 (name, value, plan.decide(Group(group.kind, group.node, ((name, value),))))
             )
-    by_attributes = _tallies_by(snapshot.run, group_q, [f"response__{name}" for name in ATTRIBUTES])
     rows = []
     for name, value, decision in candidates:
-        index = ATTRIBUTES.index(name)
         row: dict[str, Any] = {
             "attribute": name,
             "value": value,
@@ -844,8 +982,7 @@ def _breakdowns(snapshot: RunSnapshot, group: Group) -> list[dict[str, Any]]:
             "enps": None,
         }
         if decision.shown:
-            parts = [t for key, t in by_attributes.items() if (key[index] or "") == value]
-            figures = scores(snapshot.questions, _sum_tallies(parts), k)
+            figures = group_scores(snapshot, Group(group.kind, group.node, ((name, value),)))
             row["engagement_index"] = figures["engagement_index"]
             row["enps"] = figures["enps"]
         rows.append(row)
@@ -915,7 +1052,8 @@ def results_csv_rows(results: Mapping[str, Any]) -> list[list[Any]]:
         rows.append(["summary", label, "eNPS", results["enps"]["score"], n, ""])
         for driver in results["drivers"]:
             value = hidden if driver["favourable"] is None else driver["favourable"]
-            rows.append(["driver", label, f"{driver['label']} (% favourable)", value, n, ""])
+            note = driver.get("reason") or ""
+            rows.append(["driver", label, f"{driver['label']} (% favourable)", value, n, note])
         for question in results["questions"]:
             value = (
                 question["enps"] if question["driver"] == Driver.ENPS else question["favourable"]
@@ -928,7 +1066,7 @@ def results_csv_rows(results: Mapping[str, Any]) -> list[list[Any]]:
                     question["text"],
                     value if shown else hidden,
                     question["answered"] if shown else "",
-                    "" if shown else f"fewer than {results['threshold']} answers",
+                    "" if shown else question["reason"],
                 ]
             )
     if results["participation"]:

@@ -33,6 +33,18 @@ one plan, so combining the views of several people reveals nothing more):
 Filters on team subtrees that cut across a team shown in step 1 into a piece of 1..k-1 are
 refused: publishing "Support in Leeds" next to "Support A" would otherwise reveal the Leeds
 people of Support B by subtraction.
+
+Partial answers. People may skip questions, so a block of k respondents may hold fewer than k
+*answerers* of one question: with blocks b1 (6 people, all answered Q) and b2 (5 people, one
+answered Q), the groups b1 and b1 + b2 both have k answerers of Q, yet their difference is one
+person's answer. Each question therefore gets its own `FigurePlan`: the respondent blocks are
+coarsened into question blocks that each hold 0 or at least k answerers of that question, by
+replaying the groups the respondent plan shows, in the plan's own fixed order, on a `Partition`
+of the per-cell answerer counts. A group shows the question's figure only if that split
+succeeds (and it has k answerers); a refused split hides the question in that group and nothing
+else. The organisation comes first, so its figures are shown whenever k people answered.
+Figures that pool several questions (a driver, the engagement index, eNPS) are shown in a group
+only when every question they pool that has answers there is shown in that group.
 """
 
 from collections import defaultdict
@@ -222,6 +234,7 @@ class Plan:
                 self._cells_under[ancestor].append(cell)
                 ancestor = self.parents.get(ancestor)
         self.decisions: dict[Group, Decision] = {}
+        self._published: list[tuple[Group, list[Cell]]] | None = None
         self._build()
 
     # --- Counting -------------------------------------------------------------------------------
@@ -311,6 +324,56 @@ class Plan:
 
     def shown_groups(self) -> list[Group]:
         return [group for group, decision in self.decisions.items() if decision.shown]
+
+    def canonical(self, group: Group) -> Group:
+        """The group as decided: a team without sub-teams is its subtree."""
+        if group.kind == TEAM and not self._children.get(group.node):
+            return Group(SUBTREE, group.node, group.filters)
+        return group
+
+    def published_cells(self) -> list[tuple[Group, list[Cell]]]:
+        """The groups shown, in the order they were decided, with their cells."""
+        if self._published is None:
+            self._published = [(group, self.cells_in(group)) for group in self.shown_groups()]
+        return self._published
+
+    def figure_plan(self, answerers: Mapping[Cell, int]) -> "FigurePlan":
+        return FigurePlan(self, answerers)
+
+
+class FigurePlan:
+    """Where one question's figure may be shown, on top of a respondent `Plan`.
+
+    `answerers` maps cells to how many of their respondents answered the question. The
+    respondent blocks are coarsened into question blocks of 0 or at least k answerers: a
+    `Partition` of the answerer counts replays the groups the plan shows, in the plan's order
+    (the same for every viewer), and a group shows the question only if the split succeeds.
+    Every group showing the question is then a union of question blocks, so no difference or
+    union of them holds 1..k-1 answerers of it. Refused groups keep all their other figures.
+    """
+
+    def __init__(self, plan: Plan, answerers: Mapping[Cell, int]):
+        self.plan = plan
+        counts = {cell: answerers.get(cell, 0) for cell in plan.cells}
+        partition = Partition(counts, plan.k)
+        self._answered: dict[Group, int] = {}
+        self._refused: set[Group] = set()
+        for group, cells in plan.published_cells():
+            answered = sum(counts[cell] for cell in cells)
+            if answered >= plan.k and partition.split(cells):
+                self._answered[group] = answered
+            elif answered >= plan.k:
+                self._refused.add(group)
+
+    def shown(self, group: Group) -> bool:
+        return self.plan.canonical(group) in self._answered
+
+    def reason(self, group: Group) -> str:
+        """SHOWN, FEWER_THAN_K, or PROTECTS_OTHERS when k answered but the split was refused."""
+        group = self.plan.canonical(group)
+        if group in self._answered:
+            return SHOWN
+        return PROTECTS_OTHERS if group in self._refused else FEWER_THAN_K
 
 
 def build_plan(

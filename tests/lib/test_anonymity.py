@@ -11,6 +11,7 @@ from cxculture.lib.anonymity import (
     FEWER_THAN_K,
     ORGANISATION,
     PROTECTS_OTHERS,
+    SHOWN,
     SUBTREE,
     TEAM,
     Group,
@@ -261,3 +262,100 @@ def test_the_attacker_finds_a_small_group_when_suppression_is_naive():
     # The check above has teeth: publishing every group of k or more leaks b's two people.
     support, a = frozenset(range(10)), frozenset(range(8))
     assert frozenset({8, 9}) in derived_groups([support, a])
+
+
+# --- Partial answers: each question's figure has its own plan over its answerers --------------
+
+# g -> {b1, b2}: b1 has 6 respondents who all answered Q; b2 has 5 respondents, one answered Q.
+EXAMPLE = {"g": None, "b1": "g", "b2": "g"}
+
+
+def example_plan():
+    return build_plan(parents=EXAMPLE, cells=cells(b1=6, b2=5), k=5)
+
+
+def test_the_respondent_plan_alone_would_publish_both_nested_groups():
+    plan = example_plan()
+    assert [shown(plan, SUBTREE, n) for n in ("g", "b1", "b2")] == [True, True, True]
+
+
+def test_a_question_is_never_shown_in_two_groups_whose_difference_has_fewer_than_k_answers():
+    plan = example_plan()
+    question = plan.figure_plan(cells(b1=6, b2=1))
+    in_g, in_b1 = question.shown(Group(SUBTREE, "g")), question.shown(Group(SUBTREE, "b1"))
+    assert not (in_g and in_b1)  # 7 - 6 would be one person's answer
+    # The rule keeps the larger group (decided first): the organisation and g show Q.
+    assert question.shown(Group(SUBTREE, ORGANISATION)) and in_g
+    assert question.reason(Group(SUBTREE, "b1")) == PROTECTS_OTHERS
+    assert question.reason(Group(SUBTREE, "b2")) == FEWER_THAN_K
+    assert question.reason(Group(SUBTREE, "g")) == SHOWN
+
+
+def test_a_question_everyone_answered_is_shown_wherever_its_group_is():
+    plan = example_plan()
+    question = plan.figure_plan(cells(b1=6, b2=5))
+    assert all(question.shown(group) for group in plan.shown_groups())
+
+
+def test_a_question_hidden_in_a_group_leaves_the_group_itself_shown():
+    plan = example_plan()
+    plan.figure_plan(cells(b1=6, b2=1))
+    assert shown(plan, SUBTREE, "b1") is True
+
+
+def test_the_organisation_shows_a_question_whenever_k_answered_it():
+    # One small block anywhere does not hide the top-level figure.
+    plan = build_plan(parents=PARENTS, cells=cells(a=8, b=9, sales=10), k=5)
+    question = plan.figure_plan(cells(a=8, b=1, sales=0))
+    assert question.shown(Group(SUBTREE, ORGANISATION)) is True
+    assert question.shown(Group(SUBTREE, "support")) is True  # the same 9 answers
+    assert question.shown(Group(SUBTREE, "a")) is False  # support - a = one answer
+    assert plan.figure_plan(cells(a=2, b=1, sales=1)).shown(Group(SUBTREE, ORGANISATION)) is False
+
+
+def test_a_team_without_sub_teams_is_decided_as_its_subtree_for_questions_too():
+    plan = example_plan()
+    question = plan.figure_plan(cells(b1=6, b2=1))
+    assert question.shown(Group(TEAM, "b1")) == question.shown(Group(SUBTREE, "b1"))
+
+
+def test_a_filter_cutting_a_question_block_into_a_small_piece_hides_the_question_only():
+    # Leeds and York both have k respondents, but only 2 of York answered Q.
+    data = people(("a", "lt1", "Leeds", 6), ("a", "lt1", "York", 6))
+    plan = build_plan(parents={"a": None}, cells=data, k=5, attributes=ATTRIBUTES)
+    assert shown(plan, SUBTREE, ORGANISATION, location="Leeds") is True
+    question = plan.figure_plan(people(("a", "lt1", "Leeds", 6), ("a", "lt1", "York", 2)))
+    assert question.shown(Group(SUBTREE, ORGANISATION)) is True
+    assert question.shown(Group(SUBTREE, ORGANISATION, (("location", "Leeds"),))) is False
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_no_published_question_figures_let_an_attacker_isolate_fewer_than_k_answers(seed):
+    rng = random.Random(1000 + seed)
+    parents, respondents, data = random_org(rng)
+    k = rng.choice([3, 4, 5])
+    plan = build_plan(parents=parents, cells=data, k=k, attributes=ATTRIBUTES)
+    for skip_rate in (0.1, 0.4, 0.8):
+        answerers = {p for p, *_ in respondents if rng.random() >= skip_rate}
+        counts: dict = {}
+        for p, node, tenure, location in respondents:
+            if p in answerers:
+                key = (node, (tenure, location))
+                counts[key] = counts.get(key, 0) + 1
+        question = plan.figure_plan(counts)
+        published = []
+        for group in plan.shown_groups():
+            if not question.shown(group):
+                continue
+            cells_in = set(plan.cells_in(group))
+            published.append(
+                frozenset(
+                    p
+                    for p, node, t, loc in respondents
+                    if p in answerers and (node, (t, loc)) in cells_in
+                )
+            )
+        for group in derived_groups(published):
+            assert len(group) == 0 or len(group) >= k
+        top = question.shown(Group(SUBTREE, ORGANISATION))
+        assert top == (len(answerers) >= k)

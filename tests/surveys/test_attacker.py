@@ -18,6 +18,13 @@ The organisation is built so that careless suppression would leak:
 The attacker knows who answered and everyone's team and attributes (HR does), takes every group
 the API publishes, and derives new groups by set difference of nested groups and union of
 disjoint ones until nothing new appears. No derived group may hold 1..k-1 respondents.
+
+Answers are partial, and the skips are placed where a per-group "k answers" check would leak:
+all of Field but its first person skip "motivated", so the organisation (20 answers) minus Care
+(19 answers) would be that one person's answer; most of Care A skip "stay" and "decide". The
+attacker also knows who answered which question (the worst case) and repeats the derivation per
+question and per driver, on the answers each shown figure adds up: no derived set may hold
+1..k-1 answers of any question.
 """
 
 import csv
@@ -28,13 +35,28 @@ import itertools
 import pytest
 
 from surveys import services
-from surveys.models import Invitation, SurveyRun
+from surveys.models import Driver, Invitation, Question, SurveyRun
 from tests.factories.people import EmployeeFactory, TeamFactory
 from tests.factories.surveys import ProgramFactory, answer, open_run
 from tests.lib.test_anonymity import derived_groups
 
 K = 5
 COMMENT_K = 10
+ASKED = ("enps", "eng_proud", "eng_motivated", "eng_stay", "emp_decide")
+
+
+def skipped(number):
+    """The questions respondent `number` leaves blank (1-10 are Care A, 20-29 Field)."""
+    skips = set()
+    if 21 <= number <= 29:
+        skips.add("eng_motivated")  # Field answers it once: org - Care would be one answer
+    if 1 <= number <= 6:
+        skips.add("eng_stay")  # all of Care A's new joiners and one more
+    if 3 <= number <= 10:
+        skips.add("emp_decide")  # two answers left in Care A
+    return skips
+
+
 TODAY = dt.date(2026, 3, 2)
 HIRED = {
     "lt1": TODAY - dt.timedelta(days=100),
@@ -83,20 +105,23 @@ def scenario(org, hr_admin, executive):
     run = open_run(program, TODAY)
     invitations = {inv.employee_id: inv for inv in Invitation.objects.filter(run=run)}
     truth = []  # (respondent number, team path, tenure, location, role)
+    answered = {}  # respondent number -> question codes answered
     late = None
     for number, (employee, team, tenure, location, role, responds) in enumerate(people):
         if not responds:
             late = invitations[employee.pk]
             continue
-        answer(
-            invitations[employee.pk],
-            TODAY,
-            comment=f"comment {number}",
-            enps=(number * 7) % 11,
-            eng_proud=1 + number % 5,
-            eng_motivated=1 + (number * 3) % 5,
-        )
+        values = {
+            "enps": (number * 7) % 11,
+            "eng_proud": 1 + number % 5,
+            "eng_motivated": 1 + (number * 3) % 5,
+            "eng_stay": 1 + (number * 2) % 5,
+            "emp_decide": 1 + (number * 4) % 5,
+        }
+        given = {code: value for code, value in values.items() if code not in skipped(number)}
+        answer(invitations[employee.pk], TODAY, comment=f"comment {number}", **given)
         truth.append((number, team.path, tenure, location, role))
+        answered[number] = set(given)
     run = services.survey_run_close(run=run, today=TODAY + dt.timedelta(days=6))
     nodes = {
         "org": None,
@@ -107,7 +132,14 @@ def scenario(org, hr_admin, executive):
         "c": care_c,
         "field": field,
     }
-    return {"run": run, "truth": truth, "late": late, "nodes": nodes, "free_text": free_text}
+    return {
+        "run": run,
+        "truth": truth,
+        "answered": answered,
+        "late": late,
+        "nodes": nodes,
+        "free_text": free_text,
+    }
 
 
 def members(truth, kind, team, filters):
@@ -159,9 +191,9 @@ def collect(api, hr_admin, scenario):
         response = api.get(f"/api/v1/survey-runs/{run.pk}/results/", params)
         assert response.status_code == 200, (params, response.content)
         data = response.json()
-        pages.append(data)
         group_kind = "subtree" if team is None else kind
         key = (group_kind, team.pk if team else None, tuple(sorted(filters.items())))
+        pages.append((key, data))
         if data["reportable"]:
             published[key] = (data["respondents"], data["engagement_index"], data["enps"])
         if data["comments"]["shown"]:
@@ -234,7 +266,123 @@ def test_no_group_under_k_can_be_recovered_from_everything_hr_sees(api, hr_admin
             assert ("subtree", team_ids[group], ()) not in published
         else:
             assert int(respondents) == published[("subtree", team_ids[group], ())][0]
-    assert pages[0]["group"]["label"] == "Whole organisation"
+    assert pages[0][1]["group"]["label"] == "Whole organisation"
+
+
+def figures_shown(pages):
+    """Per group: the question, driver and pooled figures shown, wherever a page shows them.
+
+    (group) -> {"questions": {id: answered}, "drivers": {driver: answered or None},
+    "engagement_index": bool, "enps": bool}; heatmap rows and breakdowns count too.
+    """
+    shown = {}
+
+    def entry(key):
+        return shown.setdefault(
+            key, {"questions": {}, "drivers": {}, "engagement_index": False, "enps": False}
+        )
+
+    for key, data in pages:
+        if data["reportable"]:
+            figures = entry(key)
+            for row in data["questions"]:
+                if row["shown"]:
+                    figures["questions"][row["id"]] = row["answered"]
+                else:
+                    assert row["answered"] is None and row["favourable"] is None
+            for row in data["drivers"]:
+                if row["favourable"] is not None:
+                    figures["drivers"][row["driver"]] = row["answered"]
+                else:
+                    assert row["mean"] is None and row["answered"] is None
+            figures["engagement_index"] |= data["engagement_index"]["score"] is not None
+            figures["enps"] |= data["enps"]["score"] is not None
+        for row in (data["heatmap"] or {}).get("rows", []):
+            if row["shown"]:
+                figures = entry(("subtree", row["team"], ()))
+                for driver, value in row["cells"].items():
+                    if value is not None:
+                        figures["drivers"].setdefault(driver, None)
+                figures["engagement_index"] |= row["engagement_index"] is not None
+                figures["enps"] |= row["enps"] is not None
+        for row in data["breakdowns"]:
+            if row["shown"]:
+                figures = entry((*key[:2], ((row["attribute"], row["value"]),)))
+                figures["engagement_index"] |= row["engagement_index"] is not None
+                figures["enps"] |= row["enps"] is not None
+    return shown
+
+
+def answer_sets(pages, scenario):
+    """Per driver: the sets of (question, respondent) answers that each shown figure adds up."""
+    teams = {team.pk: team for team in scenario["nodes"].values() if team is not None}
+    codes = {q.pk: q.code.replace("-", "_") for q in Question.objects.all()}
+    drivers = {q.code.replace("-", "_"): q.driver for q in Question.objects.all()}
+    by_driver = {driver: [c for c in ASKED if drivers[c] == driver] for driver in Driver.values}
+    answered = scenario["answered"]
+    families = {}  # driver -> list of frozensets of (code, respondent)
+
+    def answers(group, questions):
+        return frozenset((q, p) for p in group for q in questions if q in answered[p])
+
+    for (kind, team_id, filters), figures in figures_shown(pages).items():
+        group = members(scenario["truth"], kind, teams.get(team_id), dict(filters))
+        for question_id, count in figures["questions"].items():
+            code = codes[question_id]
+            if code not in ASKED:
+                continue
+            found = answers(group, [code])
+            assert len(found) == count, (kind, team_id, filters, code)
+            families.setdefault(drivers[code], []).append(found)
+        pooled = dict(figures["drivers"])
+        if figures["engagement_index"]:
+            pooled.setdefault(Driver.ENGAGEMENT, None)
+        if figures["enps"]:
+            pooled.setdefault(Driver.ENPS, None)
+        for driver, count in pooled.items():
+            found = answers(group, by_driver[driver])
+            assert count is None or len(found) == count, (kind, team_id, filters, driver)
+            families.setdefault(driver, []).append(found)
+    return families
+
+
+def test_no_answer_of_fewer_than_k_people_can_be_recovered_for_any_question(
+    api, hr_admin, scenario
+):
+    _published, _comments, pages, _csv = collect(api, hr_admin, scenario)
+    shown = figures_shown(pages)
+    org, care = ("subtree", None, ()), ("subtree", scenario["nodes"]["care"].pk, ())
+    motivated = Question.objects.get(code="eng-motivated").pk
+    # The trap: 20 answers in the organisation, 19 in Care. The organisation keeps its figure.
+    assert shown[org]["questions"][motivated] == 20
+    assert motivated not in shown[care]["questions"]
+    # Care still shows every other figure, but not the pooled ones that include "motivated".
+    assert shown[care]["questions"][Question.objects.get(code="eng-proud").pk] == 19
+    assert shown[care]["enps"] is True
+    assert shown[care]["engagement_index"] is False
+    assert Driver.ENGAGEMENT not in shown[care]["drivers"]
+    # The organisation shows every figure it has k answers for.
+    assert len(shown[org]["questions"]) == len(ASKED)
+    assert shown[org]["engagement_index"] and shown[org]["enps"]
+
+    families = answer_sets(pages, scenario)
+    assert set(families) == {Driver.ENGAGEMENT, Driver.EMPOWERMENT, Driver.ENPS}
+    for driver, sets in families.items():
+        for derived in derived_groups(list(set(sets))):
+            for code in ASKED:
+                count = sum(1 for question, _ in derived if question == code)
+                assert count == 0 or count >= K, (driver, code, sorted(derived))
+
+
+def test_the_attacker_check_catches_a_per_group_answer_threshold(scenario):
+    # Without the question-level plan, Care and the organisation would both show "motivated".
+    answered = scenario["answered"]
+    org = {("eng_motivated", p) for p in answered if "eng_motivated" in answered[p]}
+    care = {(q, p) for q, p in org if p < 20}
+    assert len(org) >= K and len(care) >= K
+    leaked = frozenset(org - care)
+    assert leaked in derived_groups([frozenset(org), frozenset(care)])
+    assert len(leaked) == 1
 
 
 def test_a_late_response_is_refused_so_every_view_stays_the_same(api, hr_admin, scenario):
