@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 
 from cxculture.lib import idempotency
 from cxculture.lib.api import FeedPagination, PagePagination
+from cxculture.lib.ratelimit import ExceptionCreateThrottle, RecognitionCreateThrottle
 from cxculture.people.models import CompanyValue, Employee, Policy, Team
 from cxculture.people.permissions import IsHRAdmin, IsHRAdminOrReadOnly, Viewer, viewer_for
 
@@ -400,6 +401,7 @@ class RecognitionViewSet(
     serializer_class = RecognitionSerializer
     pagination_class = FeedPagination
     filterset_class = RecognitionFilter
+    throttle_classes = [*APIView.throttle_classes, RecognitionCreateThrottle]
 
     def get_queryset(self) -> QuerySet[Recognition]:
         viewer = _viewer(self.request)
@@ -770,6 +772,7 @@ class PolicyExceptionViewSet(
 ):
     serializer_class = PolicyExceptionSerializer
     filterset_class = PolicyExceptionFilter
+    throttle_classes = [*APIView.throttle_classes, ExceptionCreateThrottle]
 
     def get_queryset(self) -> QuerySet[PolicyException]:
         return selectors.exceptions_for_viewer(_viewer(self.request))

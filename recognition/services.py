@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from cxculture.audit.services import audit_record
 from cxculture.lib.api import ConflictError, DomainError
 from cxculture.people.models import CompanyValue, Employee, Policy
 from cxculture.people.permissions import Viewer
@@ -211,6 +212,7 @@ def recognition_reverse(*, recognition: Recognition, by: User, reason: str) -> R
     recognition.reversed_by = by
     recognition.reversal_reason = reason[:500]
     recognition.save(update_fields=["reversed_at", "reversed_by", "reversal_reason"])
+    audit_record(actor=by, action="points_reversed", target=recognition, details={"reason": reason})
     return recognition
 
 
@@ -301,9 +303,16 @@ def redemption_request(*, employee: Employee, reward: Reward) -> Redemption:
         created_by=employee.user,
         memo=f"Redeemed {reward.name}",
     )
-    return Redemption.objects.create(
+    redemption = Redemption.objects.create(
         employee=employee, reward=reward, cost_points=reward.cost_points, transaction=posted
     )
+    audit_record(
+        actor=employee,
+        action="redemption_requested",
+        target=redemption,
+        details={"points": reward.cost_points},
+    )
+    return redemption
 
 
 def _locked_redemption(redemption: Redemption, allowed: Sequence[str]) -> Redemption:
@@ -320,6 +329,7 @@ def redemption_approve(*, redemption: Redemption, by: User, note: str = "") -> R
     redemption.decided_by, redemption.decided_at = by, timezone.now()
     redemption.note = note.strip()[:500] or redemption.note
     redemption.save()
+    audit_record(actor=by, action="redemption_approved", target=redemption, details={})
     _on_commit_redemption_update(redemption.pk)
     return redemption
 
@@ -350,6 +360,7 @@ def redemption_reject(*, redemption: Redemption, by: User, note: str) -> Redempt
     redemption.decided_by, redemption.decided_at = by, timezone.now()
     redemption.note = note[:500]
     redemption.save()
+    audit_record(actor=by, action="redemption_rejected", target=redemption, details={})
     _on_commit_redemption_update(redemption.pk)
     return redemption
 

@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from cxculture.audit.services import audit_record
 from cxculture.lib import anonymity
 from cxculture.lib.api import ConflictError, DomainError
 from cxculture.people.models import Employee, Team
@@ -284,6 +285,7 @@ def survey_program_update(
     if unknown:
         raise DomainError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
     program = SurveyProgram.objects.select_for_update().get(pk=program.pk)
+    thresholds = (program.anonymity_threshold, program.comment_threshold)
     for name, value in changes.items():
         setattr(program, name, value)
     new_teams = list(teams) if teams is not None else list(program.teams.all())
@@ -298,6 +300,16 @@ def survey_program_update(
         questions=new_questions,
     )
     program.save()
+    if (program.anonymity_threshold, program.comment_threshold) != thresholds:
+        audit_record(
+            actor=None,
+            action="survey_threshold_changed",
+            target=program,
+            details={
+                "from": thresholds,
+                "to": (program.anonymity_threshold, program.comment_threshold),
+            },
+        )
     if questions is not None:
         program.questions.set(new_questions)
     if program.audience == SurveyProgram.Audience.ORGANISATION:

@@ -20,9 +20,12 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from cxculture.lib import signing
 from cxculture.lib.api import DomainError
 from cxculture.lib.csvio import write_csv
+from cxculture.lib.ratelimit import OutcomeImportCreateThrottle
 from cxculture.people.models import Team
 from cxculture.people.permissions import IsHRAdmin, IsHRAdminOrReadOnly, viewer_for
 
@@ -204,6 +207,11 @@ class OutcomeSourceWithTokenSerializer(OutcomeSourceSerializer):
         fields = [*OutcomeSourceSerializer.Meta.fields, "token"]
 
 
+class SigningSecretSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    signing_secret = serializers.CharField(help_text="Shown only in this answer.")
+
+
 class OutcomeSourceUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False)
     is_active = serializers.BooleanField(required=False)
@@ -304,15 +312,43 @@ class MetricViewSet(
         responses={
             200: BatchResultSerializer,
             400: OpenApiResponse(description="Not a batch, or more records than the limit."),
-            401: OpenApiResponse(description="No, a wrong or an inactive source token."),
+            401: OpenApiResponse(
+                description="No, a wrong or an inactive source token, or a bad signature."
+            ),
         },
         auth=[{"outcomeSourceToken": []}],  # type: ignore[list-item]  # a security requirement
         description=(
             "Webhooks from helpdesk and survey tools: up to 1,000 records a request, "
             "authenticated with a source's token (`Authorization: Bearer <token>`). Each record "
             "is accepted, a duplicate of one already stored (same source and external_id), or "
-            "rejected with the field and reason; bad records never block good ones."
+            "rejected with the field and reason; bad records never block good ones. A source "
+            "with a signing secret must also send `X-CXC-Timestamp` (Unix seconds) and "
+            "`X-CXC-Signature: sha256=<hex HMAC-SHA256 of '<timestamp>.<raw body>'>` (300 s "
+            "tolerance). With `X-CXC-Event-Id`, a redelivered event gets the first answer."
         ),
+        parameters=[
+            OpenApiParameter(
+                signing.EVENT_ID_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="The sender's delivery id: a repeat returns the first answer.",
+            ),
+            OpenApiParameter(
+                signing.TIMESTAMP_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Unix time in seconds (signed sources).",
+            ),
+            OpenApiParameter(
+                signing.SIGNATURE_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="sha256=<hex> (signed sources).",
+            ),
+        ],
     ),
 )
 class OutcomeRecordViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -339,7 +375,13 @@ class OutcomeRecordViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         source = request.auth
         if not isinstance(source, OutcomeSource):  # the permission class made sure of it
             raise DomainError("Send records with an outcome source's token.")
-        result = services.outcome_records_ingest(source=source, records=records)
+        event_id = request.headers.get(signing.EVENT_ID_HEADER)
+        if event_id is not None:
+            result = services.outcome_webhook_receive(
+                source=source, event_id=event_id, records=records
+            )
+        else:
+            result = services.outcome_records_ingest(source=source, records=records)
         return Response(BatchResultSerializer(result).data, status=status.HTTP_200_OK)
 
 
@@ -391,6 +433,7 @@ class OutcomeImportViewSet(
 
     serializer_class = OutcomeImportSerializer
     permission_classes = [IsHRAdmin]
+    throttle_classes = [*APIView.throttle_classes, OutcomeImportCreateThrottle]
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     filterset_fields = ["status", "source"]
 
@@ -520,3 +563,16 @@ class OutcomeSourceViewSet(
         source, token = services.outcome_source_rotate_token(source=self.get_object())
         source.token = token  # type: ignore[attr-defined]
         return Response(OutcomeSourceWithTokenSerializer(source).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: SigningSecretSerializer},
+        description=(
+            "Give the source a new signing secret, shown only in this answer. From now on every "
+            "request it sends must be signed with it (`X-CXC-Timestamp`, `X-CXC-Signature`)."
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-signing-secret")
+    def rotate_signing_secret(self, request: Request, pk: str | None = None) -> Response:
+        source, secret = services.outcome_source_rotate_signing_secret(source=self.get_object())
+        return Response({"id": source.pk, "signing_secret": secret})

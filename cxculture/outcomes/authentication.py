@@ -2,10 +2,13 @@
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
+
+from cxculture.lib import signing
 
 from . import selectors, services
 from .models import OutcomeSource
@@ -62,8 +65,20 @@ class OutcomeSourceAuthentication(BaseAuthentication):
         return SourceClient(source), source
 
     def verify_signature(self, request: Request, source: OutcomeSource) -> None:
-        """Where a signed webhook is checked (issue 7: HMAC-SHA256 over the timestamp and body,
-        300 s tolerance, constant-time compare). Raise AuthenticationFailed to refuse."""
+        """A source with a signing secret must sign every request: HMAC-SHA256 over
+        "<timestamp>.<raw body>", within the tolerance, compared in constant time (401 if not)."""
+        if not source.signing_secret:
+            return
+        try:
+            signing.verify(
+                secret=source.signing_secret,
+                timestamp=request.headers.get(signing.TIMESTAMP_HEADER),
+                signature=request.headers.get(signing.SIGNATURE_HEADER),
+                body=request.body,
+                tolerance=settings.CXC_WEBHOOK_SIGNATURE_TOLERANCE_SECONDS,
+            )
+        except signing.SignatureError as exc:
+            raise AuthenticationFailed(str(exc)) from None
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="outcomes"'

@@ -70,6 +70,12 @@ class OutcomeSource(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     token_prefix = models.CharField(max_length=12, editable=False)
+    signing_secret = models.CharField(
+        max_length=128,
+        blank=True,
+        editable=False,
+        help_text="When set, requests must be signed with it (HMAC-SHA256, issue 7).",
+    )
     is_active = models.BooleanField(default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -83,6 +89,30 @@ class OutcomeSource(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OutcomeWebhookEvent(models.Model):
+    """A webhook delivery already handled, by the sender's `X-CXC-Event-Id`, with its answer.
+
+    A redelivery (or ten concurrent ones) gets the stored answer and stores nothing again: the
+    unique constraint makes concurrent deliveries wait for the first and then find its row.
+    """
+
+    source = models.ForeignKey(OutcomeSource, on_delete=models.CASCADE, related_name="+")
+    event_id = models.CharField(max_length=200)
+    response = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "event_id"], name="outcome_webhook_event_once_per_source"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.event_id}"
 
 
 class OutcomeImport(models.Model):

@@ -18,7 +18,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from itertools import batched
 from typing import IO, Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, Lower, TruncDate
 from django.utils import timezone
 
+from cxculture.audit.services import audit_record
 from cxculture.lib.api import ConflictError, DomainError
 from cxculture.lib.csvio import CSVFileError, check_size, read_csv
 from cxculture.people.models import Employee, Team
@@ -43,6 +44,7 @@ from .models import (
     OutcomeImportError,
     OutcomeRecord,
     OutcomeSource,
+    OutcomeWebhookEvent,
 )
 
 # --- Metric catalog ----------------------------------------------------------------------------
@@ -253,6 +255,16 @@ def outcome_source_rotate_token(*, source: OutcomeSource) -> tuple[OutcomeSource
     source.token_hash, source.token_prefix = token_hash(token), token[:12]
     source.save(update_fields=["token_hash", "token_prefix", "updated_at"])
     return source, token
+
+
+@transaction.atomic
+def outcome_source_rotate_signing_secret(*, source: OutcomeSource) -> tuple[OutcomeSource, str]:
+    """Give the source a new signing secret (shown once); from now on its requests must be
+    signed with it (`cxculture.lib.signing`)."""
+    secret = secrets.token_hex(32)
+    source.signing_secret = secret
+    source.save(update_fields=["signing_secret", "updated_at"])
+    return source, secret
 
 
 def outcome_source_touch(*, source: OutcomeSource) -> None:
@@ -800,6 +812,34 @@ def outcome_records_ingest(*, source: OutcomeSource, records: Sequence[object]) 
     return result
 
 
+def outcome_webhook_receive(
+    *, source: OutcomeSource, event_id: str, records: Sequence[object]
+) -> BatchResult:
+    """`outcome_records_ingest` once per (source, event id): a redelivery gets the first answer.
+
+    The event row is inserted first, in the same transaction as the records: a concurrent
+    delivery of the same event waits on the unique index until the first commits, then finds
+    its row and answers with the stored result. If the first fails, nothing is stored and a
+    retry is handled afresh.
+    """
+    event_id = event_id.strip()
+    if not event_id or len(event_id) > 200:
+        raise DomainError("An event id has 1 to 200 characters.", field="X-CXC-Event-Id")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = OutcomeWebhookEvent.objects.create(source=source, event_id=event_id)
+        except IntegrityError:
+            event = None
+        if event is None:
+            first = OutcomeWebhookEvent.objects.get(source=source, event_id=event_id)
+            return BatchResult(**first.response)
+        result = outcome_records_ingest(source=source, records=records)
+        event.response = asdict(result)
+        event.save(update_fields=["response"])
+        return result
+
+
 # --- CSV imports ---------------------------------------------------------------------------------
 
 
@@ -968,6 +1008,7 @@ def outcome_import_create(
                 requested_by=requested_by,
                 idempotency_key=idempotency_key,
             )
+            audit_record(actor=requested_by, action="outcome_import_created", target=job)
             _enqueue_import(job.pk)
     except IntegrityError:
         storage.delete(path)

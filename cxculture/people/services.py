@@ -18,6 +18,7 @@ from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.text import slugify
 
+from cxculture.audit.services import audit_record
 from cxculture.lib.api import ConflictError, DomainError
 from cxculture.lib.csvio import CSVFileError, RowError, check_size, read_csv
 
@@ -116,6 +117,12 @@ def team_set_managers(*, team: Team, managers: Iterable[Employee]) -> Team:
     for manager in managers:
         manager.user.groups.add(group)
         forget_viewer(manager.user)
+    audit_record(
+        actor=None,
+        action="team_managers_changed",
+        target=team,
+        details={"managers": [m.pk for m in managers]},
+    )
     return team
 
 
@@ -218,6 +225,9 @@ def employee_set_roles(*, employee: Employee, roles: Iterable[str]) -> Employee:
         else:
             user.groups.remove(group)
     forget_viewer(user)
+    audit_record(
+        actor=None, action="roles_changed", target=employee, details={"roles": sorted(wanted)}
+    )
     return employee
 
 
@@ -470,6 +480,13 @@ def directory_sync_apply(*, sync_id: int) -> DirectorySync:
         sync.content = b""
         sync.finished_at = timezone.now()
     sync.save()
+    if sync.status == DirectorySync.Status.APPLIED:
+        audit_record(
+            actor=sync.requested_by,
+            action="directory_sync_applied",
+            target=sync,
+            details={"message": sync.message},
+        )
     return sync
 
 

@@ -14,6 +14,7 @@ import time_machine
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.http import HttpRequest
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape
@@ -701,7 +702,11 @@ def test_a_malformed_request_is_a_400_in_the_error_format(api, hr_admin, payload
 
 def test_people_missing_from_the_file_are_deactivated_and_cannot_sign_in(submit, cast, client):
     outsider = cast["outsider"]
-    assert client.login(username=outsider.user.username, password="correct horse battery staple")
+    assert client.login(
+        request=HttpRequest(),
+        username=outsider.user.username,
+        password="correct horse battery staple",
+    )
     client.logout()
     rows = [row for row in everyone(cast) if row["external_id"] != outsider.external_id]
 
@@ -714,7 +719,9 @@ def test_people_missing_from_the_file_are_deactivated_and_cannot_sign_in(submit,
     assert not outsider.is_active
     assert not outsider.user.is_active
     assert not client.login(
-        username=outsider.user.username, password="correct horse battery staple"
+        request=HttpRequest(),
+        username=outsider.user.username,
+        password="correct horse battery staple",
     )
     assert Employee.objects.filter(is_active=True).count() == 6
 

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import User
+from django.http import HttpRequest
 
 from cxculture.people.models import CompanyValue, Employee, Policy, Role, Team
 from tests.factories.people import CompanyValueFactory, EmployeeFactory, PolicyFactory
@@ -393,7 +394,11 @@ def test_hr_changes_title_team_and_email_and_the_person_signs_in_with_the_new_em
     )
     user = User.objects.get(pk=employee.user_id)
     assert user.username == "erin.lead@example.com"
-    assert client.login(username="erin.lead@example.com", password="correct horse battery staple")
+    assert client.login(
+        request=HttpRequest(),
+        username="erin.lead@example.com",
+        password="correct horse battery staple",
+    )
 
 
 def test_an_email_of_someone_else_is_refused_on_update(api, cast):
@@ -414,7 +419,9 @@ def test_deactivating_a_person_stops_them_signing_in(api, client, cast):
     assert response.json()["is_active"] is False
     assert not User.objects.get(pk=outsider.user_id).is_active
     assert not client.login(
-        username=outsider.user.username, password="correct horse battery staple"
+        request=HttpRequest(),
+        username=outsider.user.username,
+        password="correct horse battery staple",
     )
 
 

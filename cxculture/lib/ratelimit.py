@@ -1,0 +1,113 @@
+"""Rate limits with an atomic fixed-window counter, and a DRF throttle built on it.
+
+DRF's own cache throttles read a list of timestamps, append and write it back: two requests at
+the same moment both pass. Here each request is one atomic increment of the window's counter:
+Redis INCR (the key is created with SET NX and its expiry first), or, on caches without an
+atomic increment, the same steps under a process lock (locmem is per process anyway).
+"""
+
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600}
+_PERIODS |= {"hour": 3600, "d": 86400, "day": 86400}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    count: int
+    limit: int
+    retry_after: int  # seconds until the window ends
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """'30/minute' -> (30, 60)."""
+    number, _, period = rate.partition("/")
+    return int(number), _PERIODS[period.strip().lower()]
+
+
+def _atomic_incr(key: str, window: int) -> int:
+    cache = caches["default"]
+    if isinstance(cache, RedisCache | LocMemCache):
+        # Both increment atomically (Redis INCR; locmem under its own lock). add() creates the
+        # key with the window's expiry only if it is missing; if it expired in between, retry.
+        for _ in range(3):
+            cache.add(key, 0, timeout=window + 1)
+            try:
+                return cache.incr(key)
+            except ValueError:
+                continue
+        raise RuntimeError(f"rate limit counter {key} keeps expiring")
+    client = getattr(cache, "client", None)
+    if client is not None and hasattr(client, "get_client"):  # django-redis
+        redis = client.get_client(write=True)
+        full_key = cache.make_and_validate_key(key)
+        pipe = redis.pipeline()
+        pipe.incr(full_key)
+        pipe.expire(full_key, window + 1, nx=True)
+        return int(pipe.execute()[0])
+    with _lock:  # database or file caches: atomic within this process only
+        value = int(cache.get(key, 0)) + 1
+        cache.set(key, value, timeout=window + 1)
+        return value
+
+
+def hit(name: str, *, limit: int, window: int, now: float | None = None) -> Decision:
+    """Count one request against `name` in the current window; say whether it may proceed."""
+    current = time.time() if now is None else now
+    bucket = int(current // window)
+    count = _atomic_incr(f"cxc:ratelimit:{name}:{window}:{bucket}", window)
+    retry_after = max(1, int((bucket + 1) * window - current))
+    return Decision(allowed=count <= limit, count=count, limit=limit, retry_after=retry_after)
+
+
+class CreateRateThrottle(BaseThrottle):
+    """Throttles the `create` action of a viewset, per user, at `settings.<setting>`.
+
+    Subclasses set `scope` (part of the counter key) and `setting` (a rate like "30/minute").
+    Other actions of the viewset are not counted.
+    """
+
+    scope = ""
+    setting = ""
+    actions = frozenset({"create"})
+
+    def __init__(self) -> None:
+        self.decision: Decision | None = None
+
+    def allow_request(self, request: Request, view) -> bool:
+        if getattr(view, "action", None) not in self.actions:
+            return True
+        limit, window = parse_rate(getattr(settings, self.setting))
+        user = request.user
+        who = f"user-{user.pk}" if user and user.is_authenticated else self.get_ident(request)
+        self.decision = hit(f"{self.scope}:{who}", limit=limit, window=window)
+        return self.decision.allowed
+
+    def wait(self) -> float | None:
+        return float(self.decision.retry_after) if self.decision else None
+
+
+class RecognitionCreateThrottle(CreateRateThrottle):
+    scope = "recognition-create"
+    setting = "CXC_RATELIMIT_RECOGNITION"
+
+
+class ExceptionCreateThrottle(CreateRateThrottle):
+    scope = "exception-create"
+    setting = "CXC_RATELIMIT_EXCEPTION"
+
+
+class OutcomeImportCreateThrottle(CreateRateThrottle):
+    scope = "outcome-import-create"
+    setting = "CXC_RATELIMIT_OUTCOME_IMPORT"
