@@ -74,3 +74,52 @@ def change(current: float | None, previous: float | None) -> float | None:
     if current is None or previous is None:
         return None
     return round(current - previous, 2)
+
+
+# --- Correlation between teams (insights) ---------------------------------------------------------
+
+Z_95 = 1.959963984540054  # the two-sided 95% quantile of the standard normal distribution
+CONSTANT_REASON = "No correlation can be computed: every team has the same value."
+TOO_FEW_FOR_CI = "A confidence interval needs at least 4 teams."
+
+
+def average_ranks(values: Sequence[float]) -> list[float]:
+    """Ranks from 1, ties sharing the mean of the ranks they span (as scipy's rankdata)."""
+    order = sorted(range(len(values)), key=lambda index: values[index])
+    ranks = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        shared = (start + end) / 2 + 1
+        for position in range(start, end + 1):
+            ranks[order[position]] = shared
+        start = end + 1
+    return ranks
+
+
+def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """Spearman's rho: Pearson's r of the average ranks (ties handled); None as `pearson`."""
+    if len(xs) != len(ys):
+        raise ValueError("xs and ys must have the same length")
+    return pearson(average_ranks(xs), average_ranks(ys))
+
+
+def fisher_ci(r: float | None, n: int, *, z: float = Z_95) -> tuple[float, float] | None:
+    """95% confidence interval of a correlation by Fisher's z; None for n <= 3 (undefined)."""
+    if r is None or n <= 3:
+        return None
+    if abs(r) >= 1.0:
+        return (r, r)
+    centre, spread = math.atanh(r), z / math.sqrt(n - 3)
+    return (math.tanh(centre - spread), math.tanh(centre + spread))
+
+
+def is_constant(values: Sequence[float]) -> bool:
+    return len(set(values)) <= 1
+
+
+def ci_crosses_zero(ci: tuple[float, float] | None) -> bool:
+    """An interval that includes 0 (or no interval at all): the link could be chance."""
+    return ci is None or ci[0] <= 0.0 <= ci[1]

@@ -1,0 +1,182 @@
+"""REST API for insights: EX-CX linkage and the value of saying yes (read-only)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cxculture.people.permissions import viewer_for
+
+from . import selectors
+
+
+class CanReadInsights(BasePermission):
+    message = "Insights are for managers, HR and executives."
+
+    def has_permission(self, request, view) -> bool:
+        return selectors.may_read_insights(viewer_for(request.user))
+
+
+# --- Serializers (the schema of what the selectors return) -----------------------------------
+
+
+class InsightCorrelationSerializer(serializers.Serializer):
+    r = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True, help_text="95% CI (Fisher z), n >= 4")
+    ci_high = serializers.FloatField(allow_null=True)
+    could_be_chance = serializers.BooleanField(help_text="The 95% CI includes zero.")
+
+
+class InsightMetricLinkageSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    higher_is_better = serializers.BooleanField()
+    n = serializers.IntegerField(help_text="Teams with a published survey figure and outcomes.")
+    shown = serializers.BooleanField(help_text="At least 5 teams.")
+    reason = serializers.CharField(allow_null=True)
+    pearson = InsightCorrelationSerializer()
+    spearman = InsightCorrelationSerializer()
+    ci_reason = serializers.CharField(allow_null=True)
+    summary = serializers.CharField()
+
+
+class InsightPointSerializer(serializers.Serializer):
+    team = serializers.IntegerField()
+    team_name = serializers.CharField()
+    x = serializers.FloatField(help_text="The team's published survey figure (% favourable).")
+    y = serializers.FloatField(help_text="The team's outcome over the window.")
+    respondents = serializers.IntegerField(help_text="Survey responses, as published.")
+    outcome_n = serializers.IntegerField(help_text="Outcome records in the window.")
+
+
+class InsightChoiceSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+
+
+class InsightRunChoiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    label = serializers.CharField()  # type: ignore[assignment]
+
+
+class InsightRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    program = serializers.CharField()
+    sequence = serializers.IntegerField()
+    opens_on = serializers.DateField()
+    closes_on = serializers.DateField()
+    threshold = serializers.IntegerField()
+
+
+class InsightWindowSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    start = serializers.DateField()
+    end = serializers.DateField()
+    complete = serializers.BooleanField()
+
+
+class InsightChosenMetricSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+
+
+class InsightLinkageSerializer(serializers.Serializer):
+    run = InsightRunSerializer(allow_null=True)
+    runs = InsightRunChoiceSerializer(many=True)
+    window = InsightWindowSerializer(allow_null=True)
+    windows = InsightChoiceSerializer(many=True)
+    driver = InsightChoiceSerializer(allow_null=True)
+    drivers = InsightChoiceSerializer(many=True)
+    metric = InsightChosenMetricSerializer(allow_null=True)
+    metrics = InsightMetricLinkageSerializer(many=True)
+    minimum_teams = serializers.IntegerField()
+    teams_with_figures = serializers.IntegerField()
+    linkage = InsightMetricLinkageSerializer(allow_null=True)
+    summary = serializers.CharField()
+    points = InsightPointSerializer(many=True)
+
+
+class InsightOutcomeSideSerializer(serializers.Serializer):
+    csat_mean = serializers.FloatField(allow_null=True)
+    csat_n = serializers.IntegerField()
+    nps = serializers.FloatField(allow_null=True)
+    nps_n = serializers.IntegerField()
+    churn_rate = serializers.FloatField(allow_null=True, help_text="% of churn records saying yes")
+    churn_n = serializers.IntegerField()
+
+
+class InsightExceptionRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    logged = serializers.IntegerField()
+    approved = serializers.IntegerField()
+    declined = serializers.IntegerField()
+    total_cost = serializers.DecimalField(max_digits=14, decimal_places=2)
+    approved_cost = serializers.DecimalField(max_digits=14, decimal_places=2)
+    yes_group = InsightOutcomeSideSerializer()
+    baseline = InsightOutcomeSideSerializer()
+    yes_better = serializers.BooleanField()
+    revisit = serializers.BooleanField()
+
+
+class InsightExceptionValueSerializer(serializers.Serializer):
+    since = serializers.DateField()
+    until = serializers.DateField()
+    horizon_days = serializers.IntegerField()
+    revisit_min_approved = serializers.IntegerField()
+    by_policy = InsightExceptionRowSerializer(many=True)
+    by_team = InsightExceptionRowSerializer(many=True)
+
+
+# --- Views -----------------------------------------------------------------------------------
+
+
+class LinkageView(APIView):
+    """EX-CX linkage across teams: correlations (with n and 95% CI) and one point per team.
+
+    HR admins and executives: the whole organisation; managers: their subtrees.
+    """
+
+    permission_classes = [CanReadInsights]
+
+    @extend_schema(
+        operation_id="insights_linkage",
+        parameters=[
+            OpenApiParameter("run", OpenApiTypes.INT, description="A closed run (latest)."),
+            OpenApiParameter("metric", OpenApiTypes.STR, description="Outcome metric code."),
+            OpenApiParameter(
+                "window", OpenApiTypes.STR, enum=list(selectors.WINDOW_CHOICES), default="same"
+            ),
+            OpenApiParameter(
+                "driver", OpenApiTypes.STR, description="engagement (default) or a driver code."
+            ),
+        ],
+        responses=InsightLinkageSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        data = selectors.linkage_for(viewer_for(request.user), request.query_params)
+        return Response(InsightLinkageSerializer(data).data)
+
+
+class ExceptionValueView(APIView):
+    """The value of saying yes: exceptions and their cost against later customer outcomes."""
+
+    permission_classes = [CanReadInsights]
+
+    @extend_schema(
+        operation_id="insights_exceptions",
+        parameters=[
+            OpenApiParameter("since", OpenApiTypes.DATE, description="Default: a year ago."),
+            OpenApiParameter("until", OpenApiTypes.DATE, description="Default: today."),
+        ],
+        responses=InsightExceptionValueSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        data = selectors.exception_value(viewer_for(request.user), request.query_params)
+        return Response(InsightExceptionValueSerializer(data).data)

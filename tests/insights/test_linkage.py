@@ -1,0 +1,231 @@
+"""EX-CX linkage: the right teams, the right outcome days, the right statistics."""
+
+import datetime as dt
+
+import pytest
+from scipy import stats as scipy_stats
+
+from surveys import services as survey_services
+from surveys.models import Invitation, Question
+from tests.factories.people import EmployeeFactory, TeamFactory
+from tests.factories.surveys import ProgramFactory, answer, open_run
+from tests.insights.conftest import CLOSES, OPENS, make_teams, outcomes, survey
+
+LINKAGE = "/api/v1/insights/linkage/"
+
+
+@pytest.fixture
+def region(org):
+    return org["root"]
+
+
+def _get(api, person, **params):
+    response = api.as_(person).get(LINKAGE, params)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_csat_goes_with_engagement_across_six_teams(api, hr_admin, region):
+    teams = make_teams(region, [5] * 6)
+    run = survey(teams, [0, 1, 2, 3, 4, 5])  # engagement 0, 20, ..., 100
+    csat = [2.0, 3.0, 2.0, 4.0, 4.0, 5.0]
+    outcomes(
+        [
+            ("csat", team, value, "2026-03-05T12:00:00Z")
+            for team, value in zip(teams, csat, strict=True)
+        ]
+    )
+
+    data = _get(api, hr_admin, run=run.pk, metric="csat")
+
+    assert [(p["team_name"], p["x"], p["y"]) for p in data["points"]] == [
+        (f"Desk {n}", 20.0 * (n - 1), csat[n - 1]) for n in range(1, 7)
+    ]
+    expected = scipy_stats.pearsonr([0, 20, 40, 60, 80, 100], csat)
+    low, high = expected.confidence_interval(0.95)
+    link = data["linkage"]
+    assert link["n"] == 6 and link["shown"] is True
+    assert link["pearson"]["r"] == round(expected.statistic, 3)
+    assert (link["pearson"]["ci_low"], link["pearson"]["ci_high"]) == (
+        round(low, 3),
+        round(high, 3),
+    )
+    assert link["spearman"]["r"] == round(scipy_stats.spearmanr([0, 1, 2, 3, 4, 5], csat)[0], 3)
+    assert "goes with a higher" in data["summary"] and "cause" not in data["summary"].replace(
+        "does not show that one causes the other", ""
+    )
+    assert all(p["respondents"] == 5 for p in data["points"])
+
+
+def test_a_team_under_the_anonymity_threshold_never_appears_as_a_point(api, hr_admin, region):
+    teams = make_teams(region, [5, 5, 5, 5, 5, 5, 3])
+    small = teams[-1]
+    run = survey(teams, [1, 2, 3, 4, 5, 2, 3])
+    outcomes(
+        [("csat", team, 3.0 + (i % 3), "2026-03-05T12:00:00Z") for i, team in enumerate(teams)]
+    )
+
+    data = _get(api, hr_admin, run=run.pk, metric="csat")
+
+    ids = {point["team"] for point in data["points"]}
+    assert small.pk not in ids
+    assert ids <= {team.pk for team in teams[:-1]}
+    assert data["linkage"]["n"] == len(ids) >= 5
+    assert all(point["respondents"] >= 5 for point in data["points"])
+    assert small.name not in str(data)
+
+
+def test_fewer_than_five_teams_hide_the_correlation_and_say_why(api, hr_admin, region):
+    teams = make_teams(region, [5] * 4)
+    run = survey(teams, [1, 2, 3, 4])
+    outcomes([("csat", team, 3.0 + i % 2, "2026-03-05T12:00:00Z") for i, team in enumerate(teams)])
+
+    data = _get(api, hr_admin, run=run.pk, metric="csat")
+
+    assert data["points"] == []
+    assert data["linkage"]["shown"] is False
+    assert data["linkage"]["pearson"]["r"] is None
+    assert data["linkage"]["reason"].startswith("Only 4 teams")
+
+
+# Outcome days around a run that opens on 2 March 2026 and closes on 8 March 2026.
+DAYS = [
+    ("2026-02-06", 1.0),  # reverse only: the 90 days before opening end on 1 March
+    ("2026-03-08", 5.0),  # same period only: the 30 days up to the close start on 7 February
+    ("2026-03-09", 4.0),  # 30, 60 and 90 days later
+    ("2026-04-08", 2.0),  # 60 and 90 days later (day 31 after the close)
+    ("2026-06-06", 3.0),  # 90 days later: the last day
+    ("2026-06-07", 1.0),  # nowhere: day 91
+    ("2025-12-01", 1.0),  # nowhere: day 91 before opening
+]
+EXPECTED = {"same": 5.0, "30": 4.0, "60": 3.0, "90": 3.0, "reverse": 1.0}
+
+
+@pytest.mark.parametrize("window", list(EXPECTED))
+def test_each_window_picks_the_right_outcome_days(api, hr_admin, region, window):
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])
+    outcomes([("csat", team, value, f"{day}T12:00:00Z") for team in teams for day, value in DAYS])
+
+    data = _get(api, hr_admin, run=run.pk, metric="csat", window=window)
+
+    assert [point["y"] for point in data["points"]] == [EXPECTED[window]] * 5
+    # Every team has the same outcome: nothing can be computed, and the page says so.
+    assert data["linkage"]["reason"] == (
+        "No correlation can be computed: every team has the same value."
+    )
+    assert data["linkage"]["pearson"]["r"] is None
+    if window == "same":
+        assert (data["window"]["start"], data["window"]["end"]) == ("2026-02-07", str(CLOSES))
+    if window == "reverse":
+        assert (data["window"]["start"], data["window"]["end"]) == ("2025-12-02", "2026-03-01")
+
+
+def test_nps_and_yes_no_metrics_compare_the_score_and_the_rate(api, hr_admin, region):
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])
+    at = "2026-03-05T12:00:00Z"
+    rows = []
+    for i, team in enumerate(teams):
+        rows += [("nps", team, 10.0, at)] * (i + 1) + [("nps", team, 3.0, at)]
+        rows += [("churn", team, 1.0, at)] + [("churn", team, 0.0, at)] * 3
+    outcomes(rows)
+
+    nps = _get(api, hr_admin, run=run.pk, metric="nps")
+    churn = _get(api, hr_admin, run=run.pk, metric="churn")
+
+    # Team i: (i+1) promoters and one detractor out of i+2.
+    assert [p["y"] for p in nps["points"]] == [round(100 * i / (i + 2), 3) for i in range(5)]
+    assert [p["y"] for p in churn["points"]] == [25.0] * 5
+
+
+def test_bad_parameters_get_clear_errors(api, hr_admin, region):
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])
+
+    for params, field in (
+        ({"run": "x"}, "run"),
+        ({"run": 999999}, "run"),
+        ({"run": run.pk, "window": "45"}, "window"),
+        ({"run": run.pk, "metric": "nope"}, "metric"),
+        ({"run": run.pk, "driver": "nope"}, "driver"),
+    ):
+        response = api.as_(hr_admin).get(LINKAGE, params)
+        assert response.status_code == 400
+        assert field in response.json()["error"]["fields"]
+
+
+def test_a_manager_sees_only_the_teams_they_lead(api, region, org):
+    north = TeamFactory(name="North", parent=region)
+    south = TeamFactory(name="South", parent=region)
+    led = make_teams(north, [5] * 5, prefix="North desk")
+    other = make_teams(south, [5] * 2, prefix="South desk")
+    boss = EmployeeFactory(team=north, manages=[north])
+    run = survey([*led, *other], [1, 2, 3, 4, 5, 1, 5])
+    outcomes(
+        [("csat", t, 2.0 + i % 3, "2026-03-05T12:00:00Z") for i, t in enumerate([*led, *other])]
+    )
+
+    data = _get(api, boss, run=run.pk, metric="csat")
+
+    assert {p["team"] for p in data["points"]} == {team.pk for team in led}
+    assert data["linkage"]["n"] == 5
+
+
+def test_the_page_draws_a_chart_from_a_data_island_and_lists_every_point(client, hr_admin, region):
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])
+    outcomes([("csat", t, 1.0 + i, "2026-03-05T12:00:00Z") for i, t in enumerate(teams)])
+    client.force_login(hr_admin.user)
+
+    page = client.get("/insights/linkage/", {"run": run.pk, "metric": "csat"}).content.decode()
+
+    assert '<script id="linkage-points" type="application/json">' in page
+    assert '<canvas data-scatter="linkage-points"' in page
+    assert '<script src="/static/insights/linkage.js" defer></script>' in page
+    for team in teams:
+        assert f'<th scope="row">{team.name}</th>' in page
+    assert "goes with a higher" in page
+    assert "<script>" not in page
+
+
+def test_the_page_without_any_closed_run_says_so(client, executive):
+    client.force_login(executive.user)
+
+    response = client.get("/insights/linkage/")
+
+    assert response.status_code == 200
+    assert "No survey run has closed yet" in response.content.decode()
+
+
+def test_the_window_is_marked_unfinished_while_it_runs(api, hr_admin, region, time_machine):
+    time_machine.move_to(dt.datetime(2026, 3, 20, 12, tzinfo=dt.UTC))
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])
+
+    assert _get(api, hr_admin, run=run.pk, window="30")["window"]["complete"] is False
+    assert _get(api, hr_admin, run=run.pk, window="same")["window"]["complete"] is True
+
+
+def test_a_driver_score_can_stand_in_for_the_engagement_index(api, hr_admin, region):
+    teams = make_teams(region, [5] * 5)
+    asked = list(Question.objects.filter(code__in=["eng-proud", "rec-noticed"]))
+    run = open_run(ProgramFactory(audience="teams", teams=teams, questions=asked), OPENS)
+    for number, team in enumerate(teams):
+        invitations = Invitation.objects.filter(run=run, team=team).order_by("id")
+        for index, invitation in enumerate(invitations):
+            # Recognition: `number` of 5 agree; engagement: everyone agrees.
+            answer(invitation, OPENS, eng_proud=5, rec_noticed=4 if index < number else 1)
+    run = survey_services.survey_run_close(run=run, today=CLOSES)
+    outcomes([("csat", t, 1.0 + i, "2026-03-05T12:00:00Z") for i, t in enumerate(teams)])
+
+    by_recognition = _get(api, hr_admin, run=run.pk, metric="csat", driver="recognition")
+    by_engagement = _get(api, hr_admin, run=run.pk, metric="csat")
+
+    assert [p["x"] for p in by_recognition["points"]] == [0.0, 20.0, 40.0, 60.0, 80.0]
+    assert by_recognition["linkage"]["pearson"]["r"] == 1.0
+    assert "higher recognition score" in by_recognition["summary"]
+    assert {"code": "recognition", "label": "Recognition"} in by_recognition["drivers"]
+    assert by_engagement["linkage"]["reason"] == (
+        "No correlation can be computed: every team has the same value."
+    )
