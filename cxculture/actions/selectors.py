@@ -1,0 +1,323 @@
+"""Reads of actions, scoped to the viewer, and the survey figures they are measured by.
+
+Every survey figure here comes from the surveys results machinery: the run's snapshot, its
+anonymity plan (`plan.decide`) and `scores`, so a score is shown only when the same group's
+results are reportable on the results pages; no answer is read one by one.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+
+from cxculture.lib import stats
+from cxculture.lib.anonymity import ORGANISATION, SUBTREE, Group
+from cxculture.people.models import Employee, Team
+from cxculture.people.permissions import Viewer
+from surveys import selectors as survey_selectors
+from surveys.models import Driver, Question, SurveyRun
+
+from .models import Action, ActionPrompt, ActionUpdate
+from .permissions import visible_q
+
+LATEST_UPDATES = 3
+
+
+def actions_for_viewer(viewer: Viewer) -> QuerySet[Action]:
+    return (
+        Action.objects.filter(visible_q(viewer))
+        .select_related(
+            "team", "owner__user", "source_run__program", "source_question", "source_policy"
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def action_filter(
+    actions: QuerySet[Action],
+    *,
+    team: int | None = None,
+    status: str | None = None,
+    owner: int | None = None,
+) -> QuerySet[Action]:
+    if team is not None:
+        actions = actions.filter(team_id=team)
+    if status:
+        actions = actions.filter(status=status)
+    if owner is not None:
+        actions = actions.filter(owner_id=owner)
+    return actions
+
+
+def action_updates(action: Action) -> QuerySet[ActionUpdate]:
+    return ActionUpdate.objects.filter(action=action).select_related("author__user")
+
+
+def is_following(viewer: Viewer, action: Action) -> bool:
+    if viewer.employee is None:
+        return False
+    return action.followers.filter(pk=viewer.employee.pk).exists()
+
+
+def teams_for_new_action(viewer: Viewer) -> QuerySet[Team]:
+    teams = Team.objects.filter(is_active=True).order_by("path")
+    if viewer.is_hr_admin:
+        return teams
+    return teams.filter(viewer.subtree_q())
+
+
+def owners_for_new_action() -> QuerySet[Employee]:
+    return Employee.objects.filter(is_active=True).select_related("user")
+
+
+def closed_runs() -> QuerySet[SurveyRun]:
+    return SurveyRun.objects.filter(status=SurveyRun.Status.CLOSED).select_related("program")
+
+
+def actions_for_team_page(viewer: Viewer, team: Team | None) -> QuerySet[Action]:
+    """A team's page: its own and its sub-teams' actions; the organisation's page: org actions."""
+    actions = actions_for_viewer(viewer).prefetch_related(
+        Prefetch(
+            "updates",
+            queryset=ActionUpdate.objects.select_related("author__user").order_by(
+                "-created_at", "-id"
+            ),
+        )
+    )
+    if team is None:
+        return actions.filter(team__isnull=True)
+    return actions.filter(team__path__startswith=team.path)
+
+
+def latest_updates(action: Action) -> list[ActionUpdate]:
+    return list(action.updates.all())[:LATEST_UPDATES]
+
+
+def may_see_team_page(viewer: Viewer, team: Team) -> bool:
+    if viewer.sees_whole_organisation:
+        return True
+    own = viewer.employee.team if viewer.employee else None
+    if own is not None and (own.path.startswith(team.path) or team.path.startswith(own.path)):
+        return True
+    return any(
+        team.path.startswith(path) or path.startswith(team.path) for path in viewer.managed_paths
+    )
+
+
+# --- Prompts -----------------------------------------------------------------------------
+
+
+def action_exists_for(run_id: int, team_path: str) -> Exists:
+    return Exists(
+        Action.objects.filter(source_run_id=run_id, team__path__startswith=team_path).exclude(
+            status=Action.Status.DROPPED
+        )
+    )
+
+
+def prompts_for(viewer: Viewer, today: dt.date) -> QuerySet[ActionPrompt]:
+    """The viewer's prompts still waiting: no action from the run for the team, not expired."""
+    if viewer.employee is None:
+        return ActionPrompt.objects.none()
+    acted = Action.objects.filter(
+        source_run_id=OuterRef("run_id"),
+        team__path__startswith=OuterRef("team__path"),
+    ).exclude(status=Action.Status.DROPPED)
+    return (
+        ActionPrompt.objects.filter(manager=viewer.employee, expires_on__gte=today)
+        .exclude(Exists(acted))
+        .select_related("run__program", "team")
+        .order_by("-sent_on", "-id")
+    )
+
+
+# --- Survey figures through the anonymity gate -------------------------------------------
+
+
+@dataclass
+class ScoreBook:
+    """Driver and question scores of teams in closed runs, each run's snapshot read once.
+
+    Every figure goes through the surveys anonymity gate: the run's plan decides whether the
+    team is reportable, and each question's own plan whether its figure (and so a driver built
+    on it) may be shown, so partial answers cannot be subtracted between teams.
+    """
+
+    snapshots: dict[int, survey_selectors.RunSnapshot] = field(default_factory=dict)
+
+    def _snapshot(self, run: SurveyRun) -> survey_selectors.RunSnapshot:
+        if run.pk not in self.snapshots:
+            self.snapshots[run.pk] = survey_selectors.run_snapshot(run, with_invitations=False)
+        return self.snapshots[run.pk]
+
+    def _group(self, run: SurveyRun, team_id: int | None) -> Group | None:
+        """The team's subtree as a group, when the run's plan shows it."""
+        if run.status != SurveyRun.Status.CLOSED:
+            return None
+        snapshot = self._snapshot(run)
+        if team_id is not None and team_id not in snapshot.paths:
+            return None
+        group = Group(SUBTREE, ORGANISATION if team_id is None else team_id)
+        return group if snapshot.plan.decide(group).shown else None
+
+    def reportable(self, run: SurveyRun, team_id: int | None) -> bool:
+        return self._group(run, team_id) is not None
+
+    def driver_scores(self, run: SurveyRun, team_id: int | None) -> dict[str, float | None]:
+        group = self._group(run, team_id)
+        if group is None:
+            return {}
+        result = survey_selectors.group_scores(self._snapshot(run), group)
+        return {driver: entry["favourable"] for driver, entry in result["drivers"].items()}
+
+    def driver(self, run: SurveyRun, team_id: int | None, driver: str) -> float | None:
+        return self.driver_scores(run, team_id).get(driver)
+
+    def question(self, run: SurveyRun, team_id: int | None, question: Question) -> float | None:
+        group = self._group(run, team_id)
+        if group is None or not question.is_scored:
+            return None
+        snapshot = self._snapshot(run)
+        if not snapshot.figure_plan(question).shown(group):
+            return None
+        tally = snapshot.group_tallies(group).get(question.pk)
+        if tally is None or not tally.answered:
+            return None
+        return stats.share(survey_selectors.favourable_count(question, tally), tally.answered)
+
+
+def _percent(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}%"
+
+
+def source_text(action: Action, book: ScoreBook) -> str:
+    """ "You said: Recognition was 48% favourable in March 2026", or the source's label."""
+    run = action.source_run
+    when = f"{run.opens_on:%B %Y}" if run else ""
+    if action.source_kind == Action.SourceKind.SURVEY_DRIVER and run and action.source_driver:
+        label = Driver(action.source_driver).label
+        score = book.driver(run, action.team_id, action.source_driver)
+        if score is None:
+            return f"You said: {label} needed attention in {when}"
+        return f"You said: {label} was {_percent(score)} favourable in {when}"
+    if action.source_kind == Action.SourceKind.SURVEY_QUESTION and run and action.source_question:
+        score = book.question(run, action.team_id, action.source_question)
+        text = action.source_question.text
+        if score is None:
+            return f"You said, about “{text}” in {when}"
+        return f"You said: {_percent(score)} agreed that “{text}” in {when}"
+    if action.source_kind == Action.SourceKind.POLICY and action.source_policy:
+        return f"Policy: {action.source_policy.name}"
+    return action.source_label
+
+
+# --- Follow-through and effect -----------------------------------------------------------
+
+
+def _next_closed_run(run: SurveyRun, after: dt.date, runs: list[SurveyRun]) -> SurveyRun | None:
+    later = [
+        other
+        for other in runs
+        if other.program_id == run.program_id
+        and other.sequence > run.sequence
+        and other.opens_on >= after
+    ]
+    return min(later, key=lambda other: other.sequence) if later else None
+
+
+def effects(actions: list[Action], book: ScoreBook) -> dict[int, dict[str, Any]]:
+    """Per action sourced from a survey driver: the team's driver score at the source run and
+    at the program's next closed run opened after the action was made — both when reportable.
+    """
+    sourced = [
+        a
+        for a in actions
+        if a.source_kind == Action.SourceKind.SURVEY_DRIVER and a.source_run and a.source_driver
+    ]
+    if not sourced:
+        return {}
+    programs = {a.source_run.program_id for a in sourced if a.source_run}
+    runs = list(
+        SurveyRun.objects.filter(program_id__in=programs, status=SurveyRun.Status.CLOSED)
+        .select_related("program")
+        .order_by("sequence")
+    )
+    result: dict[int, dict[str, Any]] = {}
+    for action in sourced:
+        before_run = action.source_run
+        assert before_run is not None  # noqa: S101 - filtered above
+        after_run = _next_closed_run(before_run, action.created_at.date(), runs)
+        before = book.driver(before_run, action.team_id, action.source_driver)
+        after = book.driver(after_run, action.team_id, action.source_driver) if after_run else None
+        shown = before is not None and after is not None
+        result[action.pk] = {
+            "driver": action.source_driver,
+            "before_run": before_run.pk,
+            "after_run": after_run.pk if after_run and shown else None,
+            "before": before if shown else None,
+            "after": after if shown else None,
+            "change": stats.change(after, before) if shown else None,
+        }
+    return result
+
+
+def follow_through(*, today: dt.date, team: Team | None = None) -> dict[str, Any]:
+    """Share of reportable team results that got an action within the window, and share of
+    actions done on or before their due date.
+
+    A team result is a (closed run, team with a manager) pair whose subtree result is
+    reportable; it counts once its window has passed or an action was made in it. The last
+    `CXC_ACTION_FOLLOW_THROUGH_RUNS` closed runs are looked at, so the cost is bounded.
+    """
+    window = settings.CXC_ACTION_PROMPT_DAYS
+    runs = list(
+        SurveyRun.objects.filter(status=SurveyRun.Status.CLOSED, closes_on__lte=today).order_by(
+            "-closes_on", "-id"
+        )[: settings.CXC_ACTION_FOLLOW_THROUGH_RUNS]
+    )
+    led = Team.objects.filter(is_active=True, managers__isnull=False).distinct()
+    if team is not None:
+        led = led.filter(path__startswith=team.path)
+    led_teams = list(led.values_list("id", "path"))
+    acted: dict[int, list[tuple[str, dt.date]]] = defaultdict(list)
+    for run_id, path, created_at in Action.objects.filter(
+        source_run__in=[r.pk for r in runs], team__isnull=False
+    ).values_list("source_run_id", "team__path", "created_at"):
+        acted[run_id].append((path, created_at.date()))
+    book = ScoreBook()
+    results = with_action = 0
+    for run in runs:
+        deadline = run.closes_on + dt.timedelta(days=window)
+        for team_id, path in led_teams:
+            if not book.reportable(run, team_id):
+                continue
+            in_time = any(
+                other.startswith(path) and made <= deadline for other, made in acted[run.pk]
+            )
+            if today <= deadline and not in_time:
+                continue  # still inside its window
+            results += 1
+            with_action += in_time
+    scope = Action.objects.all()
+    if team is not None:
+        scope = scope.filter(team__path__startswith=team.path)
+    counts = scope.exclude(status=Action.Status.DROPPED).aggregate(
+        due=Count("id", filter=Q(status=Action.Status.DONE) | Q(due_on__lt=today)),
+        on_time=Count(
+            "id", filter=Q(status=Action.Status.DONE, completed_at__date__lte=F("due_on"))
+        ),
+    )
+    return {
+        "window_days": window,
+        "results": results,
+        "results_with_action": with_action,
+        "results_with_action_share": stats.share(with_action, results),
+        "actions_due": counts["due"],
+        "actions_done_on_time": counts["on_time"],
+        "actions_done_on_time_share": stats.share(counts["on_time"], counts["due"]),
+    }
