@@ -27,7 +27,10 @@ def viewer_and_navigation(request: HttpRequest) -> dict:
             ("Rewards", reverse("recognition:rewards")),
             ("Exceptions", reverse("recognition:exceptions")),
         ]
+    nav.append(("Actions", reverse("actions:list")))
     nav.append(("People", reverse("people:directory")))
+    if viewer.sees_whole_organisation or viewer.is_manager:
+        nav.append(("Insights", reverse("insights:linkage")))
 
     # Work that only some roles do sits in a second, collapsible "Manage" menu.
     manage: list[NavItem] = []
@@ -41,6 +44,7 @@ def viewer_and_navigation(request: HttpRequest) -> dict:
             ("Reward budgets", reverse("recognition:budgets")),
             ("Customer outcomes", reverse("outcomes:import-list")),
             ("Directory sync", reverse("people:sync-list")),
+            ("Audit log", reverse("audit:event-list")),
         ]
     if viewer.is_hr_admin or viewer.is_manager or viewer.is_executive:
         manage.append(("API docs", reverse("api-docs")))

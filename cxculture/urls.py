@@ -7,6 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from cxculture.actions import api as actions_api
+from cxculture.insights import api as insights_api
 from cxculture.outcomes import api as outcomes_api
 from cxculture.people import api as people_api
 from cxculture.people import views as people_views
@@ -35,11 +37,18 @@ router.register("surveys", surveys_api.SurveyProgramViewSet, basename="survey")
 router.register("survey-questions", surveys_api.QuestionViewSet, basename="survey-question")
 router.register("survey-runs", surveys_api.SurveyRunViewSet, basename="survey-run")
 router.register("responses", surveys_api.ResponseViewSet, basename="response")
+router.register("actions", actions_api.ActionViewSet, basename="action")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include(router.urls)),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("points/balance/", recognition_api.PointsBalanceView.as_view(), name="points-balance"),
+    path("insights/linkage/", insights_api.LinkageView.as_view(), name="insights-linkage"),
+    path(
+        "insights/exceptions/",
+        insights_api.ExceptionValueView.as_view(),
+        name="insights-exceptions",
+    ),
 ]
 
 urlpatterns = [
@@ -54,6 +63,9 @@ urlpatterns = [
     path("recognition/", include("recognition.urls")),
     path("outcomes/", include("cxculture.outcomes.urls")),
     path("surveys/", include("surveys.urls")),
+    path("actions/", include("cxculture.actions.urls")),
+    path("insights/", include("cxculture.insights.urls")),
+    path("audit/", include("cxculture.audit.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -11,8 +11,10 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 
+from tests.actions.permission_rows import ACTIONS_MATRIX
 from tests.factories.surveys import load_question_library
 from tests.helpers import PASSWORD
+from tests.insights.permission_rows import INSIGHTS_MATRIX
 from tests.matrix import (
     HR_ONLY_200,
     HR_ONLY_201,
@@ -28,6 +30,7 @@ from tests.matrix import (
 )
 from tests.outcomes.permission_rows import OUTCOMES_MATRIX
 from tests.recognition.permission_rows import RECOGNITION_MATRIX
+from tests.security.permission_rows import SECURITY_MATRIX
 from tests.surveys.permission_rows import SURVEY_MATRIX
 
 PEOPLE_MATRIX: list[Case] = [
@@ -225,7 +228,15 @@ PEOPLE_MATRIX: list[Case] = [
 ]
 
 
-MATRIX: list[Case] = PEOPLE_MATRIX + RECOGNITION_MATRIX + SURVEY_MATRIX + OUTCOMES_MATRIX
+MATRIX: list[Case] = (
+    PEOPLE_MATRIX
+    + RECOGNITION_MATRIX
+    + SURVEY_MATRIX
+    + OUTCOMES_MATRIX
+    + INSIGHTS_MATRIX
+    + ACTIONS_MATRIX
+    + SECURITY_MATRIX
+)
 
 
 @pytest.fixture

@@ -33,10 +33,14 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "cxculture.people",
     "surveys",
     "cxculture.outcomes",
     "recognition",
+    "cxculture.actions",
+    "cxculture.audit",
+    "cxculture.insights",
     "cxculture.apps.CxcultureConfig",
 ]
 
@@ -47,9 +51,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cxculture.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, so it turns a lockout flagged during sign-in into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Content Security Policy (Django 6): scripts only from this origin or with the per-request
@@ -104,6 +111,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login lockout (django-axes): the axes backend refuses a locked username + IP combination before
+# any password is checked, so the right password is refused during the cool-off too.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("CXC_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("CXC_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The client's address (lockout, audit log): REMOTE_ADDR, or behind this many reverse proxies
+# the address in X-Forwarded-For that the outermost proxy added (entries to its left, which a
+# client can forge, are ignored).
+CXC_TRUSTED_PROXY_COUNT = env.int("CXC_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "cxculture.audit.middleware.client_ip"
+# One message for every lockout: it never says whether the username exists.
+AXES_COOLOFF_MESSAGE = "Too many failed sign-in attempts. Try again later."
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -202,6 +226,9 @@ SPECTACULAR_SETTINGS = {
         "OutcomeImportStatusEnum": "cxculture.outcomes.models.OutcomeImport.Status",
         "SurveyQuestionKindEnum": "surveys.models.Question.Kind",
         "SurveyRunStatusEnum": "surveys.models.SurveyRun.Status",
+        "ActionStatusEnum": "cxculture.actions.models.Action.Status",
+        "ActionSourceKindEnum": "cxculture.actions.models.Action.SourceKind",
+        "DriverEnum": "surveys.models.Driver",
     },
 }
 
@@ -270,9 +297,26 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "cxculture.outcomes.tasks.outcome_rollups_refresh_task",
         "schedule": crontab(minute=30, hour=2),
     },
+    # Actions: after a run closes, managers with reportable results are asked to commit an
+    # action (once per run and manager); owners of overdue actions are reminded (once per action
+    # and overdue period). Both are claimed in the database, so a repeated run sends nothing.
+    "actions-send-prompts": {
+        "task": "cxculture.actions.tasks.action_prompts_send_task",
+        "schedule": crontab(minute=20, hour="8-17"),
+    },
+    "actions-remind-overdue": {
+        "task": "cxculture.actions.tasks.actions_remind_overdue_task",
+        "schedule": crontab(minute=0, hour=8),
+    },
 }
 
 # --- cxculture -------------------------------------------------------------------------------
+# Rate limits on creating things (cxculture.lib.ratelimit: an atomic counter per user and
+# fixed window, shared by every process when the cache is Redis). Over the limit: 429 with
+# Retry-After.
+CXC_RATELIMIT_RECOGNITION = env.str("CXC_RATELIMIT_RECOGNITION", default="60/minute")
+CXC_RATELIMIT_EXCEPTION = env.str("CXC_RATELIMIT_EXCEPTION", default="60/minute")
+CXC_RATELIMIT_OUTCOME_IMPORT = env.str("CXC_RATELIMIT_OUTCOME_IMPORT", default="30/minute")
 # Links in emails (survey invitations, notifications) start with the address people reach the
 # site at; the demo serves http://127.0.0.1:8000.
 CXC_BASE_URL = env.str("CXC_BASE_URL", default="http://127.0.0.1:8000")
@@ -324,6 +368,10 @@ CXC_OUTCOME_IMPORT_MAX_STORED_ERRORS = env.int(
 # An import without progress for this long is handed to a worker again, at most this many times.
 CXC_OUTCOME_IMPORT_STALL_MINUTES = env.int("CXC_OUTCOME_IMPORT_STALL_MINUTES", default=10)
 CXC_OUTCOME_IMPORT_MAX_ATTEMPTS = env.int("CXC_OUTCOME_IMPORT_MAX_ATTEMPTS", default=5)
+# Signed webhooks (sources with a signing secret): how far the signed timestamp may be from now.
+CXC_WEBHOOK_SIGNATURE_TOLERANCE_SECONDS = env.int(
+    "CXC_WEBHOOK_SIGNATURE_TOLERANCE_SECONDS", default=300
+)
 # Records per request on the JSON endpoint (POST /api/v1/outcomes/).
 CXC_OUTCOME_BATCH_MAX_RECORDS = env.int("CXC_OUTCOME_BATCH_MAX_RECORDS", default=1000)
 # The nightly rollup refresh recomputes this many recent days.
@@ -333,6 +381,10 @@ CXC_OUTCOME_ROLLUP_REFRESH_DAYS = env.int("CXC_OUTCOME_ROLLUP_REFRESH_DAYS", def
 # this many invitations.
 CXC_SURVEY_INVITATION_CHUNK_SIZE = env.int("CXC_SURVEY_INVITATION_CHUNK_SIZE", default=500)
 
+# Insights: a policy approved as an exception at least this often, whose "yes" customers did
+# better than the baseline, is flagged "revisit this policy".
+CXC_INSIGHTS_REVISIT_MIN_APPROVED = env.int("CXC_INSIGHTS_REVISIT_MIN_APPROVED", default=10)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -341,3 +393,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("CXC_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Actions (DESIGN.md, "Actions"): managers are asked to commit an action within this many days
+# of a run closing; follow-through looks at this many latest closed runs.
+CXC_ACTION_PROMPT_DAYS = env.int("CXC_ACTION_PROMPT_DAYS", default=14)
+CXC_ACTION_FOLLOW_THROUGH_RUNS = env.int("CXC_ACTION_FOLLOW_THROUGH_RUNS", default=12)

@@ -267,24 +267,29 @@ def test_the_home_page_greets_each_role_with_its_own_stub(client, cast, role):
     assert not any(text in page for text in others)
 
 
-EVERYONE_NAV = ["Home", "Surveys", "Recognition", "Rewards", "Exceptions", "People"]
+EVERYONE_NAV = ["Home", "Surveys", "Recognition", "Rewards", "Exceptions", "Actions", "People"]
 
 
 @pytest.mark.parametrize(
     ("role", "nav"),
     [
         ("employee", EVERYONE_NAV),
-        ("manager", [*EVERYONE_NAV, "Exception reviews", "Not recognised lately", "API docs"]),
-        ("executive", [*EVERYONE_NAV, "API docs"]),
+        (
+            "manager",
+            [*EVERYONE_NAV, "Insights", "Exception reviews", "Not recognised lately", "API docs"],
+        ),
+        ("executive", [*EVERYONE_NAV, "Insights", "API docs"]),
         (
             "hr_admin",
             [
                 *EVERYONE_NAV,
+                "Insights",
                 "Exception reviews",
                 "Redemptions",
                 "Reward budgets",
                 "Customer outcomes",
                 "Directory sync",
+                "Audit log",
                 "API docs",
             ],
         ),

@@ -10,6 +10,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from cxculture.management.seeding.actions import seed_actions
 from cxculture.management.seeding.outcomes import seed_outcomes
 from cxculture.management.seeding.people import DEMO_PASSWORD, SIGN_INS, seed_people
 from cxculture.management.seeding.recognition import seed_recognition
@@ -37,6 +38,7 @@ class Command(BaseCommand):
             ("survey history", seed_surveys),
             ("recognition, rewards and exceptions", seed_recognition),
             ("customer outcomes", seed_outcomes),
+            ("actions", seed_actions),
         ):
             part_started = time.monotonic()
             seed_part(org)

@@ -409,7 +409,8 @@ def _exception(person, at, org, rng, books, recognise, now) -> PolicyException:
         employee=person,
         team_id=person.team_id,
         policy=policy,
-        customer_ref=f"CUST-{rng.randint(10000, 99999)}",
+        # The same customer refs as the outcome seeder, so later outcomes can be matched.
+        customer_ref=f"CUST-{rng.randint(1, 40_000):06d}",
         interaction_ref=f"TKT-{rng.randint(100000, 999999)}" if rng.random() < 0.7 else "",
         occurred_on=timezone.localdate(at),
         what_was_done=what,
@@ -579,7 +580,7 @@ def _demo_touches(org: DemoOrg, rng: random.Random) -> None:
         services.exception_log(
             employee=agent,
             policy=org.policies[0],
-            customer_ref="CUST-40211",
+            customer_ref="CUST-040211",
             interaction_ref="TKT-771903",
             what_was_done="Refunded a faulty kettle on day 34 of the 30-day window.",
             why="It failed on day 29; the customer could not reach us over the bank holiday.",
