@@ -391,7 +391,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("CXC_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # axes announces itself at INFO on every start and logs each login; keep warnings.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # Actions (DESIGN.md, "Actions"): managers are asked to commit an action within this many days
