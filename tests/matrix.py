@@ -127,3 +127,20 @@ def credentials(password: str) -> Body:
         return {"username": user.get_username(), "password": password}
 
     return body
+
+
+def once(name: str, make: Callable[[World], Any]) -> Callable[[World], Any]:
+    """The object `make` builds, made on first use in a test and kept on its world."""
+
+    def get(world: World) -> Any:
+        cache = world.__dict__.setdefault("_row_objects", {})
+        if name not in cache:
+            cache[name] = make(world)
+        return cache[name]
+
+    return get
+
+
+def pk_of(getter: Callable[[World], Any]) -> Target:
+    """A `target` from a getter of an object: its primary key."""
+    return lambda world: getter(world).pk

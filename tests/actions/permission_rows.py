@@ -13,9 +13,8 @@ from typing import Any
 
 from cxculture.actions.models import Action
 from tests.factories.actions import make_action
-from tests.matrix import Case, Target, World, statuses
+from tests.matrix import READ, Case, Target, World, once, pk_of, statuses
 
-READ = statuses(200)
 TEAM_READ = statuses(200, outsider=404)
 TEAM_CHANGE = statuses(403, outsider=404, manager=200, hr_admin=200)
 TEAM_POST = statuses(403, outsider=404, manager=201, hr_admin=201)
@@ -23,25 +22,11 @@ ORG_CHANGE = statuses(403, hr_admin=200, executive=200)
 ORG_POST = statuses(403, hr_admin=201, executive=201)
 
 
-def _once(name: str, make: Callable[[World], Any]) -> Callable[[World], Any]:
-    def get(world: World) -> Any:
-        cache = world.__dict__.setdefault("_action_objects", {})
-        if name not in cache:
-            cache[name] = make(world)
-        return cache[name]
-
-    return get
-
-
-def _pk(getter: Callable[[World], Any]) -> Target:
-    return lambda world: getter(world).pk
-
-
-team_action: Callable[[World], Action] = _once(
+team_action: Callable[[World], Action] = once(
     "team",
     lambda w: make_action(by=w.cast["manager"], team=w.org["support_a"], title="Fix the macro"),
 )
-org_action: Callable[[World], Action] = _once(
+org_action: Callable[[World], Action] = once(
     "org",
     lambda w: make_action(
         by=w.cast["executive"], team=None, owner=w.cast["executive"], title="Town hall"
@@ -91,13 +76,13 @@ ACTIONS_MATRIX: list[Case] = [
         body=_new(None),
         about="for the organisation",
     ),
-    Case("GET", DETAIL, TEAM_READ, target=_pk(team_action), about="a team action"),
-    Case("GET", DETAIL, READ, target=_pk(org_action), about="an organisation action"),
+    Case("GET", DETAIL, TEAM_READ, target=pk_of(team_action), about="a team action"),
+    Case("GET", DETAIL, READ, target=pk_of(org_action), about="an organisation action"),
     Case(
         "PATCH",
         DETAIL,
         TEAM_CHANGE,
-        target=_pk(team_action),
+        target=pk_of(team_action),
         body=lambda w, me: {"status": "in_progress"},
         about="a team action",
     ),
@@ -105,17 +90,17 @@ ACTIONS_MATRIX: list[Case] = [
         "PATCH",
         DETAIL,
         ORG_CHANGE,
-        target=_pk(org_action),
+        target=pk_of(org_action),
         body=lambda w, me: {"status": "in_progress"},
         about="an organisation action",
     ),
-    NestedCase("GET", UPDATES, TEAM_READ, parent=_pk(team_action), about="a team action"),
-    NestedCase("GET", UPDATES, READ, parent=_pk(org_action), about="an organisation action"),
+    NestedCase("GET", UPDATES, TEAM_READ, parent=pk_of(team_action), about="a team action"),
+    NestedCase("GET", UPDATES, READ, parent=pk_of(org_action), about="an organisation action"),
     NestedCase(
         "POST",
         UPDATES,
         TEAM_POST,
-        parent=_pk(team_action),
+        parent=pk_of(team_action),
         body=lambda w, me: {"text": "Draft shared"},
         about="a team action",
     ),
@@ -123,7 +108,7 @@ ACTIONS_MATRIX: list[Case] = [
         "POST",
         UPDATES,
         ORG_POST,
-        parent=_pk(org_action),
+        parent=pk_of(org_action),
         body=lambda w, me: {"text": "Agenda out"},
         about="an organisation action",
     ),

@@ -11,9 +11,7 @@ rows are about are made on first use and cached on the `World`.
   a file is a 400: it got past the permission check (the upload itself is tested elsewhere).
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -21,32 +19,10 @@ from cxculture.outcomes import services
 from tests.factories.outcomes import (
     MetricFactory,
     OutcomeSourceFactory,
-    builtin_metrics,
     csv_bytes,
     record,
 )
-from tests.matrix import Case, Target, World, statuses
-
-READ = statuses(200)
-HR_ONLY_200 = statuses(403, hr_admin=200)
-HR_ONLY_201 = statuses(403, hr_admin=201)
-
-
-def _once(name: str, make: Callable[[World], Any]) -> Callable[[World], Any]:
-    """The object `make` builds, made once per test and kept on the world."""
-
-    def get(world: World) -> Any:
-        cache = world.__dict__.setdefault("_outcome_objects", {})
-        if name not in cache:
-            builtin_metrics()
-            cache[name] = make(world)
-        return cache[name]
-
-    return get
-
-
-def _pk(getter: Callable[[World], Any]) -> Target:
-    return lambda world: getter(world).pk
+from tests.matrix import HR_ONLY_200, HR_ONLY_201, READ, Case, Target, World, once, pk_of, statuses
 
 
 def _finished_import(world: World):
@@ -60,17 +36,15 @@ def _finished_import(world: World):
     return services.outcome_import_run(import_id=job.pk)
 
 
-metric = _once(
-    "metric", lambda w: MetricFactory(code="ces", kind="scale", min_value=1, max_value=7)
-)
-retired_metric = _once(
+metric = once("metric", lambda w: MetricFactory(code="ces", kind="scale", min_value=1, max_value=7))
+retired_metric = once(
     "retired",
     lambda w: services.metric_update(
         metric=MetricFactory(code="old_score", min_value=0, max_value=10), is_active=False
     ),
 )
-finished_import = _once("import", _finished_import)
-source = _once("source", lambda w: OutcomeSourceFactory(slug="zendesk"))
+finished_import = once("import", _finished_import)
+source = once("source", lambda w: OutcomeSourceFactory(slug="zendesk"))
 
 
 @dataclass(frozen=True)
@@ -99,26 +73,26 @@ OUTCOMES_MATRIX: list[Case] = [
             "max_value": 7,
         },
     ),
-    Case("GET", "/api/v1/outcome-metrics/{id}/", READ, target=_pk(metric), about="active"),
+    Case("GET", "/api/v1/outcome-metrics/{id}/", READ, target=pk_of(metric), about="active"),
     Case(
         "GET",
         "/api/v1/outcome-metrics/{id}/",
         statuses(404, hr_admin=200),
-        target=_pk(retired_metric),
+        target=pk_of(retired_metric),
         about="retired",
     ),
     Case(
         "PATCH",
         "/api/v1/outcome-metrics/{id}/",
         HR_ONLY_200,
-        target=_pk(metric),
+        target=pk_of(metric),
         body=lambda w, me: {"name": "Customer effort score"},
     ),
     Case(
         "PUT",
         "/api/v1/outcome-metrics/{id}/",
         HR_ONLY_200,
-        target=_pk(metric),
+        target=pk_of(metric),
         body=lambda w, me: {"name": "Effort", "unit": "points", "higher_is_better": False},
     ),
     # --- Records -------------------------------------------------------------------------------
@@ -139,15 +113,15 @@ OUTCOMES_MATRIX: list[Case] = [
         body=lambda w, me: {"source": "csv"},
         about="JSON without a file",
     ),
-    Case("GET", "/api/v1/outcome-imports/{id}/", HR_ONLY_200, target=_pk(finished_import)),
+    Case("GET", "/api/v1/outcome-imports/{id}/", HR_ONLY_200, target=pk_of(finished_import)),
     NestedListCase(
-        "GET", "/api/v1/outcome-imports/{id}/errors/", HR_ONLY_200, parent=_pk(finished_import)
+        "GET", "/api/v1/outcome-imports/{id}/errors/", HR_ONLY_200, parent=pk_of(finished_import)
     ),
     NestedListCase(
         "GET",
         "/api/v1/outcome-imports/{id}/errors/download/",
         HR_ONLY_200,
-        parent=_pk(finished_import),
+        parent=pk_of(finished_import),
     ),
     # --- Sources -------------------------------------------------------------------------------
     Case("GET", "/api/v1/outcome-sources/", HR_ONLY_200),
@@ -157,20 +131,20 @@ OUTCOMES_MATRIX: list[Case] = [
         HR_ONLY_201,
         body=lambda w, me: {"name": "Survey tool", "slug": "surveytool"},
     ),
-    Case("GET", "/api/v1/outcome-sources/{id}/", HR_ONLY_200, target=_pk(source)),
+    Case("GET", "/api/v1/outcome-sources/{id}/", HR_ONLY_200, target=pk_of(source)),
     Case(
         "PATCH",
         "/api/v1/outcome-sources/{id}/",
         HR_ONLY_200,
-        target=_pk(source),
+        target=pk_of(source),
         body=lambda w, me: {"is_active": False},
     ),
     Case(
         "PUT",
         "/api/v1/outcome-sources/{id}/",
         HR_ONLY_200,
-        target=_pk(source),
+        target=pk_of(source),
         body=lambda w, me: {"name": "Zendesk (EU)"},
     ),
-    Case("POST", "/api/v1/outcome-sources/{id}/rotate-token/", HR_ONLY_200, target=_pk(source)),
+    Case("POST", "/api/v1/outcome-sources/{id}/rotate-token/", HR_ONLY_200, target=pk_of(source)),
 ]

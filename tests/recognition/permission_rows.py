@@ -8,34 +8,13 @@ Who is who: `employee` and `teammate` are in Support A, `outsider` in Support B,
 leads Support (A and B); `hr_admin` and `executive` sit in the root team.
 """
 
-from collections.abc import Callable
 from typing import Any
 
 from cxculture.people.models import Employee
 from recognition import services
 from tests.factories.people import PolicyFactory
 from tests.factories.recognition import RewardFactory, a_value, give, log_exception
-from tests.matrix import Case, World, statuses
-
-READ = statuses(200)
-HR_ONLY_200 = statuses(403, hr_admin=200)
-HR_ONLY_201 = statuses(403, hr_admin=201)
-
-
-def _once(name: str, make: Callable[[World], Any]) -> Callable[[World], Any]:
-    """The object `make` builds, made once per test and kept on the world."""
-
-    def get(world: World) -> Any:
-        cache = world.__dict__.setdefault("_recognition_objects", {})
-        if name not in cache:
-            cache[name] = make(world)
-        return cache[name]
-
-    return get
-
-
-def _pk(getter: Callable[[World], Any]) -> Callable[[World], int]:
-    return lambda world: getter(world).pk
+from tests.matrix import HR_ONLY_200, HR_ONLY_201, READ, Case, World, once, pk_of, statuses
 
 
 def _colleague(world: World, me: Employee | None) -> Employee:
@@ -44,15 +23,15 @@ def _colleague(world: World, me: Employee | None) -> Employee:
     return world.cast["teammate"] if me is not None and me.pk == employee.pk else employee
 
 
-public_recognition = _once(
+public_recognition = once(
     "public", lambda w: give(w.cast["employee"], w.cast["teammate"], points=10)
 )
-team_recognition = _once(
+team_recognition = once(
     "team", lambda w: give(w.cast["employee"], w.cast["teammate"], visibility="team")
 )
-reward = _once("reward", lambda w: RewardFactory(name="Coffee", cost_points=10))
-policy = _once("policy", lambda w: PolicyFactory(code="delivery-fee", name="Delivery fees"))
-exception = _once("exception", lambda w: log_exception(w.cast["employee"], policy=policy(w)))
+reward = once("reward", lambda w: RewardFactory(name="Coffee", cost_points=10))
+policy = once("policy", lambda w: PolicyFactory(code="delivery-fee", name="Delivery fees"))
+exception = once("exception", lambda w: log_exception(w.cast["employee"], policy=policy(w)))
 
 
 def _redeemed(world: World):
@@ -60,8 +39,8 @@ def _redeemed(world: World):
     return services.redemption_request(employee=world.cast["employee"], reward=reward(world))
 
 
-redemption = _once("redemption", _redeemed)
-approved_redemption = _once(
+redemption = once("redemption", _redeemed)
+approved_redemption = once(
     "approved",
     lambda w: services.redemption_approve(redemption=redemption(w), by=w.cast["hr_admin"].user),
 )
@@ -100,28 +79,28 @@ RECOGNITION_MATRIX: list[Case] = [
         "GET",
         "/api/v1/recognitions/{id}/",
         READ,
-        target=_pk(public_recognition),
+        target=pk_of(public_recognition),
         about="organisation-visible",
     ),
     Case(
         "GET",
         "/api/v1/recognitions/{id}/",
         statuses(200, outsider=404, executive=404),
-        target=_pk(team_recognition),
+        target=pk_of(team_recognition),
         about="team-visible in Support A",
     ),
     Case(
         "POST",
         "/api/v1/recognitions/{id}/reactions/",
         statuses(201),
-        target=_pk(public_recognition),
+        target=pk_of(public_recognition),
         body=lambda w, me: {"emoji": "👏"},
     ),
     Case(
         "POST",
         "/api/v1/recognitions/{id}/reactions/",
         statuses(201, outsider=404, executive=404),
-        target=_pk(team_recognition),
+        target=pk_of(team_recognition),
         body=lambda w, me: {"emoji": "🎉"},
         about="team-visible in Support A",
     ),
@@ -129,14 +108,14 @@ RECOGNITION_MATRIX: list[Case] = [
         "DELETE",
         "/api/v1/recognitions/{id}/reactions/",
         READ,
-        target=_pk(public_recognition),
+        target=pk_of(public_recognition),
         body=lambda w, me: {"emoji": "👏"},
     ),
     Case(
         "POST",
         "/api/v1/recognitions/{id}/reverse/",
         HR_ONLY_200,
-        target=_pk(public_recognition),
+        target=pk_of(public_recognition),
         body=lambda w, me: {"reason": "Given by mistake."},
     ),
     Case("GET", "/api/v1/recognitions/reciprocal-pairs/", HR_ONLY_200),
@@ -163,22 +142,22 @@ RECOGNITION_MATRIX: list[Case] = [
         HR_ONLY_201,
         body=lambda w, me: {"name": "Day off", "cost_points": 500, "stock": 3},
     ),
-    Case("GET", "/api/v1/rewards/{id}/", READ, target=_pk(reward)),
+    Case("GET", "/api/v1/rewards/{id}/", READ, target=pk_of(reward)),
     Case(
         "PATCH",
         "/api/v1/rewards/{id}/",
         HR_ONLY_200,
-        target=_pk(reward),
+        target=pk_of(reward),
         body=lambda w, me: {"stock": 20},
     ),
     Case(
         "PUT",
         "/api/v1/rewards/{id}/",
         HR_ONLY_200,
-        target=_pk(reward),
+        target=pk_of(reward),
         body=lambda w, me: {"name": "Coffee for two", "cost_points": 20},
     ),
-    Case("DELETE", "/api/v1/rewards/{id}/", statuses(403, hr_admin=204), target=_pk(reward)),
+    Case("DELETE", "/api/v1/rewards/{id}/", statuses(403, hr_admin=204), target=pk_of(reward)),
     # --- Redemptions: one's own; HR decides --------------------------------------------------
     Case("GET", "/api/v1/redemptions/", READ),
     Case("POST", "/api/v1/redemptions/", statuses(201), body=_redeem_body),
@@ -186,28 +165,28 @@ RECOGNITION_MATRIX: list[Case] = [
         "GET",
         "/api/v1/redemptions/{id}/",
         statuses(404, employee=200, hr_admin=200),
-        target=_pk(redemption),
+        target=pk_of(redemption),
         about="the employee's",
     ),
     Case(
         "POST",
         "/api/v1/redemptions/{id}/approve/",
         HR_ONLY_200,
-        target=_pk(redemption),
+        target=pk_of(redemption),
         body=lambda w, me: {"note": "Enjoy"},
     ),
     Case(
         "POST",
         "/api/v1/redemptions/{id}/reject/",
         HR_ONLY_200,
-        target=_pk(redemption),
+        target=pk_of(redemption),
         body=lambda w, me: {"note": "Out of stock"},
     ),
     Case(
         "POST",
         "/api/v1/redemptions/{id}/fulfil/",
         HR_ONLY_200,
-        target=_pk(approved_redemption),
+        target=pk_of(approved_redemption),
     ),
     # --- Policy exceptions: one's own, the subtree one manages, HR all ------------------------
     Case("GET", "/api/v1/exceptions/", READ),
@@ -216,14 +195,14 @@ RECOGNITION_MATRIX: list[Case] = [
         "GET",
         "/api/v1/exceptions/{id}/",
         statuses(404, employee=200, manager=200, hr_admin=200),
-        target=_pk(exception),
+        target=pk_of(exception),
         about="the employee's",
     ),
     Case(
         "POST",
         "/api/v1/exceptions/{id}/review/",
         statuses(403, manager=200, hr_admin=200),
-        target=_pk(exception),
+        target=pk_of(exception),
         body=lambda w, me: {"decision": "approved_with_coaching", "note": "Ask first next time."},
         about="the employee's: not their own, not another subtree",
     ),

@@ -18,24 +18,8 @@ from django.utils import timezone
 from surveys import services
 from surveys.models import Invitation
 from tests.factories.people import EmployeeFactory
-from tests.factories.surveys import ProgramFactory, load_question_library, question
-from tests.matrix import Case, World, statuses
-
-READ = statuses(200)
-HR_ONLY_200 = statuses(403, hr_admin=200)
-HR_ONLY_201 = statuses(403, hr_admin=201)
-
-
-def _once(name: str, make: Callable[[World], Any]) -> Callable[[World], Any]:
-    def get(world: World) -> Any:
-        cache = world.__dict__.setdefault("_survey_objects", {})
-        if "library" not in cache:
-            cache["library"] = load_question_library()
-        if name not in cache:
-            cache[name] = make(world)
-        return cache[name]
-
-    return get
+from tests.factories.surveys import ProgramFactory, question
+from tests.matrix import HR_ONLY_200, HR_ONLY_201, READ, Case, World, once, pk_of, statuses
 
 
 def _closed_run(world: World):
@@ -71,20 +55,16 @@ def _scheduled_run(world: World):
     return services.survey_run_schedule(program=program, today=today)
 
 
-closed_run = _once("closed_run", _closed_run)
-open_run = _once("open_run", _open_run)
-scheduled_run = _once("scheduled_run", _scheduled_run)
-spare_program = _once(
+closed_run = once("closed_run", _closed_run)
+open_run = once("open_run", _open_run)
+scheduled_run = once("scheduled_run", _scheduled_run)
+spare_program = once(
     "spare_program", lambda w: ProgramFactory(name="Spare pulse", starts_on=timezone.localdate())
 )
-custom_question = _once(
+custom_question = once(
     "custom_question",
     lambda w: services.question_create(text="Do you have what you need?", driver="enablement"),
 )
-
-
-def _pk(getter: Callable[[World], Any]) -> Callable[[World], int]:
-    return lambda world: getter(world).pk
 
 
 def _employee_token(world: World) -> str:
@@ -121,22 +101,24 @@ SURVEY_MATRIX: list[Case] = [
         HR_ONLY_201,
         body=lambda w, me: {"name": "Weekly check-in", "starts_on": "2026-04-06"},
     ),
-    Case("GET", "/api/v1/surveys/{id}/", READ, target=_pk(spare_program)),
+    Case("GET", "/api/v1/surveys/{id}/", READ, target=pk_of(spare_program)),
     Case(
         "PATCH",
         "/api/v1/surveys/{id}/",
         HR_ONLY_200,
-        target=_pk(spare_program),
+        target=pk_of(spare_program),
         body=lambda w, me: {"anonymity_threshold": 6},
     ),
     Case(
         "PUT",
         "/api/v1/surveys/{id}/",
         HR_ONLY_200,
-        target=_pk(spare_program),
+        target=pk_of(spare_program),
         body=lambda w, me: {"name": "Spare", "starts_on": "2026-05-01"},
     ),
-    Case("DELETE", "/api/v1/surveys/{id}/", statuses(403, hr_admin=204), target=_pk(spare_program)),
+    Case(
+        "DELETE", "/api/v1/surveys/{id}/", statuses(403, hr_admin=204), target=pk_of(spare_program)
+    ),
     # --- Questions -------------------------------------------------------------------------------
     Case("GET", "/api/v1/survey-questions/", READ),
     Case(
@@ -145,19 +127,19 @@ SURVEY_MATRIX: list[Case] = [
         HR_ONLY_201,
         body=lambda w, me: {"text": "I can take a break when I need one.", "driver": "wellbeing"},
     ),
-    Case("GET", "/api/v1/survey-questions/{id}/", READ, target=_pk(custom_question)),
+    Case("GET", "/api/v1/survey-questions/{id}/", READ, target=pk_of(custom_question)),
     Case(
         "PATCH",
         "/api/v1/survey-questions/{id}/",
         HR_ONLY_200,
-        target=_pk(custom_question),
+        target=pk_of(custom_question),
         body=lambda w, me: {"text": "Do you have what you need to help customers?"},
     ),
     Case(
         "PUT",
         "/api/v1/survey-questions/{id}/",
         HR_ONLY_200,
-        target=_pk(custom_question),
+        target=pk_of(custom_question),
         body=lambda w, me: {"text": "Tools?", "driver": "enablement", "kind": "agreement"},
     ),
     # --- Runs: public metadata; HR schedules, opens and closes them ------------------------------
@@ -168,9 +150,9 @@ SURVEY_MATRIX: list[Case] = [
         HR_ONLY_201,
         body=lambda w, me: {"program": spare_program(w).pk},
     ),
-    Case("GET", "/api/v1/survey-runs/{id}/", READ, target=_pk(open_run)),
-    Case("POST", "/api/v1/survey-runs/{id}/open/", HR_ONLY_200, target=_pk(scheduled_run)),
-    Case("POST", "/api/v1/survey-runs/{id}/close/", HR_ONLY_200, target=_pk(open_run)),
+    Case("GET", "/api/v1/survey-runs/{id}/", READ, target=pk_of(open_run)),
+    Case("POST", "/api/v1/survey-runs/{id}/open/", HR_ONLY_200, target=pk_of(scheduled_run)),
+    Case("POST", "/api/v1/survey-runs/{id}/close/", HR_ONLY_200, target=pk_of(open_run)),
     RunCase("GET", "/api/v1/survey-runs/{id}/participation/", READ, run=open_run),
     # --- Results: HR and executives all, managers their subtree, employees their own team --------
     RunCase("GET", RESULTS, READ, run=closed_run, about="default group"),
