@@ -30,6 +30,7 @@ def viewer_and_navigation(request: HttpRequest) -> dict:
     nav.append(("Actions", reverse("actions:list")))
     nav.append(("People", reverse("people:directory")))
     if viewer.sees_whole_organisation or viewer.is_manager:
+        nav.append(("Dashboard", reverse("insights:culture")))
         nav.append(("Insights", reverse("insights:linkage")))
 
     # Work that only some roles do sits in a second, collapsible "Manage" menu.

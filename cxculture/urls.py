@@ -49,6 +49,7 @@ api_v1: list[URLPattern | URLResolver] = [
         insights_api.ExceptionValueView.as_view(),
         name="insights-exceptions",
     ),
+    path("insights/culture/", insights_api.CultureView.as_view(), name="insights-culture"),
 ]
 
 urlpatterns = [

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from cxculture.people.permissions import viewer_for
 
-from . import selectors
+from . import culture, selectors
 
 
 class CanReadInsights(BasePermission):
@@ -180,3 +180,155 @@ class ExceptionValueView(APIView):
     def get(self, request: Request) -> Response:
         data = selectors.exception_value(viewer_for(request.user), request.query_params)
         return Response(InsightExceptionValueSerializer(data).data)
+
+
+# --- Culture dashboard -----------------------------------------------------------------------
+
+
+class CultureDepartmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CultureDepartmentChoiceSerializer(CultureDepartmentSerializer):
+    path = serializers.CharField()
+
+
+class CultureTrendPointSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    closes_on = serializers.DateField()
+    shown = serializers.BooleanField(help_text="The run's anonymity plan shows this group.")
+    respondents = serializers.IntegerField(allow_null=True)
+    engagement_index = serializers.FloatField(allow_null=True)
+    enps = serializers.FloatField(allow_null=True)
+
+
+class CultureParticipationSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    shown = serializers.BooleanField(help_text="At least k people were invited.")
+    invited = serializers.IntegerField(allow_null=True)
+    responded = serializers.IntegerField(allow_null=True)
+    rate = serializers.FloatField(allow_null=True)
+
+
+class CultureHeatmapColumnSerializer(serializers.Serializer):
+    driver = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+
+
+class CultureHeatmapRowSerializer(serializers.Serializer):
+    team = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    depth = serializers.IntegerField()
+    shown = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    respondents = serializers.IntegerField(allow_null=True)
+    engagement_index = serializers.FloatField(allow_null=True)
+    values = serializers.ListField(
+        child=serializers.FloatField(allow_null=True), help_text="% favourable, per column."
+    )
+
+
+class CultureHeatmapSerializer(serializers.Serializer):
+    run = serializers.CharField(allow_null=True)
+    columns = CultureHeatmapColumnSerializer(many=True)
+    rows = CultureHeatmapRowSerializer(many=True)
+
+
+class CultureReachSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    recognised = serializers.IntegerField()
+    active = serializers.IntegerField()
+    share = serializers.FloatField(allow_null=True)
+
+
+class CultureValueSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class CultureRecognitionSerializer(serializers.Serializer):
+    total = serializers.IntegerField(help_text="Recognitions received in the department.")
+    cross_team = serializers.IntegerField(help_text="...with a receiver outside the giver's team.")
+    cross_team_share = serializers.FloatField(allow_null=True)
+    reach = CultureReachSerializer(many=True)
+    values = CultureValueSerializer(many=True)
+
+
+class CultureExceptionsSerializer(serializers.Serializer):
+    logged = serializers.IntegerField()
+    approved = serializers.IntegerField()
+    approved_cost = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class CultureLinkageSerializer(serializers.Serializer):
+    run = serializers.IntegerField(allow_null=True)
+    metric = serializers.CharField(allow_null=True)
+    n = serializers.IntegerField()
+    shown = serializers.BooleanField()
+    r = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+    summary = serializers.CharField()
+
+
+class CultureFollowThroughSerializer(serializers.Serializer):
+    window_days = serializers.IntegerField()
+    results = serializers.IntegerField()
+    results_with_action = serializers.IntegerField()
+    results_with_action_share = serializers.FloatField(allow_null=True)
+    actions_due = serializers.IntegerField()
+    actions_done_on_time = serializers.IntegerField()
+    actions_done_on_time_share = serializers.FloatField(allow_null=True)
+
+
+class CultureLeaderSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    recognitions_given = serializers.IntegerField(help_text="In the period, not reversed.")
+    actions_owned = serializers.IntegerField()
+    actions_done = serializers.IntegerField()
+
+
+class CultureDashboardSerializer(serializers.Serializer):
+    department = CultureDepartmentSerializer(allow_null=True)
+    departments = CultureDepartmentChoiceSerializer(many=True)
+    whole_organisation = serializers.BooleanField()
+    months = serializers.IntegerField()
+    since = serializers.DateField()
+    until = serializers.DateField()
+    trend = CultureTrendPointSerializer(many=True)
+    participation = CultureParticipationSerializer(many=True)
+    heatmap = CultureHeatmapSerializer()
+    recognition = CultureRecognitionSerializer()
+    exceptions = CultureExceptionsSerializer()
+    leaders = CultureLeaderSerializer(many=True, help_text="Managers in scope (at most 50).")
+    linkage = CultureLinkageSerializer()
+    follow_through = CultureFollowThroughSerializer()
+
+
+class CultureView(APIView):
+    """The culture dashboard: survey trend and participation (through the anonymity gate),
+    a driver heatmap, recognition reach and values, exceptions, linkage and follow-through.
+
+    HR admins and executives: the organisation or any department; managers: their subtrees.
+    """
+
+    permission_classes = [CanReadInsights]
+
+    @extend_schema(
+        operation_id="insights_culture",
+        parameters=[
+            OpenApiParameter(
+                "department", OpenApiTypes.INT, description="A team id (whole organisation)."
+            ),
+            OpenApiParameter("months", OpenApiTypes.INT, enum=[3, 6, 12], default=12),
+        ],
+        responses=CultureDashboardSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        data = culture.culture_dashboard(viewer_for(request.user), request.query_params)
+        return Response(CultureDashboardSerializer(data).data)

@@ -7,4 +7,5 @@ app_name = "insights"
 urlpatterns = [
     path("linkage/", views.linkage, name="linkage"),
     path("exceptions/", views.exceptions, name="exceptions"),
+    path("culture/", views.culture_page, name="culture"),
 ]

@@ -1,5 +1,7 @@
 """HTML pages for insights: linkage (chart + table) and the value of saying yes."""
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -8,7 +10,7 @@ from django.shortcuts import render
 from cxculture.lib.api import DomainError
 from cxculture.people.permissions import viewer_for
 
-from . import selectors
+from . import culture, selectors
 
 
 def _viewer(request: HttpRequest):
@@ -55,5 +57,83 @@ def exceptions(request: HttpRequest) -> HttpResponse:
         request,
         "insights/exceptions.html",
         {"data": data, "error": error, "params": request.GET},
+        status=status,
+    )
+
+
+def _culture_charts(data: dict[str, Any]) -> dict[str, Any]:
+    """What dashboard.js draws: each chart's labels and series (null where the gate hides)."""
+    return {
+        "trend": {
+            "type": "line",
+            "labels": [p["label"] for p in data["trend"]],
+            "series": [
+                {
+                    "label": "Engagement index",
+                    "data": [p["engagement_index"] for p in data["trend"]],
+                },
+                {"label": "eNPS", "data": [p["enps"] for p in data["trend"]]},
+            ],
+        },
+        "participation": {
+            "type": "bar",
+            "labels": [p["label"] for p in data["participation"]],
+            "series": [
+                {"label": "Response rate (%)", "data": [p["rate"] for p in data["participation"]]}
+            ],
+        },
+        "reach": {
+            "type": "bar",
+            "labels": [f"Last {r['days']} days" for r in data["recognition"]["reach"]],
+            "series": [
+                {
+                    "label": "People recognised (%)",
+                    "data": [r["share"] for r in data["recognition"]["reach"]],
+                }
+            ],
+        },
+        "values": {
+            "type": "bar",
+            "labels": [v["name"] for v in data["recognition"]["values"]],
+            "series": [
+                {
+                    "label": "Recognitions",
+                    "data": [v["count"] for v in data["recognition"]["values"]],
+                }
+            ],
+        },
+    }
+
+
+def _heat(value: float | None) -> str:
+    if value is None:
+        return ""
+    return "cell-low" if value < 50 else "cell-high" if value >= 75 else ""
+
+
+@login_required
+def culture_page(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    error, status = None, 200
+    try:
+        data = culture.culture_dashboard(viewer, request.GET)
+    except DomainError as exc:
+        error, status = str(exc), 400
+        data = culture.culture_dashboard(viewer, {})
+    heat_rows = [
+        {**row, "cells": [{"value": v, "heat": _heat(v)} for v in row["values"]]}
+        for row in data["heatmap"]["rows"]
+    ]
+    return render(
+        request,
+        "insights/culture.html",
+        {
+            "data": data,
+            "charts": _culture_charts(data),
+            "heat_rows": heat_rows,
+            "error": error,
+            "month_choices": culture.MONTHS,
+            "organisation_choice": viewer.sees_whole_organisation,
+        },
         status=status,
     )

@@ -1,5 +1,5 @@
 """Permission matrix rows for insights: managers (their subtrees), HR admins and executives
-(the whole organisation) read both endpoints; other employees get 403, anonymous 401.
+(the whole organisation) read every endpoint; other employees get 403, anonymous 401.
 
 The world has no closed survey run and no exceptions, so an allowed read is a 200 that says so.
 """
@@ -11,4 +11,5 @@ INSIGHT_READERS = statuses(403, manager=200, hr_admin=200, executive=200)
 INSIGHTS_MATRIX: list[Case] = [
     Case("GET", "/api/v1/insights/linkage/", INSIGHT_READERS),
     Case("GET", "/api/v1/insights/exceptions/", INSIGHT_READERS),
+    Case("GET", "/api/v1/insights/culture/", INSIGHT_READERS),
 ]

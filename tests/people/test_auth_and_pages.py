@@ -276,13 +276,21 @@ EVERYONE_NAV = ["Home", "Surveys", "Recognition", "Rewards", "Exceptions", "Acti
         ("employee", EVERYONE_NAV),
         (
             "manager",
-            [*EVERYONE_NAV, "Insights", "Exception reviews", "Not recognised lately", "API docs"],
+            [
+                *EVERYONE_NAV,
+                "Dashboard",
+                "Insights",
+                "Exception reviews",
+                "Not recognised lately",
+                "API docs",
+            ],
         ),
-        ("executive", [*EVERYONE_NAV, "Insights", "API docs"]),
+        ("executive", [*EVERYONE_NAV, "Dashboard", "Insights", "API docs"]),
         (
             "hr_admin",
             [
                 *EVERYONE_NAV,
+                "Dashboard",
                 "Insights",
                 "Exception reviews",
                 "Redemptions",

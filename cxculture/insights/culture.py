@@ -1,0 +1,348 @@
+"""The culture dashboard: one read of surveys, recognition, exceptions, linkage and actions.
+
+Every survey figure goes through the surveys anonymity gate: a group's engagement index, eNPS
+and driver scores come from `group_scores` only when the run's plan shows the group, and
+participation counts only when the participation plan (k invited) shows it.
+
+Queries are bounded: a fixed number per closed run in the period (at most `MAX_RUNS`), plus a
+fixed number for recognition, exceptions, linkage and follow-through, whatever the data size.
+"""
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from cxculture.actions.models import Action
+from cxculture.actions.selectors import follow_through
+from cxculture.lib import stats
+from cxculture.lib.anonymity import ORGANISATION, SUBTREE, Group
+from cxculture.lib.api import DomainError
+from cxculture.people.models import CompanyValue, Employee, Team
+from cxculture.people.permissions import Viewer
+from recognition.models import PolicyException, RecognitionReceiver
+from surveys.models import Driver, SurveyRun
+from surveys.selectors import group_scores, may_see_group, run_snapshot
+
+from .selectors import APPROVED, linkage_for, may_read_insights
+
+MONTHS = (3, 6, 12)
+MAX_RUNS = 12
+REACH_DAYS = (30, 90)
+MAX_LEADERS = 50
+
+
+def _require(viewer: Viewer) -> None:
+    if not may_read_insights(viewer):
+        raise PermissionDenied("Dashboards are for managers, HR and executives.")
+
+
+def departments_for(viewer: Viewer) -> list[Team]:
+    """The teams the viewer may filter on: all for HR and executives, else their subtrees."""
+    teams = Team.objects.filter(is_active=True)
+    if not viewer.sees_whole_organisation:
+        teams = teams.filter(viewer.subtree_q())
+    return list(teams.order_by("path"))
+
+
+def _department(viewer: Viewer, raw: Any, choices: list[Team]) -> Team | None:
+    """None means the whole organisation (HR and executives only)."""
+    if raw in (None, ""):
+        if viewer.sees_whole_organisation or not choices:
+            return None
+        return min(choices, key=lambda team: len(team.path))
+    try:
+        team_id = int(raw)
+    except (TypeError, ValueError):
+        raise DomainError("Choose a department by its id.", field="department") from None
+    for team in choices:
+        if team.pk == team_id:
+            return team
+    raise DomainError("You cannot see this department.", field="department")
+
+
+def _months(raw: Any) -> int:
+    if raw in (None, ""):
+        return 12
+    try:
+        months = int(raw)
+    except (TypeError, ValueError):
+        months = 0
+    if months not in MONTHS:
+        raise DomainError("Choose 3, 6 or 12 months.", field="months")
+    return months
+
+
+def _since(today: dt.date, months: int) -> dt.date:
+    return today - dt.timedelta(days=round(months * 365 / 12))
+
+
+def _survey_side(
+    viewer: Viewer, department: Team | None, since: dt.date, today: dt.date
+) -> dict[str, Any]:
+    """Trend and participation per closed run in the period; heatmap of the latest run."""
+    runs = list(
+        SurveyRun.objects.filter(
+            status=SurveyRun.Status.CLOSED, closes_on__gte=since, closes_on__lte=today
+        )
+        .select_related("program")
+        .order_by("-closes_on", "-id")[:MAX_RUNS]
+    )
+    runs.reverse()
+    trend: list[dict[str, Any]] = []
+    participation: list[dict[str, Any]] = []
+    heatmap: dict[str, Any] = {"run": None, "columns": [], "rows": []}
+    for index, run in enumerate(runs):
+        snapshot = run_snapshot(run)
+        node: Any = ORGANISATION if department is None else department.pk
+        label = f"{run.program.name} #{run.sequence}"
+        point: dict[str, Any] = {
+            "run": run.pk,
+            "label": label,
+            "closes_on": run.closes_on,
+            "shown": False,
+            "respondents": None,
+            "engagement_index": None,
+            "enps": None,
+        }
+        group = Group(SUBTREE, node)
+        present = node == ORGANISATION or node in snapshot.paths
+        decision = snapshot.plan.decide(group) if present else None
+        if decision is not None and decision.shown:
+            figures = group_scores(snapshot, group)
+            point.update(
+                shown=True,
+                respondents=decision.respondents,
+                engagement_index=figures["engagement_index"],
+                enps=figures["enps"],
+            )
+        trend.append(point)
+        row: dict[str, Any] = {
+            "run": run.pk,
+            "label": label,
+            "shown": False,
+            "invited": None,
+            "responded": None,
+            "rate": None,
+        }
+        if present and snapshot.participation_plan.decide(group).shown:
+            nodes = (
+                list(snapshot.parents)
+                if node == ORGANISATION
+                else [node, *snapshot.descendants(node)]
+            )
+            invited = sum(snapshot.invited.get(n, 0) for n in nodes)
+            responded = sum(snapshot.responded.get(n, 0) for n in nodes)
+            row.update(
+                shown=True,
+                invited=invited,
+                responded=responded,
+                rate=stats.share(responded, invited),
+            )
+        participation.append(row)
+        if index == len(runs) - 1 and present:
+            heatmap = _heatmap(viewer, snapshot, node, label)
+    return {"trend": trend, "participation": participation, "heatmap": heatmap}
+
+
+def _heatmap(viewer: Viewer, snapshot: Any, node: Any, label: str) -> dict[str, Any]:
+    """Teams below the department by driver (% favourable); hidden rows carry no figure."""
+    k = snapshot.run.anonymity_threshold
+    rows = []
+    columns: list[str] = []
+    for child in snapshot.descendants(node):
+        group = Group(SUBTREE, child)
+        if not may_see_group(viewer, snapshot, group):
+            continue
+        decision = snapshot.plan.decide(group)
+        row: dict[str, Any] = {
+            "team": child if isinstance(child, int) else None,
+            "name": snapshot.name(child),
+            "depth": snapshot.depth(child),
+            "shown": decision.shown,
+            "reason": None if decision.shown else f"Fewer than {k} responses, or protecting one",
+            "respondents": decision.respondents if decision.shown else None,
+            "engagement_index": None,
+            "cells": {},
+        }
+        if decision.shown:
+            figures = group_scores(snapshot, group)
+            row["engagement_index"] = figures["engagement_index"]
+            row["cells"] = {
+                driver: entry["favourable"]
+                for driver, entry in figures["drivers"].items()
+                if driver != Driver.ENGAGEMENT
+            }
+            columns.extend(d for d in row["cells"] if d not in columns)
+        rows.append(row)
+    for row in rows:
+        row["values"] = [row["cells"].get(driver) for driver in columns]
+        del row["cells"]
+    return {
+        "run": label,
+        "columns": [{"driver": d, "label": Driver(d).label} for d in columns],
+        "rows": rows,
+    }
+
+
+def _recognition(department: Team | None, since: dt.date, now: dt.datetime) -> dict[str, Any]:
+    people = Employee.objects.filter(is_active=True)
+    if department is not None:
+        people = people.filter(team__path__startswith=department.path)
+    active = people.count()
+    receipts = RecognitionReceiver.objects.filter(
+        recognition__reversed_at__isnull=True, employee__in=people
+    )
+    counts = receipts.aggregate(
+        **{
+            f"last_{days}": Count(
+                "employee",
+                distinct=True,
+                filter=Q(recognition__created_at__gte=now - dt.timedelta(days=days)),
+            )
+            for days in REACH_DAYS
+        }
+    )
+    reach = [
+        {
+            "days": days,
+            "recognised": counts[f"last_{days}"],
+            "active": active,
+            "share": stats.share(counts[f"last_{days}"], active),
+        }
+        for days in REACH_DAYS
+    ]
+    start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
+    in_period = Q(
+        recognitions__reversed_at__isnull=True,
+        recognitions__created_at__gte=start,
+    )
+    if department is not None:
+        in_period &= Q(recognitions__receiver_links__team__path__startswith=department.path)
+    values = (
+        CompanyValue.objects.annotate(count=Count("recognitions", filter=in_period, distinct=True))
+        .filter(Q(is_active=True) | Q(count__gt=0))
+        .order_by("-count", "name")
+    )
+    received = RecognitionReceiver.objects.filter(
+        recognition__reversed_at__isnull=True, recognition__created_at__gte=start
+    )
+    if department is not None:
+        received = received.filter(team__path__startswith=department.path)
+    flow = received.aggregate(
+        total=Count("recognition", distinct=True),
+        cross_team=Count(
+            "recognition", distinct=True, filter=~Q(team=F("recognition__giver_team"))
+        ),
+    )
+    return {
+        "total": flow["total"],
+        "cross_team": flow["cross_team"],
+        "cross_team_share": stats.share(flow["cross_team"], flow["total"]),
+        "reach": reach,
+        "values": [{"id": value.pk, "name": value.name, "count": value.count} for value in values],
+    }
+
+
+def _exceptions(department: Team | None, since: dt.date, today: dt.date) -> dict[str, Any]:
+    scope = PolicyException.objects.filter(occurred_on__gte=since, occurred_on__lte=today)
+    if department is not None:
+        scope = scope.filter(team__path__startswith=department.path)
+    sums = scope.aggregate(
+        logged=Count("id"),
+        approved=Count("id", filter=Q(status__in=APPROVED)),
+        approved_cost=Sum("cost", filter=Q(status__in=APPROVED)),
+    )
+    cost = sums["approved_cost"] or Decimal(0)
+    return {
+        "logged": sums["logged"],
+        "approved": sums["approved"],
+        "approved_cost": Decimal(cost).quantize(Decimal("0.01")),
+    }
+
+
+def _leaders(department: Team | None, since: dt.date) -> list[dict[str, Any]]:
+    """Each manager in scope: recognitions given in the period, actions owned and done."""
+    teams = Team.objects.filter(is_active=True)
+    if department is not None:
+        teams = teams.filter(path__startswith=department.path)
+    start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
+    leaders = (
+        Employee.objects.filter(is_active=True, pk__in=teams.values("managers"))
+        .annotate(
+            given=Count(
+                "recognitions_given",
+                filter=Q(
+                    recognitions_given__created_at__gte=start,
+                    recognitions_given__reversed_at__isnull=True,
+                ),
+                distinct=True,
+            ),
+            owned=Count("owned_actions", distinct=True),
+            done=Count(
+                "owned_actions",
+                filter=Q(owned_actions__status=Action.Status.DONE),
+                distinct=True,
+            ),
+        )
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "id")[:MAX_LEADERS]
+    )
+    return [
+        {
+            "id": leader.pk,
+            "name": leader.display_name,
+            "recognitions_given": leader.given,
+            "actions_owned": leader.owned,
+            "actions_done": leader.done,
+        }
+        for leader in leaders
+    ]
+
+
+def _linkage(viewer: Viewer) -> dict[str, Any]:
+    data = linkage_for(viewer, {})
+    link = data["linkage"]
+    return {
+        "run": data["run"]["id"] if data["run"] else None,
+        "metric": data["metric"]["label"] if data["metric"] else None,
+        "n": link["n"] if link else 0,
+        "shown": bool(link and link["shown"]),
+        "r": link["pearson"]["r"] if link and link["shown"] else None,
+        "ci_low": link["pearson"]["ci_low"] if link and link["shown"] else None,
+        "ci_high": link["pearson"]["ci_high"] if link and link["shown"] else None,
+        "summary": data["summary"],
+    }
+
+
+def culture_dashboard(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The dashboard for the organisation (HR, executives) or a department in the viewer's
+    subtrees (managers), over the last 3, 6 or 12 months."""
+    _require(viewer)
+    choices = departments_for(viewer)
+    department = _department(viewer, params.get("department"), choices)
+    months = _months(params.get("months"))
+    now = timezone.now()
+    today = timezone.localdate()
+    since = _since(today, months)
+    survey = _survey_side(viewer, department, since, today)
+    return {
+        "department": (
+            {"id": department.pk, "name": department.name} if department is not None else None
+        ),
+        "departments": [{"id": team.pk, "name": team.name, "path": team.path} for team in choices],
+        "whole_organisation": department is None,
+        "months": months,
+        "since": since,
+        "until": today,
+        **survey,
+        "recognition": _recognition(department, since, now),
+        "exceptions": _exceptions(department, since, today),
+        "leaders": _leaders(department, since),
+        "linkage": _linkage(viewer),
+        "follow_through": follow_through(today=today, team=department),
+    }

@@ -1,0 +1,97 @@
+"""The culture dashboard in a real browser at 390 px: the charts are drawn by our static script
+(no inline script), the tables hold the API's numbers, and nothing scrolls sideways."""
+
+import datetime as dt
+from collections.abc import Sequence
+
+import pytest
+from django.utils import timezone
+
+from cxculture.people.models import Employee, Team
+from surveys import services as survey_services
+from surveys.models import Invitation, Question, SurveyRun
+from tests.e2e.conftest import PHONE
+from tests.factories.recognition import give
+from tests.factories.surveys import ProgramFactory, answer, load_question_library, open_run
+from tests.helpers import PASSWORD
+from tests.insights.conftest import make_teams
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _closed_run(teams: Sequence[Team], favourable: Sequence[int], opens: dt.date) -> SurveyRun:
+    """A run over `teams` on the engagement items, closed a week after `opens`: in team i the
+    first `favourable[i]` people agree with everything and the rest disagree."""
+    engagement = list(Question.objects.filter(code__in=["eng-proud", "eng-motivated", "eng-stay"]))
+    program = ProgramFactory(audience="teams", teams=list(teams), questions=engagement)
+    run = open_run(program, opens)
+    for team, agreeing in zip(teams, favourable, strict=True):
+        invitations = Invitation.objects.filter(run=run, team=team).order_by("id")
+        for index, invitation in enumerate(invitations):
+            value = 4 if index < agreeing else 2
+            answer(invitation, opens, eng_proud=value, eng_motivated=value, eng_stay=value)
+    return survey_services.survey_run_close(run=run, today=opens + dt.timedelta(days=6))
+
+
+def test_the_executive_dashboard_draws_its_charts_and_tables_on_a_phone(
+    open_session, executive, org
+):
+    load_question_library()
+    teams = make_teams(org["root"], [5, 5, 6], prefix="A rather long service desk name")
+    today = timezone.localdate()
+    _closed_run(teams, [5, 3, 1], today - dt.timedelta(days=80))
+    _closed_run(teams, [4, 4, 6], today - dt.timedelta(days=30))
+    people = list(Employee.objects.filter(team__in=teams).order_by("id"))
+    for index in range(4):
+        give(people[index], [people[index + 1]])
+    phone = open_session(PHONE)
+    phone.sign_in(executive.user.email, PASSWORD)
+
+    response = phone.go("/insights/culture/")
+
+    assert response.status == 200
+    phone.page.wait_for_function("() => window.Chart && Chart.getChart('trend-chart')")
+    drawn = phone.page.evaluate(
+        """() => {
+            const canvas = document.getElementById('trend-chart');
+            const chart = Chart.getChart(canvas);
+            return {width: canvas.width, height: canvas.height,
+                    points: chart.data.datasets[0].data};
+        }"""
+    )
+    assert drawn["width"] > 0 and drawn["height"] > 0
+    api = phone.page.evaluate(
+        "() => fetch('/api/v1/insights/culture/').then((response) => response.json())"
+    )
+    assert drawn["points"] == [point["engagement_index"] for point in api["trend"]]
+    assert len(api["trend"]) == 2 and all(point["shown"] for point in api["trend"])
+    table = phone.page.evaluate(
+        """() => Array.from(document.querySelectorAll('#trend-table tbody tr')).map((row) => {
+            const cell = (field) => Number(row.querySelector(`[data-field=${field}]`).textContent);
+            return {
+                run: Number(row.dataset.run),
+                engagement_index: cell('engagement_index'),
+                respondents: cell('respondents'),
+            };
+        })"""
+    )
+    assert table == [
+        {
+            "run": point["run"],
+            "engagement_index": point["engagement_index"],
+            "respondents": point["respondents"],
+        }
+        for point in api["trend"]
+    ]
+    assert table[0]["engagement_index"] == pytest.approx(100 * 9 / 16, abs=0.01)
+    reach = phone.page.locator("#reach-table tbody tr").first.locator("td").first.text_content()
+    assert reach is not None
+    assert int(reach) == api["recognition"]["reach"][0]["recognised"] == 4
+    charts = phone.page.evaluate(
+        "() => Array.from(document.querySelectorAll('canvas[data-chart]'))"
+        ".filter((canvas) => Chart.getChart(canvas)).length"
+    )
+    assert charts == 4
+    assert phone.horizontal_overflow() == 0
+    phone.screenshot("executive-culture-dashboard-390")
+    assert phone.console_errors == []
