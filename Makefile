@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install demo serve test lint format migrations-check worker beat bench
+.PHONY: help install demo serve test lint format migrations-check worker beat bench fuzz
 
 help: ## Show the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -58,3 +58,6 @@ beat: install ## Run the Celery beat scheduler (needs CELERY_BROKER_URL).
 
 bench: install ## Benchmarks against a seeded PostgreSQL (see bench/README.md).
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+fuzz: install ## A long schema fuzz of the API (50 bad inputs per operation and role; CI sends 3).
+	CXC_FUZZ_EXAMPLES=$${CXC_FUZZ_EXAMPLES:-50} $(PY) -m pytest -n auto tests/security/test_schema_fuzz.py $(PYTEST_ARGS)

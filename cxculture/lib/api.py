@@ -53,6 +53,33 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
+NUL_MESSAGE = "The request contains a NUL byte, which is not allowed."
+
+
+def _carries_nul(exc: Exception, context: dict) -> bool:
+    """True when an unexpected error comes from a NUL byte in the request (PostgreSQL refuses
+    NUL in text; an id or filter with one fails to convert)."""
+    if "NUL (0x00)" in str(exc):
+        return True
+    request = context.get("request")
+    if request is None:
+        return False
+    parts: list[Any] = [request.path, *context.get("kwargs", {}).values()]
+    parts += [value for _, values in request.query_params.lists() for value in values]
+    data = getattr(request, "_full_data", None)  # the body, when the view had parsed it
+    if data is not None:
+        parts.append(data)
+    return any(_contains_nul(part) for part in parts)
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(item) for item in value)
+    return isinstance(value, str) and "\x00" in value
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         fields = {exc.field: [exc.message]} if exc.field else {}
@@ -68,6 +95,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 
     response = drf_exception_handler(exc, context)
     if response is None:
+        if _carries_nul(exc, context):  # a NUL byte is bad input (400), never a server error
+            return Response(error_body("invalid", NUL_MESSAGE), status=400)
         return None
     if isinstance(exc, exceptions.ValidationError):
         fields = _fields(exc.detail)

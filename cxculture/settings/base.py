@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "recognition",
     "cxculture.actions",
     "cxculture.audit",
+    "cxculture.jobs",
     "cxculture.insights",
     "cxculture.apps.CxcultureConfig",
 ]
@@ -255,6 +256,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CXC_TASK_SOFT_TIME_LIMIT", default=25 * 6
 # scheduled (countdown/eta) further out than this.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_TIMEZONE = TIME_ZONE
+# A task that failed (or was redelivered) this many times goes to the dead-letter table.
+CXC_TASK_MAX_ATTEMPTS = env.int("CXC_TASK_MAX_ATTEMPTS", default=5)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Pulse surveys. Each task is idempotent (runs change state with conditional updates and
     # every email is claimed once), so they run hourly and a missed hour costs nothing.
