@@ -15,7 +15,19 @@ from cxculture.people import views as people_views
 from recognition import api as recognition_api
 from surveys import api as surveys_api
 
-router = DefaultRouter()
+
+class NumericIdRouter(DefaultRouter):
+    """Every id in the API is a number, so `/teams/abc/` is a 404 from the URL resolver and
+    never reaches a view that would fail converting it."""
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        lookup_field = getattr(viewset, "lookup_field", "pk")
+        lookup_url_kwarg = getattr(viewset, "lookup_url_kwarg", None) or lookup_field
+        value = getattr(viewset, "lookup_value_regex", "[0-9]+")
+        return f"(?P<{lookup_prefix}{lookup_url_kwarg}>{value})"
+
+
+router = NumericIdRouter()
 router.register("teams", people_api.TeamViewSet, basename="team")
 router.register("employees", people_api.EmployeeViewSet, basename="employee")
 router.register("values", people_api.CompanyValueViewSet, basename="value")
@@ -51,6 +63,8 @@ api_v1: list[URLPattern | URLResolver] = [
     ),
     path("insights/culture/", insights_api.CultureView.as_view(), name="insights-culture"),
 ]
+
+handler404 = "cxculture.lib.api.not_found"
 
 urlpatterns = [
     path("", people_views.home, name="home"),

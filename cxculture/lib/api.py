@@ -8,7 +8,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -54,6 +55,7 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
 
 
 NUL_MESSAGE = "The request contains a NUL byte, which is not allowed."
+OVERFLOW_MESSAGE = "A number in the request is too large."
 
 
 def _carries_nul(exc: Exception, context: dict) -> bool:
@@ -97,6 +99,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is None:
         if _carries_nul(exc, context):  # a NUL byte is bad input (400), never a server error
             return Response(error_body("invalid", NUL_MESSAGE), status=400)
+        if isinstance(exc, OverflowError):  # a filter number beyond what the database holds
+            return Response(error_body("invalid", OVERFLOW_MESSAGE), status=400)
         return None
     if isinstance(exc, exceptions.ValidationError):
         fields = _fields(exc.detail)
@@ -123,3 +127,10 @@ class FeedPagination(pagination.CursorPagination):
 
     page_size = 25
     ordering = "-created_at"
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 404 for URLs nothing matched: the API's error format under /api/, a page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
+    return page_not_found(request, exception)

@@ -39,25 +39,10 @@ UNDOCUMENTED_GENERIC = {400, 401, 403, 404, 405}
 # input kind only; any other 5xx fails. Remove an entry once its app is fixed.
 _NON_NUMERIC_ID = ("path", "an {id} that is not a number reaches the ORM (ValueError)")
 _HUGE_INTEGER = ("query", "an integer filter beyond 64 bits reaches the database (OverflowError)")
-KNOWN_5XX: dict[tuple[str, str], tuple[str, str]] = {
-    ("get", "/api/v1/actions/{id}/updates/"): _NON_NUMERIC_ID,
-    ("post", "/api/v1/actions/{id}/updates/"): _NON_NUMERIC_ID,
-    ("get", "/api/v1/outcome-imports/{id}/errors/download/"): _NON_NUMERIC_ID,
-    ("get", "/api/v1/outcome-imports/{id}/errors/"): _NON_NUMERIC_ID,
-    ("post", "/api/v1/exceptions/{id}/review/"): _NON_NUMERIC_ID,
-    ("post", "/api/v1/survey-runs/{id}/open/"): _NON_NUMERIC_ID,
-    ("post", "/api/v1/survey-runs/{id}/close/"): _NON_NUMERIC_ID,
-    ("get", "/api/v1/survey-runs/{id}/results/"): _NON_NUMERIC_ID,
-    ("get", "/api/v1/survey-runs/{id}/participation/"): _NON_NUMERIC_ID,
-    ("get", "/api/v1/employees/"): _HUGE_INTEGER,
-    ("get", "/api/v1/actions/"): _HUGE_INTEGER,
-    ("get", "/api/v1/outcomes/"): _HUGE_INTEGER,
-    ("get", "/api/v1/exceptions/"): _HUGE_INTEGER,
-    ("get", "/api/v1/redemptions/"): _HUGE_INTEGER,
-    ("get", "/api/v1/teams/"): _HUGE_INTEGER,
-    ("get", "/api/v1/points/transactions/"): _HUGE_INTEGER,
-    ("get", "/api/v1/recognitions/"): _HUGE_INTEGER,
-}
+# Server errors the fuzz found and that are not fixed yet (none now: non-numeric ids are refused
+# by the router's numeric lookup, out-of-range integers answer 400). Add a row only with an
+# issue to fix it.
+KNOWN_5XX: dict[tuple[str, str], tuple[str, str]] = {}
 
 
 @cache
