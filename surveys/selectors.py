@@ -684,7 +684,8 @@ def _reason(decision: anonymity.Decision, k: int) -> str | None:
     return REASON_TEXT[decision.reason].format(k=k)
 
 
-def _participation(snapshot: RunSnapshot, group: Group) -> dict[str, Any] | None:
+def group_participation(snapshot: RunSnapshot, group: Group) -> dict[str, Any] | None:
+    """Invited, responded and rate of a group, when the participation plan (k invited) shows it."""
     if group.filters:
         return None
     decision = snapshot.participation_plan.decide(Group(group.kind, group.node))
@@ -838,7 +839,7 @@ def run_results(viewer: Viewer, run: SurveyRun, query: ResultsQuery) -> dict[str
         "reportable": decision.shown,
         "reason": _reason(decision, k),
         "respondents": decision.respondents if decision.shown else None,
-        "participation": _participation(snapshot, group),
+        "participation": group_participation(snapshot, group),
         "engagement_index": None,
         "enps": None,
         "drivers": [],
@@ -884,7 +885,7 @@ def run_results(viewer: Viewer, run: SurveyRun, query: ResultsQuery) -> dict[str
     if group.kind == SUBTREE and not group.filters:
         # The engagement driver is the engagement index column already.
         heat_columns = [driver for driver in columns if driver != Driver.ENGAGEMENT]
-        result["heatmap"] = _heatmap(viewer, snapshot, group, heat_columns)
+        result["heatmap"] = team_heatmap(viewer, snapshot, group, heat_columns)
         result["breakdowns"] = _breakdowns(snapshot, group)
     return result
 
@@ -918,13 +919,16 @@ def group_scores(snapshot: RunSnapshot, group: Group) -> dict[str, Any]:
     )
 
 
-def _heatmap(
+def team_heatmap(
     viewer: Viewer,
     snapshot: RunSnapshot,
     group: Group,
     columns: list[str],
 ) -> dict[str, Any]:
-    """Teams below the group by drivers; hidden rows say why, with no figure at all."""
+    """Teams below the group by drivers; hidden rows say why, with no figure at all.
+
+    The one heatmap for every page (run results, the culture dashboard).
+    """
     k = snapshot.run.anonymity_threshold
     rows = []
     for node in snapshot.descendants(group.node):
@@ -1007,7 +1011,7 @@ def run_participation(viewer: Viewer, run: SurveyRun) -> dict[str, Any]:
         group = Group(kind, node)
         if node != top.node and not may_see_group(viewer, snapshot, group):
             continue
-        figures = _participation(snapshot, group)
+        figures = group_participation(snapshot, group)
         rows.append(
             {
                 "team": node if isinstance(node, int) else None,

@@ -26,7 +26,7 @@ from cxculture.people.models import CompanyValue, Employee, Team
 from cxculture.people.permissions import Viewer
 from recognition.models import PolicyException, RecognitionReceiver
 from surveys.models import Driver, SurveyRun
-from surveys.selectors import group_scores, may_see_group, run_snapshot
+from surveys.selectors import group_participation, group_scores, run_snapshot, team_heatmap
 
 from .selectors import APPROVED, linkage_for, may_read_insights
 
@@ -129,20 +129,9 @@ def _survey_side(
             "responded": None,
             "rate": None,
         }
-        if present and snapshot.participation_plan.decide(group).shown:
-            nodes = (
-                list(snapshot.parents)
-                if node == ORGANISATION
-                else [node, *snapshot.descendants(node)]
-            )
-            invited = sum(snapshot.invited.get(n, 0) for n in nodes)
-            responded = sum(snapshot.responded.get(n, 0) for n in nodes)
-            row.update(
-                shown=True,
-                invited=invited,
-                responded=responded,
-                rate=stats.share(responded, invited),
-            )
+        counts = group_participation(snapshot, group) if present else None
+        if counts is not None:
+            row.update(shown=True, **counts)
         participation.append(row)
         if index == len(runs) - 1 and present:
             heatmap = _heatmap(viewer, snapshot, node, label)
@@ -150,38 +139,21 @@ def _survey_side(
 
 
 def _heatmap(viewer: Viewer, snapshot: Any, node: Any, label: str) -> dict[str, Any]:
-    """Teams below the department by driver (% favourable); hidden rows carry no figure."""
-    k = snapshot.run.anonymity_threshold
+    """The surveys heatmap of teams below the department, as rows of values per driver column.
+
+    Only drivers some shown team has a figure for become columns (the engagement index has its
+    own column), so a department of hidden teams shows no empty grid.
+    """
+    drivers = [d for d in Driver.values if d not in (Driver.ENGAGEMENT, Driver.ENPS)]
+    heatmap = team_heatmap(viewer, snapshot, Group(SUBTREE, node), drivers)
+    columns = [
+        d for d in drivers if any(row["cells"].get(d) is not None for row in heatmap["rows"])
+    ]
     rows = []
-    columns: list[str] = []
-    for child in snapshot.descendants(node):
-        group = Group(SUBTREE, child)
-        if not may_see_group(viewer, snapshot, group):
-            continue
-        decision = snapshot.plan.decide(group)
-        row: dict[str, Any] = {
-            "team": child if isinstance(child, int) else None,
-            "name": snapshot.name(child),
-            "depth": snapshot.depth(child),
-            "shown": decision.shown,
-            "reason": None if decision.shown else f"Fewer than {k} responses, or protecting one",
-            "respondents": decision.respondents if decision.shown else None,
-            "engagement_index": None,
-            "cells": {},
-        }
-        if decision.shown:
-            figures = group_scores(snapshot, group)
-            row["engagement_index"] = figures["engagement_index"]
-            row["cells"] = {
-                driver: entry["favourable"]
-                for driver, entry in figures["drivers"].items()
-                if driver != Driver.ENGAGEMENT
-            }
-            columns.extend(d for d in row["cells"] if d not in columns)
-        rows.append(row)
-    for row in rows:
-        row["values"] = [row["cells"].get(driver) for driver in columns]
-        del row["cells"]
+    for row in heatmap["rows"]:
+        cells = row.pop("cells")
+        row.pop("enps", None)
+        rows.append({**row, "values": [cells.get(driver) for driver in columns]})
     return {
         "run": label,
         "columns": [{"driver": d, "label": Driver(d).label} for d in columns],
