@@ -9,9 +9,9 @@ from rest_framework.routers import DefaultRouter
 
 from cxculture.actions import api as actions_api
 from cxculture.insights import api as insights_api
+from cxculture.insights import views as insights_views
 from cxculture.outcomes import api as outcomes_api
 from cxculture.people import api as people_api
-from cxculture.people import views as people_views
 from recognition import api as recognition_api
 from surveys import api as surveys_api
 
@@ -67,7 +67,7 @@ api_v1: list[URLPattern | URLResolver] = [
 handler404 = "cxculture.lib.api.not_found"
 
 urlpatterns = [
-    path("", people_views.home, name="home"),
+    path("", insights_views.home, name="home"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

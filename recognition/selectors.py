@@ -414,3 +414,32 @@ def reciprocal_pairs(
         {pk for pair in pairs for pk in pair}
     )
     return [ReciprocalPair(people[a], people[b], given[(a, b)], given[(b, a)]) for a, b in pairs]
+
+
+# --- Home page -----------------------------------------------------------------------------------
+
+
+def recognition_counts_for(employee: Employee, *, since: dt.datetime) -> dict[str, int]:
+    """How many recognitions the person received and gave since `since` (reversed ones left
+    out), in two counting queries."""
+    received = RecognitionReceiver.objects.filter(
+        employee=employee,
+        recognition__created_at__gte=since,
+        recognition__reversed_at__isnull=True,
+    ).count()
+    given = Recognition.objects.filter(
+        giver=employee, created_at__gte=since, reversed_at__isnull=True
+    ).count()
+    return {"received": received, "given": given}
+
+
+def latest_received_by(employee: Employee, *, limit: int = 3) -> list[Recognition]:
+    """The person's newest recognitions received (they may always see those), with the giver;
+    one query."""
+    return list(
+        Recognition.objects.filter(
+            reversed_at__isnull=True, pk__in=_receivers_in(employee_id=employee.pk)
+        )
+        .select_related("giver__user")
+        .order_by("-created_at", "-id")[:limit]
+    )

@@ -1121,3 +1121,88 @@ def results_csv_rows(results: Mapping[str, Any]) -> list[list[Any]]:
         )
         rows.append(["attribute", name, "eNPS", row["enps"], row["respondents"], ""])
     return rows
+
+
+# --- Home page -----------------------------------------------------------------------------------
+
+
+def latest_closed_run_for_viewer(viewer: Viewer) -> SurveyRun | None:
+    """The newest closed run that asked the viewer's team or a team they manage (HR and
+    executives: any run). Invitations are read for their team only, never for an answer."""
+    if not viewer.is_authenticated:
+        return None
+    runs = SurveyRun.objects.filter(status=SurveyRun.Status.CLOSED).select_related("program")
+    if not viewer.sees_whole_organisation:
+        paths = [*viewer.managed_paths]
+        if viewer.employee is not None and viewer.employee.team is not None:
+            paths.append(viewer.employee.team.path)
+        if not paths:
+            return None
+        asked = Q(pk__in=[])
+        for path in paths:
+            asked |= Q(team_path__startswith=path)
+        runs = runs.filter(Exists(Invitation.objects.filter(asked, run=OuterRef("pk"))))
+    return runs.order_by("-closes_on", "-id").first()
+
+
+def headline_for(viewer: Viewer, run: SurveyRun) -> dict[str, Any]:
+    """The group the results page opens on for the viewer, in a few figures: engagement index,
+    eNPS and the strongest and weakest driver — all through the gate, or the reason why not.
+
+    Four queries (the snapshot without invitations, and the group's tallies)."""
+    snapshot = run_snapshot(run, with_invitations=False)
+    k = run.anonymity_threshold
+    headline: dict[str, Any] = {
+        "run": {
+            "id": run.pk,
+            "program": run.program.name,
+            "sequence": run.sequence,
+            "closes_on": run.closes_on,
+        },
+        "group": None,
+        "reportable": False,
+        "reason": None,
+        "respondents": None,
+        "engagement_index": None,
+        "enps": None,
+        "top_driver": None,
+        "bottom_driver": None,
+    }
+    try:
+        group = default_group(viewer, snapshot)
+    except PermissionDenied:
+        headline["reason"] = "You have no team to see results for"
+        return headline
+    headline["group"] = {
+        "kind": group.kind,
+        "team": group.node if isinstance(group.node, int) else None,
+        "label": group_label(snapshot, group),
+    }
+    decision = snapshot.plan.decide(group)
+    if not decision.shown:
+        headline["reason"] = _reason(decision, k)
+        return headline
+    figures = group_scores(snapshot, group)
+    drivers = sorted(
+        (
+            (entry["favourable"], driver)
+            for driver, entry in figures["drivers"].items()
+            if driver not in (Driver.ENGAGEMENT, Driver.ENPS)
+            and driver in Driver.values
+            and entry.get("favourable") is not None
+        ),
+        key=lambda item: (-item[0], item[1]),
+    )
+
+    def named(item: tuple[float, str]) -> dict[str, Any]:
+        return {"driver": item[1], "label": Driver(item[1]).label, "favourable": item[0]}
+
+    headline.update(
+        reportable=True,
+        respondents=decision.respondents,
+        engagement_index=figures["engagement_index"],
+        enps=figures["enps"],
+        top_driver=named(drivers[0]) if drivers else None,
+        bottom_driver=named(drivers[-1]) if len(drivers) > 1 else None,
+    )
+    return headline

@@ -27,7 +27,9 @@ class ActionForm(forms.Form):
     )
     source_label = forms.CharField(label="Insight or note", max_length=300, required=False)
     owner = forms.ModelChoiceField(queryset=Employee.objects.none())
-    due_on = forms.DateField(label="Due on", widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(
+        label="Due on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args, teams, owners, runs, driver_labels=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -321,3 +321,41 @@ def follow_through(*, today: dt.date, team: Team | None = None) -> dict[str, Any
         "actions_done_on_time": counts["on_time"],
         "actions_done_on_time_share": stats.share(counts["on_time"], counts["due"]),
     }
+
+
+# --- Home page -----------------------------------------------------------------------------
+
+
+def open_actions_with_latest_update(viewer: Viewer, *, limit: int) -> list[Action]:
+    """The viewer's newest open actions (what `actions_for_viewer` shows them), each with
+    `latest_update` (None before the first one): two queries."""
+    actions = list(actions_for_viewer(viewer).filter(status__in=Action.OPEN_STATUSES)[:limit])
+    latest: dict[int, ActionUpdate] = {}
+    if actions:
+        updates = (
+            ActionUpdate.objects.filter(action__in=[a.pk for a in actions])
+            .select_related("author__user")
+            .order_by("action_id", "-created_at", "-id")
+        )
+        for update in updates:
+            latest.setdefault(update.action_id, update)
+    for action in actions:
+        action.latest_update = latest.get(action.pk)  # type: ignore[attr-defined]
+    return actions
+
+
+def open_actions_to_lead(viewer: Viewer) -> QuerySet[Action]:
+    """Open actions the viewer answers for: owned by them or scoped to a team in their subtrees;
+    HR admins and executives also the organisation's own actions. Soonest due first."""
+    if viewer.employee is None and not viewer.sees_whole_organisation:
+        return Action.objects.none()
+    scope = viewer.subtree_q("team__")
+    if viewer.employee is not None:
+        scope |= Q(owner_id=viewer.employee.pk)
+    if viewer.sees_whole_organisation:
+        scope |= Q(team__isnull=True)
+    return (
+        Action.objects.filter(scope, status__in=Action.OPEN_STATUSES)
+        .select_related("team", "owner__user")
+        .order_by("due_on", "id")
+    )

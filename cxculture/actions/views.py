@@ -24,7 +24,6 @@ from .models import Action
 from .permissions import may_change, may_create_any, may_create_for
 
 PAGE_SIZE = 25
-HOME_CARD_SIZE = 5
 
 
 def _int(raw: str | None) -> int | None:
@@ -231,24 +230,3 @@ def team_page(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def organisation_page(request: HttpRequest) -> HttpResponse:
     return _you_said_we_did(request, None)
-
-
-@login_required
-def home_card(request: HttpRequest) -> HttpResponse:
-    """The "your team's actions" card of the home page, loaded with htmx."""
-    viewer = viewer_for(request.user)
-    actions = list(
-        selectors.actions_for_viewer(viewer).filter(status__in=Action.OPEN_STATUSES)[
-            :HOME_CARD_SIZE
-        ]
-    )
-    return render(
-        request,
-        "actions/_home_card.html",
-        {
-            "actions": actions,
-            "prompts": list(selectors.prompts_for(viewer, timezone.localdate())[:3]),
-            "team": viewer.employee.team if viewer.employee else None,
-            "today": timezone.localdate(),
-        },
-    )

@@ -293,6 +293,60 @@ class CultureLeaderSerializer(serializers.Serializer):
     actions_done = serializers.IntegerField()
 
 
+class CultureMyActionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    due_on = serializers.DateField()
+    overdue = serializers.BooleanField(help_text="Open and past its due date.")
+    team = serializers.CharField(allow_null=True, help_text="None: an organisation action.")
+    owner = serializers.CharField()
+
+
+class CultureMyActionsSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    items = CultureMyActionSerializer(many=True, help_text="Soonest due first (at most 10).")
+
+
+class CultureMyExceptionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    employee = serializers.CharField()
+    team = serializers.CharField(allow_null=True)
+    policy = serializers.CharField()
+    occurred_on = serializers.DateField()
+    cost = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class CultureMyExceptionsSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    items = CultureMyExceptionSerializer(many=True, help_text="Oldest first (at most 5).")
+
+
+class CultureNotRecognisedSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    count = serializers.IntegerField()
+    first_names = serializers.ListField(
+        child=serializers.CharField(), help_text="Longest waiting first (at most 10)."
+    )
+
+
+class CultureMyWorkSerializer(serializers.Serializer):
+    actions = CultureMyActionsSerializer(
+        help_text="Open actions owned by the viewer or in their subtrees (HR and executives: "
+        "also the organisation's own)."
+    )
+    exceptions = CultureMyExceptionsSerializer(
+        allow_null=True,
+        help_text="Exceptions waiting for the viewer's review; None for executives.",
+    )
+    not_recognised = CultureNotRecognisedSerializer(
+        help_text="Active people in the viewer's subtrees (HR and executives: everyone) not "
+        "recognised within CXC_RECOGNITION_NOT_RECOGNISED_DAYS (the same window as the "
+        "not-recognised page)."
+    )
+
+
 class CultureDashboardSerializer(serializers.Serializer):
     department = CultureDepartmentSerializer(allow_null=True)
     departments = CultureDepartmentChoiceSerializer(many=True)
@@ -308,6 +362,10 @@ class CultureDashboardSerializer(serializers.Serializer):
     leaders = CultureLeaderSerializer(many=True, help_text="Managers in scope (at most 50).")
     linkage = CultureLinkageSerializer()
     follow_through = CultureFollowThroughSerializer()
+    my_work = CultureMyWorkSerializer(
+        allow_null=True,
+        help_text="What waits for the viewer themselves, whatever the department chosen.",
+    )
 
 
 class CultureView(APIView):

@@ -13,18 +13,20 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from cxculture.actions.models import Action
-from cxculture.actions.selectors import follow_through
+from cxculture.actions.selectors import follow_through, open_actions_to_lead
 from cxculture.lib import stats
 from cxculture.lib.anonymity import ORGANISATION, SUBTREE, Group
 from cxculture.lib.api import DomainError
 from cxculture.people.models import CompanyValue, Employee, Team
 from cxculture.people.permissions import Viewer
 from recognition.models import PolicyException, RecognitionReceiver
+from recognition.selectors import exception_review_queue, not_recognised_lately
 from surveys.models import Driver, SurveyRun
 from surveys.selectors import group_participation, group_scores, run_snapshot, team_heatmap
 
@@ -34,6 +36,9 @@ MONTHS = (3, 6, 12)
 MAX_RUNS = 12
 REACH_DAYS = (30, 90)
 MAX_LEADERS = 50
+MY_ACTIONS = 10
+MY_EXCEPTIONS = 5
+NOT_RECOGNISED_NAMES = 10
 
 
 def _require(viewer: Viewer) -> None:
@@ -291,6 +296,65 @@ def _linkage(viewer: Viewer) -> dict[str, Any]:
     }
 
 
+def _my_work(viewer: Viewer, today: dt.date) -> dict[str, Any] | None:
+    """What waits for the viewer themselves, whatever department the dashboard shows: open
+    actions they answer for, exceptions waiting for their review, and people they lead who were
+    not recognised lately. Managers see their subtrees; HR admins the organisation (they review
+    every exception); executives the organisation's actions and reach, and no review queue
+    (they do not review exceptions). Six queries, whatever the data size."""
+    if not (viewer.is_manager or viewer.sees_whole_organisation):
+        return None
+    actions = open_actions_to_lead(viewer)
+    open_count = actions.count()
+    reviewer = viewer.is_manager or viewer.is_hr_admin
+    queue = exception_review_queue(viewer) if reviewer else None
+    missed = not_recognised_lately(viewer)
+    return {
+        "actions": {
+            "count": open_count,
+            "items": [
+                {
+                    "id": action.pk,
+                    "title": action.title,
+                    "status": action.status,
+                    "status_label": action.get_status_display(),
+                    "due_on": action.due_on,
+                    "overdue": action.due_on < today,
+                    "team": action.team.name if action.team else None,
+                    "owner": action.owner.display_name,
+                }
+                for action in actions[:MY_ACTIONS]
+            ],
+        },
+        "exceptions": (
+            {
+                "count": queue.count(),
+                "items": [
+                    {
+                        "id": exception.pk,
+                        "employee": exception.employee.display_name,
+                        "team": exception.employee.team.name if exception.employee.team else None,
+                        "policy": exception.policy.name,
+                        "occurred_on": exception.occurred_on,
+                        "cost": exception.cost,
+                    }
+                    for exception in queue[:MY_EXCEPTIONS]
+                ],
+            }
+            if queue is not None
+            else None
+        ),
+        "not_recognised": {
+            "days": settings.CXC_RECOGNITION_NOT_RECOGNISED_DAYS,
+            "count": missed.count(),
+            "first_names": [
+                person.user.first_name or person.display_name
+                for person in missed[:NOT_RECOGNISED_NAMES]
+            ],
+        },
+    }
+
+
 def culture_dashboard(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
     """The dashboard for the organisation (HR, executives) or a department in the viewer's
     subtrees (managers), over the last 3, 6 or 12 months."""
@@ -317,4 +381,5 @@ def culture_dashboard(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, An
         "leaders": _leaders(department, since),
         "linkage": _linkage(viewer),
         "follow_through": follow_through(today=today, team=department),
+        "my_work": _my_work(viewer, today),
     }

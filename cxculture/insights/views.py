@@ -1,4 +1,5 @@
-"""HTML pages for insights: linkage (chart + table) and the value of saying yes."""
+"""HTML pages for insights: the home page, linkage (chart + table), the value of saying yes and
+the culture dashboard."""
 
 from typing import Any
 
@@ -6,11 +7,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from cxculture.lib.api import DomainError
 from cxculture.people.permissions import viewer_for
 
 from . import culture, selectors
+from . import home as home_page
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Everyone's landing page: their recognition, points, surveys, team results and actions."""
+    return render(request, "insights/home.html", home_page.home_for(viewer_for(request.user)))
 
 
 def _viewer(request: HttpRequest):
@@ -124,9 +133,14 @@ def culture_page(request: HttpRequest) -> HttpResponse:
         {**row, "cells": [{"value": v, "heat": _heat(v)} for v in row["values"]]}
         for row in data["heatmap"]["rows"]
     ]
-    return render(
+    # The filter form swaps only the dashboard body with htmx; a history restore (back button
+    # with htmx's cache empty) and a plain GET (no JavaScript) get the whole page.
+    partial = bool(request.headers.get("HX-Request")) and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+    response = render(
         request,
-        "insights/culture.html",
+        "insights/_culture_body.html" if partial else "insights/culture.html",
         {
             "data": data,
             "charts": _culture_charts(data),
@@ -137,3 +151,5 @@ def culture_page(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+    patch_vary_headers(response, ["HX-Request"])
+    return response

@@ -1,4 +1,5 @@
-"""HTML pages for people: the home page, the directory and directory sync (HR)."""
+"""HTML pages for people: the directory and directory sync (HR). The home page reads every
+app, so it lives at the top of the import graph (`cxculture/insights/home.py`)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,34 +15,6 @@ from . import selectors, services
 from .forms import DirectorySyncForm
 from .models import DirectorySync
 from .permissions import viewer_for
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """Each role lands on its own home page; later issues fill these with their dashboards."""
-    viewer = viewer_for(request.user)
-    context: dict[str, object] = {
-        "role": viewer.primary_role,
-        "team": viewer.employee.team if viewer.employee else None,
-        "team_size": (
-            selectors.employees_for_viewer(viewer)
-            .filter(team_id=viewer.team_id, is_active=True)
-            .count()
-            if viewer.team_id
-            else 0
-        ),
-    }
-    if viewer.is_manager:
-        # The card shows names and head counts only: skip the managers prefetch.
-        context["managed_teams"] = (
-            selectors.teams_for_viewer(viewer).filter(viewer.subtree_q()).prefetch_related(None)
-        )
-    if viewer.sees_whole_organisation:
-        context["organisation"] = {
-            "teams": selectors.teams_for_viewer(viewer).filter(is_active=True).count(),
-            "people": selectors.employees_for_viewer(viewer).filter(is_active=True).count(),
-        }
-    return render(request, "people/home.html", context)
 
 
 @login_required

@@ -1,7 +1,9 @@
 /* Draws a Chart.js line or bar chart for each <canvas data-chart="ID">, where ID is the id of a
    <script type="application/json"> data island: {type: "line"|"bar", labels: [...],
    series: [{label, data: [number|null]}]}. A null is a figure the anonymity gate hides: the
-   chart leaves a gap. No inline script: the page's CSP forbids it. Every chart has a table. */
+   chart leaves a gap. No inline script: the page's CSP forbids it. Every chart has a table.
+   The filter form swaps the dashboard body with htmx: the new canvases are drawn after the swap,
+   and a refused filter (400, with its message) is swapped in too rather than ignored. */
 (function () {
   "use strict";
 
@@ -11,6 +13,10 @@
     var island = document.getElementById(canvas.dataset.chart);
     if (!island || typeof window.Chart === "undefined") {
       return;
+    }
+    var existing = window.Chart.getChart(canvas);
+    if (existing) {
+      existing.destroy();
     }
     var data = JSON.parse(island.textContent);
     if (!data || !data.labels || !data.labels.length) {
@@ -42,13 +48,27 @@
     });
   }
 
-  function init() {
-    document.querySelectorAll("canvas[data-chart]").forEach(draw);
+  function init(root) {
+    (root || document).querySelectorAll("canvas[data-chart]").forEach(draw);
   }
 
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
+    document.addEventListener("DOMContentLoaded", function () {
+      init(document);
+    });
   } else {
-    init();
+    init(document);
   }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    init(event.detail && event.detail.target ? event.detail.target : document);
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "culture-body" && event.detail.xhr.status === 400) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
 })();

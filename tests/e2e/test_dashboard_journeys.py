@@ -95,3 +95,65 @@ def test_the_executive_dashboard_draws_its_charts_and_tables_on_a_phone(
     assert phone.horizontal_overflow() == 0
     phone.screenshot("executive-culture-dashboard-390")
     assert phone.console_errors == []
+
+
+def test_choosing_a_department_swaps_the_dashboard_and_redraws_its_charts(
+    open_session, executive, org
+):
+    load_question_library()
+    support = make_teams(org["support"], [5, 6], prefix="Support desk")
+    sales = make_teams(org["sales"], [5, 5], prefix="Sales desk")
+    today = timezone.localdate()
+    _closed_run([*support, *sales], [5, 3, 1, 4], today - dt.timedelta(days=30))
+    phone = open_session(PHONE)
+    phone.sign_in(executive.user.email, PASSWORD)
+    phone.go("/insights/culture/")
+    phone.page.wait_for_function("() => window.Chart && Chart.getChart('trend-chart')")
+    # A marker that a full page load would wipe: the swap must keep the page.
+    phone.page.evaluate("() => { window.cxcNoReload = true; }")
+
+    phone.page.select_option("#id_department", str(org["sales"].pk))
+
+    phone.page.wait_for_function(
+        "() => document.querySelector('#culture-body .lead').textContent.startsWith('Sales')"
+    )
+    phone.page.wait_for_function("() => window.Chart && Chart.getChart('trend-chart')")
+    assert phone.page.evaluate("() => window.cxcNoReload") is True
+    assert f"department={org['sales'].pk}" in phone.page.url
+    drawn = phone.page.evaluate("() => Chart.getChart('trend-chart').data.datasets[0].data")
+    api = phone.page.evaluate(
+        f"() => fetch('/api/v1/insights/culture/?department={org['sales'].pk}')"
+        ".then((response) => response.json())"
+    )
+    assert drawn == [point["engagement_index"] for point in api["trend"]]
+    assert drawn == [50.0]  # Sales desks: 1 + 4 of 10 agree
+    assert phone.horizontal_overflow() == 0
+    phone.screenshot("executive-culture-dashboard-sales-after-swap-390")
+    assert phone.console_errors == []
+
+
+def test_a_manager_sees_what_waits_for_them_on_the_dashboard_at_390_px(
+    open_session, manager, employee, outsider, org
+):
+    from cxculture.people.permissions import viewer_for
+    from tests.factories.actions import make_action
+    from tests.factories.recognition import log_exception
+
+    load_question_library()
+    make_action(by=manager, team=org["support_a"], title="A rather long action title to wrap")
+    make_action(by=manager, team=org["support_b"], title="Overdue", due_on=dt.date(2026, 1, 1))
+    log_exception(employee)
+    assert viewer_for(manager.user).is_manager
+    phone = open_session(PHONE)
+    phone.sign_in(manager.user.email, PASSWORD)
+
+    phone.go("/insights/culture/")
+
+    work = phone.page.locator("#my-work").inner_text()
+    assert "Overdue" in work and "A rather long action title to wrap" in work
+    assert phone.page.locator('[data-field="my-actions-count"]').inner_text() == "2"
+    assert phone.page.locator('[data-field="my-exceptions-count"]').inner_text() == "1"
+    assert "Olga" in phone.page.locator("#my-not-recognised").inner_text()
+    assert phone.horizontal_overflow() == 0
+    phone.screenshot("manager-culture-dashboard-my-work-390")
+    assert phone.console_errors == []
