@@ -7,11 +7,13 @@ import random
 import pytest
 import time_machine
 
-from cxculture.actions.models import Action, ActionUpdate
+from cxculture.actions.models import Action, ActionPrompt, ActionUpdate
 from cxculture.actions.selectors import ScoreBook
+from cxculture.actions.services import action_prompts_send
 from cxculture.management.seeding.actions import seed_actions
 from cxculture.management.seeding.people import DemoOrg
 from cxculture.management.seeding.surveys import seed_surveys
+from surveys.models import SurveyRun
 from tests.factories.people import EmployeeFactory, TeamFactory
 
 TODAY = dt.date(2026, 3, 2)
@@ -67,3 +69,17 @@ def test_the_seed_makes_actions_with_history_and_is_safe_to_rerun(demo_org):
     assert overdue.count() == 1
     assert ActionUpdate.objects.filter(status_to="in_progress").count() >= 3
     assert max(a.created_at for a in Action.objects.all()).date() < TODAY
+
+
+def test_managers_are_prompted_to_act_on_the_latest_seeded_run(demo_org):
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)):
+        seed_surveys(demo_org)
+        seed_actions(demo_org)
+
+        sent = action_prompts_send(today=TODAY)
+
+    latest = SurveyRun.objects.filter(status="closed").order_by("-closes_on").first()
+    assert TODAY - latest.closes_on <= dt.timedelta(days=14)
+    assert not Action.objects.filter(source_run=latest).exists()
+    assert sent >= 1
+    assert set(ActionPrompt.objects.values_list("run_id", flat=True)) == {latest.pk}

@@ -25,7 +25,7 @@ def demo(org, hr_admin, executive, time_machine):
         teams.append(team)
         employees += [
             EmployeeFactory(team=team, hire_date=TODAY - dt.timedelta(days=200 + 90 * n))
-            for n in range(8)
+            for n in range(10)  # enough that most teams pass the anonymity gate (k = 5)
         ]
     health = [0.3 + 0.6 * n / 9 for n in range(10)]
     demo = DemoOrg(
@@ -44,7 +44,7 @@ def demo(org, hr_admin, executive, time_machine):
         team_trend={team.pk: 0.0 for team in teams},
     )
     seed_surveys(demo)
-    seed_outcomes(demo, target=6_000)
+    seed_outcomes(demo, target=20_000)  # enough CSAT answers a month for every team
     return demo
 
 

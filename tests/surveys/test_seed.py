@@ -1,6 +1,8 @@
-"""The demo seeder: six closed monthly runs and one open, consistent answers, safe to re-run."""
+"""The demo seeder: twelve closed fortnightly runs and one open, the latest closed ten days ago
+(so managers are prompted to act on it), consistent answers, safe to re-run."""
 
 import datetime as dt
+import itertools
 import random
 
 import pytest
@@ -8,7 +10,7 @@ import pytest
 from cxculture.management.seeding.people import DemoOrg
 from cxculture.management.seeding.surveys import seed_surveys
 from cxculture.people.permissions import viewer_for
-from surveys import selectors
+from surveys import selectors, services
 from surveys.models import Invitation, Response, SurveyProgram, SurveyRun
 from tests.factories.people import EmployeeFactory, TeamFactory
 
@@ -44,20 +46,30 @@ def demo_org(hr_admin, executive, org):
     )
 
 
-def test_it_seeds_six_months_of_history_and_an_open_run(demo_org):
+def test_it_seeds_six_months_of_fortnightly_history_and_an_open_run(demo_org):
     seed_surveys(demo_org)
     program = SurveyProgram.objects.get()
-    assert (program.name, program.cadence) == ("Monthly pulse", "monthly")
+    assert (program.name, program.cadence) == ("Fortnightly pulse", "biweekly")
     runs = list(SurveyRun.objects.order_by("sequence"))
-    assert [run.status for run in runs] == ["closed"] * 6 + ["open"]
+    assert [run.status for run in runs] == ["closed"] * 12 + ["open"]
     assert runs[-1].opens_on <= demo_org.today <= runs[-1].closes_on
-    assert [r.opens_on.month for r in runs] == [8, 9, 10, 11, 12, 1, 2]
+    assert runs[0].opens_on == dt.date(2025, 9, 13)  # 24 weeks before the open run
+    assert {(b.opens_on - a.opens_on).days for a, b in itertools.pairwise(runs)} == {14}
     for run in runs:
+        assert run.opens_on == services.planned_opening(program, run.sequence)
         assert Invitation.objects.filter(run=run).count() == 48
-        assert run.questions.count() == 16
+        assert run.questions.count() == 8
         responded = Invitation.objects.filter(run=run, responded_on__isnull=False).count()
         assert Response.objects.filter(run=run).count() == responded
     assert 20 <= Response.objects.filter(run=runs[0]).count() <= 48
+
+
+def test_the_latest_closed_run_ended_within_the_prompt_window(demo_org):
+    seed_surveys(demo_org)
+
+    latest = SurveyRun.objects.filter(status="closed").order_by("-closes_on").first()
+    assert demo_org.today - dt.timedelta(days=14) <= latest.closes_on < demo_org.today
+    assert latest.closes_on == demo_org.today - dt.timedelta(days=10)
 
 
 def test_teams_differ_and_move_over_time(demo_org):

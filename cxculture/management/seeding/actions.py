@@ -51,6 +51,10 @@ def _progress(action: Action, *, by, on: dt.date, text: str, status: str) -> Non
         Action.objects.filter(pk=action.pk).update(completed_at=_at(on))
 
 
+def _closed_about(runs: list[SurveyRun], today: dt.date, days: int) -> SurveyRun:
+    return min(runs[:-1], key=lambda run: (abs((today - run.closes_on).days - days), run.pk))
+
+
 @transaction.atomic
 def seed_actions(org: DemoOrg) -> None:
     """Create the demo actions; do nothing if any action exists."""
@@ -69,11 +73,14 @@ def seed_actions(org: DemoOrg) -> None:
         if team.pk in org.managers and org.managers[team.pk].user.email != demo_manager
     ]
     rng.shuffle(candidates)
+    # Runs about three and two months back, so some actions are done by now; never the latest
+    # closed run: that one prompts.
+    earlier, later = _closed_about(runs, today, 90), _closed_about(runs, today, 55)
     made = 0
     for team in candidates:
         if made >= TEAMS_WITH_ACTIONS:
             break
-        run = runs[-3] if made % 2 == 0 else runs[-2]  # not the latest: that one prompts
+        run = earlier if made % 2 == 0 else later
         scores = {
             driver: score
             for driver, score in book.driver_scores(run, team.pk).items()
@@ -127,12 +134,12 @@ def seed_actions(org: DemoOrg) -> None:
     executive = viewer_for(org.executive.user)
     org_scores = {
         driver: score
-        for driver, score in book.driver_scores(runs[-2], None).items()
+        for driver, score in book.driver_scores(later, None).items()
         if score is not None and driver in IDEAS
     }
     if org_scores:
         weakest = min(org_scores, key=lambda driver: org_scores[driver])
-        made_on = runs[-2].closes_on + dt.timedelta(days=5)
+        made_on = later.closes_on + dt.timedelta(days=5)
         action = services.action_create(
             by=executive,
             title=f"Organisation-wide: {IDEAS[weakest].lower()}",
@@ -141,7 +148,7 @@ def seed_actions(org: DemoOrg) -> None:
             owner=org.executive,
             due_on=made_on + dt.timedelta(days=90),
             source_kind=Action.SourceKind.SURVEY_DRIVER,
-            source_run=runs[-2],
+            source_run=later,
             source_driver=weakest,
         )
         _backdate(action, made_on)

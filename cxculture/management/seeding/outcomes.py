@@ -9,26 +9,28 @@ a little lower (the weekend's backlog). Most interactions carry a customer refer
 "CUST-000001".."CUST-040000", the form the exception seeder uses, so exceptions can be matched.
 
 Records are generated interaction by interaction (handle time, resolution and complaint always;
-churn, CSAT and NPS when the customer answered), plus weekly QA reviews per agent, then written
-with bulk_create in large batches and the daily rollups rebuilt once at the end.
+churn, CSAT and NPS when the customer answered), plus weekly QA reviews per agent, as rows
+written in bulk (COPY on PostgreSQL), and the daily rollups rebuilt once at the end with one
+INSERT ... SELECT ... GROUP BY. The enterprise profile asks for 5 million records the same way
+(`target=org.profile.outcome_records`).
 """
 
 import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Iterator
-from itertools import batched
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
+from cxculture.management.seeding.bulk import Rows, analyze, indexes_after, is_postgresql
 from cxculture.management.seeding.people import DemoOrg
 from cxculture.outcomes import services
-from cxculture.outcomes.models import Metric, OutcomeRecord
+from cxculture.outcomes.models import DailyRollup, Metric, OutcomeRecord
 from cxculture.people.models import Employee
 
-DEMO_RECORDS = 200_000
 DAYS = 365
 CUSTOMERS = 40_000
 SOURCE = "demo"
@@ -40,7 +42,19 @@ ALWAYS = ("handle_time", "fcr", "complaint")
 SOMETIMES = {"csat": 0.35, "nps": 0.12, "churn": 0.08}
 RECORDS_PER_INTERACTION = len(ALWAYS) + sum(SOMETIMES.values())
 CUSTOMER_REF_SHARE = 0.85
-BATCH = 5000
+RECORD_FIELDS = [
+    "metric_id",
+    "value",
+    "occurred_at",
+    "team_id",
+    "agent_id",
+    "customer_ref",
+    "interaction_ref",
+    "source",
+    "external_id",
+    "import_job_id",
+    "created_at",
+]
 
 
 def _clamp(value: float, low: float, high: float) -> float:
@@ -67,6 +81,7 @@ class _Generator:
             (team_id, code): self.rng.gauss(0, 0.15) for team_id in agents for code in metrics
         }
         self.interaction = 0
+        self.created_at = timezone.now()
 
     def health(self, team_id: int, day: dt.date, agent: Employee) -> float:
         months_ago = (self.org.today - day).days / 30.44
@@ -88,20 +103,23 @@ class _Generator:
         external_id: str,
         customer_ref: str = "",
         interaction_ref: str = "",
-    ) -> OutcomeRecord:
-        return OutcomeRecord(
-            metric_id=self.metric_ids[code],
-            value=value,
-            occurred_at=when,
-            team_id=team_id,
-            agent_id=agent.pk,
-            customer_ref=customer_ref,
-            interaction_ref=interaction_ref,
-            source=SOURCE,
-            external_id=external_id,
+    ) -> tuple:
+        """One OutcomeRecord as a row in RECORD_FIELDS order."""
+        return (
+            self.metric_ids[code],
+            value,
+            when,
+            team_id,
+            agent.pk,
+            customer_ref,
+            interaction_ref,
+            SOURCE,
+            external_id,
+            None,
+            self.created_at,
         )
 
-    def interactions(self, team_id: int, day: dt.date, count: int) -> Iterator[OutcomeRecord]:
+    def interactions(self, team_id: int, day: dt.date, count: int) -> Iterator[tuple]:
         rng = self.rng
         monday_dip = 0.12 if day.weekday() == 0 else 0.0
         for _ in range(count):
@@ -135,11 +153,11 @@ class _Generator:
                 score = rng.gauss(4.2 + 5.2 * level["nps"] - monday_dip * 4, 1.9)
                 yield self.of_interaction("nps", float(round(_clamp(score, 0, 10))), context)
 
-    def of_interaction(self, code: str, value: float, context: tuple) -> OutcomeRecord:
+    def of_interaction(self, code: str, value: float, context: tuple) -> tuple:
         when, team_id, agent, base, customer, ref = context
         return self.record(code, value, when, team_id, agent, f"{base}-{code}", customer, ref)
 
-    def qa_reviews(self, team_id: int, day: dt.date) -> Iterator[OutcomeRecord]:
+    def qa_reviews(self, team_id: int, day: dt.date) -> Iterator[tuple]:
         for agent in self.agents[team_id]:
             h = self.health(team_id, day, agent) + self.team_offset[team_id, "qa"]
             score = round(_clamp(self.rng.gauss(60 + 32 * h, 7), 0, 100), 1)
@@ -148,10 +166,12 @@ class _Generator:
             )
 
 
-def seed_outcomes(org: DemoOrg, *, target: int = DEMO_RECORDS) -> None:
-    """About `target` outcome records over the last year; skipped when any record exists."""
+def seed_outcomes(org: DemoOrg, *, target: int | None = None) -> None:
+    """About `target` outcome records over the last year (by default the profile's number);
+    skipped when any record exists."""
     if OutcomeRecord.objects.exists():
         return
+    target = org.profile.outcome_records if target is None else target
     services.metric_builtins_ensure()
     metrics = {metric.code: metric for metric in Metric.objects.filter(is_builtin=True)}
     team_ids = {team.pk for team in org.teams}
@@ -170,7 +190,7 @@ def seed_outcomes(org: DemoOrg, *, target: int = DEMO_RECORDS) -> None:
     per_agent_day = interactions / (people * volume)
     generator = _Generator(org, metrics, agents)
 
-    def records() -> Iterator[OutcomeRecord]:
+    def records() -> Iterator[tuple]:
         for day in days:
             for team_id, team_agents in sorted(agents.items()):
                 expected = per_agent_day * len(team_agents) * WEEKDAY_VOLUME[day.weekday()]
@@ -180,6 +200,37 @@ def seed_outcomes(org: DemoOrg, *, target: int = DEMO_RECORDS) -> None:
                     yield from generator.qa_reviews(team_id, day)
 
     with transaction.atomic():
-        for chunk in batched(records(), BATCH):
-            OutcomeRecord.objects.bulk_create(chunk, batch_size=BATCH)
+        with indexes_after(OutcomeRecord, DailyRollup):
+            rows = Rows(OutcomeRecord, RECORD_FIELDS)
+            for row in records():
+                rows.add(*row)
+            rows.flush()
+            _rollups_rebuild()
+        analyze(OutcomeRecord, DailyRollup)
+
+
+ROLLUP_SQL = """
+INSERT INTO outcomes_dailyrollup
+    (team_id, metric_id, day, count, sum, sum_sq, promoters, passives, detractors, updated_at)
+SELECT team_id, metric_id, (occurred_at AT TIME ZONE %(tz)s)::date,
+    count(*), sum(value), sum(value * value),
+    count(*) FILTER (WHERE metric_id = ANY(%(nps)s) AND value >= 9),
+    count(*) FILTER (WHERE metric_id = ANY(%(nps)s) AND value >= 7 AND value < 9),
+    count(*) FILTER (WHERE metric_id = ANY(%(nps)s) AND value < 7),
+    now()
+FROM outcomes_outcomerecord
+GROUP BY 1, 2, 3
+"""
+
+
+def _rollups_rebuild() -> None:
+    """The daily rollups from every record: one INSERT ... SELECT ... GROUP BY on PostgreSQL
+    (the cells `services.rollups_rebuild` computes, without a model instance per cell)."""
+    if not is_postgresql():
         services.rollups_rebuild()
+        return
+    nps = list(Metric.objects.filter(code="nps").values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("DELETE FROM outcomes_dailyrollup")
+        cursor.execute(ROLLUP_SQL, {"tz": settings.TIME_ZONE, "nps": nps})

@@ -1,19 +1,29 @@
-"""The demo organisation: 300 people in 30 teams under 4 departments, values and policies.
+"""The seeded organisation: values, policies and people in a tree of teams, in two profiles.
 
-Every team gets a latent `health` (0..1) and `trend` (change per month) drawn from a generator
-seeded by the team's external id, so every feature's seeder (surveys, recognition, outcomes) can
-draw consistent data from the same culture whether the organisation was created now or earlier.
+- `demo`: 300 people in 30 teams under 4 departments, created through the services.
+- `enterprise` (PostgreSQL): 20,000 people in 2,000 teams in a 4-level tree (company >
+  divisions > departments > teams), written with COPY; `--scale` multiplies people and teams.
+
+Both have the same sign-ins (SIGN_INS). Every team gets a latent `health` (0..1) and `trend`
+(change per month) drawn from a generator seeded by the team's external id, so every feature's
+seeder (surveys, recognition, outcomes) can draw consistent data from the same culture whether
+the organisation was created now or earlier.
 """
 
 import datetime as dt
 import random
 from dataclasses import dataclass, field
 
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 
 from cxculture.people import services
 from cxculture.people.models import CompanyValue, Employee, Policy, Role, Team
+
+from .bulk import IdBlock, Rows
 
 ROOT_EXTERNAL_ID = "DEMO-ROOT"
 DEMO_PASSWORD = "cxculture-demo"  # noqa: S105 - the published demo password
@@ -166,6 +176,69 @@ SIGN_INS = {
 }
 
 
+@dataclass(frozen=True)
+class Profile:
+    """How big the seeded organisation is and how much history each feature gets."""
+
+    name: str
+    root_external_id: str
+    people: int
+    teams: int
+    history_runs: int  # closed fortnightly pulse runs before the one open now
+    recognitions: int | None  # a year of them; None: the culture's own rate (the demo's)
+    outcome_records: int
+    reactions_per_recognition: float
+    bulk: bool  # rows by COPY (PostgreSQL only) rather than through the services
+    scale: float = 1.0
+
+
+DEMO = Profile(
+    name="demo",
+    root_external_id=ROOT_EXTERNAL_ID,
+    people=300,
+    teams=30,
+    history_runs=12,
+    recognitions=None,
+    outcome_records=200_000,
+    reactions_per_recognition=2.5,
+    bulk=False,
+)
+ENTERPRISE = Profile(
+    name="enterprise",
+    root_external_id="ENT-ROOT",
+    people=20_000,
+    teams=2_000,
+    history_runs=24,
+    recognitions=1_000_000,
+    outcome_records=5_000_000,
+    reactions_per_recognition=0.6,
+    bulk=True,
+)
+PROFILES = {profile.name: profile for profile in (DEMO, ENTERPRISE)}
+
+
+def scaled(profile: Profile, scale: float) -> Profile:
+    """The profile with people, teams and rows multiplied by `scale` (runs stay as they are)."""
+    if scale == 1:
+        return profile
+
+    def times(number: int) -> int:
+        return max(1, round(number * scale))
+
+    return Profile(
+        name=profile.name,
+        root_external_id=profile.root_external_id,
+        people=times(profile.people),
+        teams=times(profile.teams),
+        history_runs=profile.history_runs,
+        recognitions=None if profile.recognitions is None else times(profile.recognitions),
+        outcome_records=times(profile.outcome_records),
+        reactions_per_recognition=profile.reactions_per_recognition,
+        bulk=profile.bulk,
+        scale=scale,
+    )
+
+
 @dataclass
 class DemoOrg:
     root: Team
@@ -181,6 +254,7 @@ class DemoOrg:
     rng: random.Random = field(repr=False)
     team_health: dict[int, float] = field(default_factory=dict)
     team_trend: dict[int, float] = field(default_factory=dict)
+    profile: Profile = DEMO
 
 
 def _team_culture(team: Team) -> tuple[float, float]:
@@ -188,10 +262,12 @@ def _team_culture(team: Team) -> tuple[float, float]:
     return generator.uniform(0.3, 0.9), generator.uniform(-0.03, 0.04)
 
 
-def _load(today: dt.date, rng: random.Random) -> DemoOrg:
-    root = Team.objects.get(external_id=ROOT_EXTERNAL_ID)
+def _load(today: dt.date, rng: random.Random, profile: Profile = DEMO) -> DemoOrg:
+    root = Team.objects.get(external_id=profile.root_external_id)
     departments = list(Team.objects.filter(parent=root).order_by("id"))
-    teams = list(Team.objects.filter(parent__in=departments).order_by("id"))
+    # The teams people work in are the leaves: two levels down in the demo, three in enterprise.
+    leaf_depth = root.depth + (3 if profile.bulk else 2)
+    teams = list(Team.objects.filter(path__startswith=root.path, depth=leaf_depth).order_by("id"))
     employees = list(
         Employee.objects.filter(team__path__startswith=root.path)
         .select_related("user", "team")
@@ -217,10 +293,17 @@ def _load(today: dt.date, rng: random.Random) -> DemoOrg:
         policies=list(Policy.objects.order_by("id")),
         today=today,
         rng=rng,
+        profile=profile,
     )
     for team in teams:
         org.team_health[team.pk], org.team_trend[team.pk] = _team_culture(team)
+    _hr_is_staff()
     return org
+
+
+def _hr_is_staff() -> None:
+    # The HR admin sign-in manages dead letters and other records in /admin/.
+    User.objects.filter(email=SIGN_INS[Role.HR_ADMIN][0]).update(is_staff=True)
 
 
 def _person(rng: random.Random, number: int) -> tuple[str, str, str]:
@@ -231,11 +314,16 @@ def _person(rng: random.Random, number: int) -> tuple[str, str, str]:
 
 
 @transaction.atomic
-def seed_people(*, rng: random.Random, today: dt.date | None = None) -> tuple[DemoOrg, bool]:
-    """Create the demo organisation, or load it when it exists; return it and whether created."""
+def seed_people(
+    *, rng: random.Random, today: dt.date | None = None, profile: Profile = DEMO
+) -> tuple[DemoOrg, bool]:
+    """Create the organisation, or load it when it exists; return it and whether created."""
     today = today or timezone.localdate()
-    if Team.objects.filter(external_id=ROOT_EXTERNAL_ID).exists():
-        return _load(today, rng), False
+    if Team.objects.filter(external_id=profile.root_external_id).exists():
+        return _load(today, rng, profile), False
+    if profile.bulk:
+        _seed_people_in_bulk(rng=rng, today=today, profile=profile)
+        return _load(today, rng, profile), True
 
     root = services.team_create(name="Brightline", external_id=ROOT_EXTERNAL_ID)
     departments: list[Team] = []
@@ -353,20 +441,7 @@ def seed_people(*, rng: random.Random, today: dt.date | None = None) -> tuple[De
                 )
             employees.append(person)
 
-    values = [
-        services.company_value_create(name=name, description=description, position=position)
-        for position, (name, description) in enumerate(VALUES)
-    ]
-    owner = {department.name: department for department in departments}
-    policies = [
-        services.policy_create(
-            name=name,
-            code=code,
-            owner_team=owner[owner_name],
-            description=f"The written rule: {name.lower()}.",
-        )
-        for code, name, owner_name in POLICIES
-    ]
+    values, policies = _values_and_policies(departments)
     org = DemoOrg(
         root=root,
         departments=departments,
@@ -382,4 +457,260 @@ def seed_people(*, rng: random.Random, today: dt.date | None = None) -> tuple[De
     )
     for team in teams:
         org.team_health[team.pk], org.team_trend[team.pk] = _team_culture(team)
+    _hr_is_staff()
     return org, True
+
+
+def _values_and_policies(units: list[Team]) -> tuple[list[CompanyValue], list[Policy]]:
+    values = [
+        services.company_value_create(name=name, description=description, position=position)
+        for position, (name, description) in enumerate(VALUES)
+    ]
+    owner = {unit.name: unit for unit in units}
+    policies = [
+        services.policy_create(
+            name=name,
+            code=code,
+            owner_team=owner.get(owner_name),
+            description=f"The written rule: {name.lower()}.",
+        )
+        for code, name, owner_name in POLICIES
+    ]
+    return values, policies
+
+
+# --- Enterprise: the same kind of organisation, written in bulk -------------------------------
+
+MORE_DIVISIONS = [
+    ("Sales", "Sales", "Account executive"),
+    ("Operations", "Operations", "Operations specialist"),
+    ("Digital", "Digital", "Digital support specialist"),
+    ("Shared Services", "Back office", "Case handler"),
+]
+TITLES = {
+    "Support": "Customer service agent",
+    "Success": "Customer success manager",
+    "Field": "Field engineer",
+    "Retail": "Store associate",
+}
+REGIONS = [
+    "North",
+    "South",
+    "East",
+    "West",
+    "Central",
+    "Scotland",
+    "Wales",
+    "Midlands",
+    "London",
+    "Ireland",
+]
+
+
+def _divisions() -> list[tuple[str, str, str, list[str]]]:
+    """(name, role family, front-line title, team names) of each division, demo ones first."""
+    divisions = [
+        (name, ROLE_FAMILY[name], TITLES[ROLE_FAMILY[name]], team_names)
+        for name, team_names in DEPARTMENTS
+    ]
+    for name, family, title in MORE_DIVISIONS:
+        divisions.append((name, family, title, [f"{name} squad"]))
+    return divisions
+
+
+def _seed_people_in_bulk(*, rng: random.Random, today: dt.date, profile: Profile) -> None:
+    """Write the enterprise tree and its people with COPY, in one transaction.
+
+    Company > divisions > departments > teams; every team's first member manages it and each
+    division and department has a head. The sign-ins are the demo's (hr@, ceo@, manager@ of the
+    first team, agent@ in it), so the benchmark signs in the same way at any size.
+    """
+    now = timezone.now()
+    prefix = profile.root_external_id.removesuffix("-ROOT")
+    n_teams = profile.teams
+    n_divisions = min(8, max(2, round(n_teams / 250)))
+    n_departments = max(n_divisions, round(n_teams / 40))
+    groups = {role: Group.objects.get_or_create(name=role)[0].pk for role in Role}
+
+    team_ids = IdBlock(Team)
+    team_rows = Rows(
+        Team,
+        [
+            "id",
+            "name",
+            "external_id",
+            "parent_id",
+            "path",
+            "depth",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ],
+    )
+
+    def team(name: str, external_id: str, parent: tuple[int, str, int] | None) -> tuple:
+        pk = team_ids.take()
+        path = f"{parent[1] if parent else '/'}{pk}/"
+        depth = parent[2] + 1 if parent else 0
+        parent_pk = parent[0] if parent else None
+        team_rows.add(pk, name, external_id, parent_pk, path, depth, True, now, now)
+        return pk, path, depth
+
+    root = team("Brightline Group", profile.root_external_id, None)
+    catalogue = _divisions()
+    divisions = [
+        (team(catalogue[i][0], f"{prefix}-V{i + 1}", root), catalogue[i])
+        for i in range(n_divisions)
+    ]
+    departments = []
+    for index in range(n_departments):
+        division, info = divisions[index % n_divisions]
+        number = index // n_divisions
+        region = REGIONS[number % len(REGIONS)] + (
+            f" {number // len(REGIONS) + 1}" if number >= len(REGIONS) else ""
+        )
+        external_id = f"{prefix}-V{index % n_divisions + 1}-D{number + 1:02d}"
+        departments.append((team(f"{info[0]} {region}", external_id, division), info))
+    leaves = []
+    for index in range(n_teams):
+        department, info = departments[index % n_departments]
+        base = info[3][(index // n_departments) % len(info[3])]
+        leaves.append((team(f"{base} {index + 1}", f"{prefix}-T{index + 1:05d}", department), info))
+    team_rows.flush()
+    team_ids.sync()
+
+    user_ids, employee_ids = IdBlock(User), IdBlock(Employee)
+    users = Rows(
+        User,
+        [
+            "id",
+            "password",
+            "last_login",
+            "is_superuser",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "is_staff",
+            "is_active",
+            "date_joined",
+        ],
+    )
+    employees = Rows(
+        Employee,
+        [
+            "id",
+            "user_id",
+            "external_id",
+            "team_id",
+            "title",
+            "role_family",
+            "location",
+            "hire_date",
+            "is_front_line",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ],
+    )
+    memberships = Rows(User.groups.through, ["user_id", "group_id"])
+    managing = Rows(Team.managers.through, ["team_id", "employee_id"])
+    demo_password = make_password(DEMO_PASSWORD)
+    number = 0
+
+    def person(
+        team_pk: int,
+        *,
+        title: str,
+        family: str,
+        location: str,
+        front_line: bool,
+        roles: tuple[Role, ...] = (),
+        sign_in: tuple[str, str, str, str] | None = None,
+    ) -> int:
+        nonlocal number
+        number += 1
+        if sign_in:
+            email, first, last, title = sign_in
+            password = demo_password
+        else:
+            first, last, email = _person(rng, number)
+            password = "!" + get_random_string(40)  # unusable, as set_unusable_password makes
+        user_pk, employee_pk = user_ids.take(), employee_ids.take()
+        staff = sign_in is not None and Role.HR_ADMIN in roles
+        users.add(user_pk, password, None, False, email, first, last, email, staff, True, now)
+        hired = today - dt.timedelta(days=int(rng.uniform(30, 365 * 9)))
+        employees.add(
+            employee_pk,
+            user_pk,
+            f"{prefix}-E{number:06d}",
+            team_pk,
+            title,
+            family,
+            location,
+            hired,
+            front_line,
+            True,
+            now,
+            now,
+        )
+        for role in (Role.EMPLOYEE, *roles):
+            memberships.add(user_pk, groups[role])
+        return employee_pk
+
+    for title, family, role in (
+        ("", "Leadership", Role.EXECUTIVE),
+        ("", "People", Role.HR_ADMIN),
+        ("Finance director", "Leadership", None),
+        ("People analyst", "People", None),
+    ):
+        person(
+            root[0],
+            title=title,
+            family=family,
+            location=HEAD_OFFICE,
+            front_line=False,
+            roles=(role,) if role else (),
+            sign_in=SIGN_INS[role] if role else None,
+        )
+    for unit, info in [*divisions, *departments]:
+        head = person(
+            unit[0],
+            title=f"Head of {info[0]}",
+            family="Leadership",
+            location=HEAD_OFFICE,
+            front_line=False,
+            roles=(Role.MANAGER,),
+        )
+        managing.add(unit[0], head)
+    remaining = max(2 * n_teams, profile.people - number)
+    size, extra = divmod(remaining, n_teams)
+    for index, (leaf, info) in enumerate(leaves):
+        home = LOCATIONS[index % len(LOCATIONS)]
+        for member in range(size + (1 if index < extra else 0)):
+            location = "Remote" if rng.random() < 0.08 else home
+            if member == 0:
+                manager = person(
+                    leaf[0],
+                    title="Team manager",
+                    family=info[1],
+                    location=location,
+                    front_line=False,
+                    roles=(Role.MANAGER,),
+                    sign_in=SIGN_INS[Role.MANAGER] if index == 0 else None,
+                )
+                managing.add(leaf[0], manager)
+            else:
+                person(
+                    leaf[0],
+                    title=info[2],
+                    family=info[1],
+                    location=location,
+                    front_line=True,
+                    sign_in=SIGN_INS[Role.EMPLOYEE] if index == 0 and member == 1 else None,
+                )
+    for rows in (users, employees, memberships, managing):
+        rows.flush()
+    for block in (user_ids, employee_ids):
+        block.sync()
+    _values_and_policies(list(Team.objects.filter(depth=root[2] + 1, path__startswith=root[1])))

@@ -1,9 +1,14 @@
-"""Demo pulse surveys: a monthly program with six closed runs of history and one run open now.
+"""Pulse surveys: a fortnightly program with closed runs of history and one run open now.
+
+The demo has twelve closed runs (six months), the enterprise profile twenty-four (a year); the
+latest closed run ended ten days before the seed date, so managers are prompted to commit an
+action on it (CXC_ACTION_PROMPT_DAYS is 14).
 
 Answers are drawn from each team's latent culture (`DemoOrg.team_health`, moving by
 `team_trend` per month), so teams differ, some improve and some decline, and a person answers
-consistently across questions. Rows are written with `bulk_create` for speed, in the same shape
-the services write: invitations and responses share nothing but the team snapshot.
+consistently across questions. Rows are written in bulk (`bulk.Rows`: COPY on PostgreSQL) in
+the same shape the services write: invitations and responses share nothing but the team
+snapshot, and responses have random ids and are stored in random order.
 """
 
 import datetime as dt
@@ -26,10 +31,11 @@ from surveys.models import (
     TenureBand,
 )
 
+from .bulk import Rows, analyze, indexes_after, random_uuid
 from .people import DemoOrg
 
-HISTORY_RUNS = 6
 RUN_LENGTH_DAYS = 7
+CADENCE_DAYS = 14
 
 POSITIVE_COMMENTS = [
     "My manager backs me when I do the right thing for a customer.",
@@ -69,12 +75,13 @@ def _scale(latent: float, rng: random.Random) -> int:
     return max(0, min(10, round(2 + latent * 8.5 + rng.gauss(0, 1.5))))
 
 
-def _run_dates(today: dt.date) -> list[tuple[dt.date, dt.date]]:
-    """Six monthly runs before the current one, which opened two days ago."""
+def _run_dates(today: dt.date, history_runs: int) -> list[tuple[dt.date, dt.date]]:
+    """Fortnightly runs before the current one, which opened two days ago (so the last closed
+    run ended ten days ago)."""
     current = today - dt.timedelta(days=2)
     dates = []
-    for back in range(HISTORY_RUNS, -1, -1):
-        opens_on = services.add_months(current, -back)
+    for back in range(history_runs, -1, -1):
+        opens_on = current - dt.timedelta(days=CADENCE_DAYS * back)
         dates.append((opens_on, opens_on + dt.timedelta(days=RUN_LENGTH_DAYS - 1)))
     return dates
 
@@ -86,15 +93,15 @@ def seed_surveys(org: DemoOrg) -> None:
         return
     rng = random.Random(f"surveys:{org.root.external_id}")
     today = org.today
-    dates = _run_dates(today)
+    dates = _run_dates(today, org.profile.history_runs)
     library = list(Question.objects.filter(is_builtin=True, is_active=True))
     if not library:
         return  # the data migration did not run: nothing sensible to ask
     program = services.survey_program_create(
-        name="Monthly pulse",
-        description="Ten short questions a month on what helps us put customers first.",
+        name="Fortnightly pulse",
+        description="Eight short questions every two weeks on what helps us serve customers.",
         starts_on=dates[0][0],
-        cadence=SurveyProgram.Cadence.MONTHLY,
+        cadence=SurveyProgram.Cadence.BIWEEKLY,
         run_length_days=RUN_LENGTH_DAYS,
         questions=library,
         created_by=org.hr_admin.user,
@@ -108,37 +115,80 @@ def seed_surveys(org: DemoOrg) -> None:
         for driver in Driver.values
     }
     now = timezone.now()
-    for index, (opens_on, closes_on) in enumerate(dates):
-        is_current = index == len(dates) - 1
-        months_back = len(dates) - 1 - index
-        run = SurveyRun.objects.create(
-            program=program,
-            sequence=index + 1,
-            opens_on=opens_on,
-            closes_on=closes_on,
-            status=SurveyRun.Status.OPEN if is_current else SurveyRun.Status.CLOSED,
-            anonymity_threshold=program.anonymity_threshold,
-            comment_threshold=program.comment_threshold,
-            opened_at=now,
-            closed_at=None if is_current else now,
+    rows = _SurveyRows()
+    with indexes_after(Invitation, Response, Answer):
+        for index, (opens_on, closes_on) in enumerate(dates):
+            is_current = index == len(dates) - 1
+            months_back = (dates[-1][0] - opens_on).days / 30.44
+            run = SurveyRun.objects.create(
+                program=program,
+                sequence=index + 1,
+                opens_on=opens_on,
+                closes_on=closes_on,
+                status=SurveyRun.Status.OPEN if is_current else SurveyRun.Status.CLOSED,
+                anonymity_threshold=program.anonymity_threshold,
+                comment_threshold=program.comment_threshold,
+                opened_at=now,
+                closed_at=None if is_current else now,
+            )
+            asked = services.questions_for_run(
+                library, cadence=program.cadence, sequence=run.sequence
+            )
+            RunQuestion.objects.bulk_create(
+                RunQuestion(run=run, question=question, position=position)
+                for position, question in enumerate(asked, start=1)
+            )
+            _seed_run(
+                run=run,
+                asked=asked,
+                people=people,
+                org=org,
+                rng=rng,
+                months_back=months_back,
+                last_day=min(closes_on, today),
+                mean_health=mean_health,
+                person_effect=person_effect,
+                team_bias=team_bias,
+                rows=rows,
+            )
+        rows.flush()
+    analyze(Invitation, Response, Answer)
+
+
+class _SurveyRows:
+    def __init__(self) -> None:
+        self.invitations = Rows(
+            Invitation,
+            [
+                "run_id",
+                "employee_id",
+                "team_id",
+                "team_path",
+                "sent_on",
+                "reminded_day3_on",
+                "reminded_day5_on",
+                "responded_on",
+            ],
         )
-        asked = services.questions_for_run(library, cadence=program.cadence, sequence=run.sequence)
-        RunQuestion.objects.bulk_create(
-            RunQuestion(run=run, question=question, position=position)
-            for position, question in enumerate(asked, start=1)
+        self.responses = Rows(
+            Response,
+            [
+                "id",
+                "run_id",
+                "submitted_on",
+                "team_id",
+                "team_path",
+                "tenure_band",
+                "location",
+                "role_family",
+                "comment",
+            ],
         )
-        _seed_run(
-            run=run,
-            asked=asked,
-            people=people,
-            org=org,
-            rng=rng,
-            months_back=months_back,
-            last_day=min(closes_on, today),
-            mean_health=mean_health,
-            person_effect=person_effect,
-            team_bias=team_bias,
-        )
+        self.answers = Rows(Answer, ["id", "response_id", "question_id", "value", "choice", "text"])
+
+    def flush(self) -> None:
+        for rows in (self.invitations, self.responses, self.answers):
+            rows.flush()
 
 
 def _seed_run(
@@ -148,40 +198,43 @@ def _seed_run(
     people: Sequence,
     org: DemoOrg,
     rng: random.Random,
-    months_back: int,
+    months_back: float,
     last_day: dt.date,
     mean_health: float,
     person_effect: dict[int, float],
     team_bias: dict[tuple[int | None, str], float],
+    rows: _SurveyRows,
 ) -> None:
     invitations, responses, answers = [], [], []
     window = (last_day - run.opens_on).days
+    opens_on = run.opens_on
+    day3, day5 = opens_on + dt.timedelta(days=2), opens_on + dt.timedelta(days=4)
+    drawn = [
+        (
+            question.pk,
+            question.driver,
+            DRIVER_BIAS.get(question.driver, 0.0),
+            _scale if question.kind == Question.Kind.SCALE_0_10 else _agreement,
+        )
+        for question in asked
+    ]
     for person in people:
         health = org.team_health.get(person.team_id, mean_health)
         trend = org.team_trend.get(person.team_id, 0.0)
         culture = min(0.97, max(0.05, health - trend * months_back))
         responds = rng.random() < (0.55 + 0.35 * culture) * (0.55 if window < 3 else 1)
-        answered_on = run.opens_on + dt.timedelta(days=rng.randint(0, window)) if responds else None
+        answered_on = opens_on + dt.timedelta(days=rng.randint(0, window)) if responds else None
+        waited = (answered_on - opens_on).days if answered_on is not None else window + 1
         invitations.append(
-            Invitation(
-                run=run,
-                employee=person,
-                team_id=person.team_id,
-                team_path=person.team.path,
-                sent_on=run.opens_on,
-                reminded_day3_on=(
-                    run.opens_on + dt.timedelta(days=2)
-                    if window >= 2
-                    and (answered_on is None or (answered_on - run.opens_on).days > 2)
-                    else None
-                ),
-                reminded_day5_on=(
-                    run.opens_on + dt.timedelta(days=4)
-                    if window >= 4
-                    and (answered_on is None or (answered_on - run.opens_on).days > 4)
-                    else None
-                ),
-                responded_on=answered_on,
+            (
+                run.pk,
+                person.pk,
+                person.team_id,
+                person.team.path,
+                opens_on,
+                day3 if window >= 2 and waited > 2 else None,
+                day5 if window >= 4 and waited > 4 else None,
+                answered_on,
             )
         )
         if answered_on is None:
@@ -191,31 +244,28 @@ def _seed_run(
         if rng.random() < 0.18:
             pool = POSITIVE_COMMENTS if latent + rng.gauss(0, 0.1) > 0.6 else NEGATIVE_COMMENTS
             comment = rng.choice(pool)
-        response = Response(
-            run=run,
-            submitted_on=answered_on,
-            team_id=person.team_id,
-            team_path=person.team.path,
-            tenure_band=TenureBand.for_hire_date(person.hire_date, answered_on),
-            location=person.location,
-            role_family=person.role_family,
-            comment=comment,
+        response_id = random_uuid(rng)
+        responses.append(
+            (
+                response_id,
+                run.pk,
+                answered_on,
+                person.team_id,
+                person.team.path,
+                TenureBand.for_hire_date(person.hire_date, answered_on),
+                person.location,
+                person.role_family,
+                comment,
+            )
         )
-        responses.append(response)
-        for question in asked:
+        for question_id, driver, driver_bias, draw in drawn:
             if rng.random() < 0.04:
                 continue  # skipped
-            bias = DRIVER_BIAS.get(question.driver, 0.0) + team_bias.get(
-                (person.team_id, question.driver), 0.0
-            )
-            value = (
-                _scale(latent + bias, rng)
-                if question.kind == Question.Kind.SCALE_0_10
-                else _agreement(latent + bias, rng)
-            )
-            answers.append(Answer(response=response, question=question, value=value))
+            bias = driver_bias + team_bias.get((person.team_id, driver), 0.0)
+            value = draw(latent + bias, rng)
+            answers.append((random_uuid(rng), response_id, question_id, value, "", ""))
     # Responses are stored in random order, as independent submissions would be.
     rng.shuffle(responses)
-    Invitation.objects.bulk_create(invitations, batch_size=1000)
-    Response.objects.bulk_create(responses, batch_size=1000)
-    Answer.objects.bulk_create(answers, batch_size=2000)
+    rows.invitations.extend(invitations)
+    rows.responses.extend(responses)
+    rows.answers.extend(answers)
