@@ -18,3 +18,5 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [],
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+# The no-op floor of the invitation fan-out (bench/tasks.py) exists only for the bench.
+CELERY_IMPORTS = ["bench.tasks"]

@@ -24,16 +24,34 @@ class OnceForm(forms.Form):
             self.initial.setdefault("idempotency_key", _new_key())
 
 
+def person_label(person: Employee) -> str:
+    team = f" · {person.team.name}" if person.team else ""
+    return f"{person.display_name}{team}"
+
+
 class PersonChoiceField(forms.ModelMultipleChoiceField):
+    """Validates against every colleague, but renders only the `offered` ones as checkboxes.
+
+    An organisation of 20,000 cannot be one select: the form offers the people found by a
+    search (`GiveForm(who=...)`) and the people already chosen.
+    """
+
+    widget = forms.CheckboxSelectMultiple
+
     def label_from_instance(self, obj: Employee) -> str:  # type: ignore[override]
-        team = f" · {obj.team.name}" if obj.team else ""
-        return f"{obj.display_name}{team}"
+        return person_label(obj)
+
+    def offer(self, people: list[Employee]) -> None:
+        self.widget.choices = [(person.pk, person_label(person)) for person in people]
+
+
+MAX_OFFERED = 20
 
 
 class GiveForm(OnceForm):
     receivers = PersonChoiceField(
         queryset=Employee.objects.none(),
-        help_text="Choose one or more colleagues (Ctrl or ⌘ to pick several).",
+        help_text="Search by name, team or title, then tick one or more colleagues.",
     )
     message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -62,13 +80,29 @@ class GiveForm(OnceForm):
         people: QuerySet[Employee],
         values: QuerySet[CompanyValue],
         is_manager: bool,
+        found: QuerySet[Employee] | None = None,
         **kwargs,
     ):
+        """`people`: who may be recognised (validation); `found`: a search's matches to offer."""
         super().__init__(*args, **kwargs)
-        self.fields["receivers"].queryset = people  # type: ignore[attr-defined]
+        receivers: PersonChoiceField = self.fields["receivers"]  # type: ignore[assignment]
+        receivers.queryset = people
+        chosen = self.data.getlist("receivers") if self.is_bound else []  # type: ignore[attr-defined]
+        receivers.offer(offered_people(people, chosen, found))
         self.fields["values"].queryset = values  # type: ignore[attr-defined]
         if not is_manager:
             del self.fields["spot_award"]
+
+
+def offered_people(
+    people: QuerySet[Employee], chosen: list[str], found: QuerySet[Employee] | None
+) -> list[Employee]:
+    """The people already ticked (kept across searches), then up to 20 matches: 0-2 queries."""
+    ids = [int(raw) for raw in chosen if str(raw).isdigit()][:MAX_OFFERED]
+    kept = list(people.filter(pk__in=ids)) if ids else []
+    matches = list(found[:MAX_OFFERED]) if found is not None else []
+    seen = {person.pk for person in kept}
+    return kept + [person for person in matches if person.pk not in seen]
 
 
 class FeedFilterForm(forms.Form):
@@ -80,7 +114,13 @@ class FeedFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams  # type: ignore[attr-defined]
         self.fields["value"].queryset = values  # type: ignore[attr-defined]
-        self.fields["person"].queryset = people  # type: ignore[attr-defined]
+        person: forms.ModelChoiceField = self.fields["person"]  # type: ignore[assignment]
+        person.queryset = people
+        # Not a select of everyone (20,000 at enterprise size): the person filter comes from a
+        # link (?person=<id>); the select offers that person and "Anyone".
+        raw = str(self.data.get("person", "")) if self.is_bound else ""
+        chosen = list(people.filter(pk=int(raw))) if raw.isdigit() else []
+        person.widget.choices = [("", "Anyone"), *((p.pk, p.display_name) for p in chosen)]
 
 
 class ReactionForm(forms.Form):

@@ -18,13 +18,13 @@ requests from overdrawing an account or deadlocking each other:
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import batched
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.utils import timezone
 
 from cxculture.lib.api import ConflictError, DomainError
@@ -91,6 +91,32 @@ def accounts_lock(accounts: Iterable[Account]) -> dict[int, Account]:
     return {account.pk: account for account in locked}
 
 
+def accounts_lock_for(wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Account]:
+    """Lock the employee accounts `(kind, employee_id)` in pk order, creating missing ones.
+
+    One SELECT ... FOR UPDATE when they all exist (the usual case), instead of finding and then
+    locking them. Must be called inside a transaction. Returns fresh rows by (kind, employee).
+    """
+    wanted = set(wanted)
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for kind, employee_id in sorted(wanted):
+        if kind in Account.COMPANY_KINDS:
+            raise ValueError(f"{kind} accounts belong to the company")
+        by_kind[kind].append(employee_id)
+    scope = Q(pk__in=[])
+    for kind, ids in by_kind.items():
+        scope |= Q(kind=kind, employee_id__in=ids)
+    query = Account.objects.select_for_update().filter(scope).order_by("pk")
+    found = {(a.kind, a.employee_id): a for a in query}
+    if len(found) < len(wanted):
+        Account.objects.bulk_create(
+            [Account(kind=k, employee_id=e) for k, e in sorted(wanted) if (k, e) not in found],
+            ignore_conflicts=True,
+        )
+        found = {(a.kind, a.employee_id): a for a in query.all()}
+    return found  # type: ignore[return-value]
+
+
 def _shortfall(account: Account, available: int, needed: int) -> str:
     what = {
         Account.Kind.ALLOWANCE: "giving allowance",
@@ -108,12 +134,17 @@ def ledger_post(
     created_by: User | None = None,
     memo: str = "",
     reverses: LedgerTransaction | None = None,
+    locked: Mapping[int, Account] | None = None,
 ) -> LedgerTransaction:
     """Post one balanced transaction and update the balances of the accounts it touches.
 
     Locks the employee accounts it touches (pk order), refuses with `InsufficientPoints` (409)
     when a debit would take one below zero, inserts all entries in one statement and updates
-    the employee accounts, then the company accounts, with F() expressions.
+    the employee accounts (one statement), then the company accounts, with F() expressions.
+
+    `locked`: the employee accounts the caller has already locked in this transaction and read
+    since (by pk), so they are not locked and read a second time. Pass it only when nothing
+    has posted to them after they were read.
     """
     amounts: dict[int, int] = defaultdict(int)
     accounts: dict[int, Account] = {}
@@ -126,27 +157,36 @@ def ledger_post(
     if sum(amounts.values()) != 0:
         raise LedgerImbalanced(f"A {kind} transaction must sum to zero: {amounts}")
 
-    locked = accounts_lock(accounts[pk] for pk in amounts)
+    employee_pks = [pk for pk in amounts if not accounts[pk].is_company]
+    if locked is None or any(pk not in locked for pk in employee_pks):
+        locked = accounts_lock(accounts[pk] for pk in amounts)
     for pk, amount in sorted(amounts.items()):
         fresh = locked.get(pk)
         if fresh is not None and amount < 0 and fresh.balance + amount < 0:
             raise InsufficientPoints(_shortfall(fresh, fresh.balance, -amount))
 
+    # No savepoints of their own around the two statements that may fail: the error is turned
+    # into a domain error and raised out of this function's atomic block, which rolls back.
     try:
-        with transaction.atomic():
-            posted = LedgerTransaction.objects.create(
-                kind=kind, memo=memo[:255], created_by=created_by, reverses=reverses
-            )
+        posted = LedgerTransaction.objects.create(
+            kind=kind, memo=memo[:255], created_by=created_by, reverses=reverses
+        )
     except IntegrityError as exc:
         raise ConflictError("This transaction has already been reversed.") from exc
     LedgerEntry.objects.bulk_create(
         [LedgerEntry(transaction=posted, account_id=pk, amount=a) for pk, a in amounts.items()]
     )
-    company_last = sorted(amounts, key=lambda pk: (accounts[pk].is_company, pk))
+    company = sorted(pk for pk in amounts if accounts[pk].is_company)
     try:
-        with transaction.atomic():
-            for pk in company_last:
-                Account.objects.filter(pk=pk).update(balance=F("balance") + amounts[pk])
+        if employee_pks:
+            # Every employee account in one UPDATE: they are locked already.
+            change = Case(
+                *(When(pk=pk, then=Value(amounts[pk])) for pk in employee_pks),
+                output_field=BigIntegerField(),
+            )
+            Account.objects.filter(pk__in=employee_pks).update(balance=F("balance") + change)
+        for pk in company:
+            Account.objects.filter(pk=pk).update(balance=F("balance") + amounts[pk])
     except IntegrityError as exc:
         # The database's CheckConstraint caught a debit the checks above let through.
         raise InsufficientPoints("Not enough points for this change.") from exc

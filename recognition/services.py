@@ -150,7 +150,10 @@ def recognition_give(
         RecognitionReceiver(recognition=recognition, employee=e, team_id=e.team_id)
         for e in unique.values()
     )
-    recognition.values.set(values)
+    # A new recognition has no values yet: insert the links (`set` would read them first).
+    Recognition.values.through.objects.bulk_create(
+        Recognition.values.through(recognition=recognition, companyvalue=value) for value in values
+    )
     _on_commit_notify(recognition.pk)
     return recognition
 
@@ -159,15 +162,20 @@ def _move_recognition_points(
     *, giver: Employee, receivers: list[Employee], points: int, spot_award: bool
 ) -> LedgerTransaction:
     source_kind = Account.Kind.BUDGET if spot_award else Account.Kind.ALLOWANCE
-    source = ledger.account_for(source_kind, giver)
-    wallets = ledger.accounts_for(Account.Kind.WALLET, [e.pk for e in receivers])
-    # Every employee-account lock first (ledger rule 3): the allowance reset below and the
-    # give both post, and the cap is read under the giver's lock so gives cannot race past it.
-    locked = ledger.accounts_lock([source, *wallets])
+    # Every employee-account lock first, in one statement (ledger rule 3): the allowance reset
+    # below and the give both post, and the cap is read under the giver's lock so gives cannot
+    # race past it.
+    locked = ledger.accounts_lock_for(
+        [(source_kind, giver.pk), *((Account.Kind.WALLET, e.pk) for e in receivers)]
+    )
+    source = locked[(source_kind, giver.pk)]
+    wallets = [locked[(Account.Kind.WALLET, e.pk)] for e in receivers]
+    fresh: dict[int, Account] | None = {a.pk: a for a in locked.values()}
     if not spot_award:
-        granted_for = locked[source.pk].period
+        granted_for = source.period
         if granted_for is None or granted_for < ledger.current_period():
             ledger.allowances_reset(employees=[giver])
+            fresh = None  # the reset posted: ledger_post reads the balances again
         cap = receiver_cap()
         given = given_this_month(giver, [e.pk for e in receivers])
         for receiver in receivers:
@@ -186,6 +194,7 @@ def _move_recognition_points(
         legs=[(source, -points * len(receivers)), *((wallet, points) for wallet in wallets)],
         created_by=giver.user,
         memo=f"{'Spot award' if spot_award else 'Recognition'} from {giver.display_name}",
+        locked=fresh,
     )
 
 

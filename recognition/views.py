@@ -31,6 +31,8 @@ from .forms import (
     ReactionForm,
     ReasonForm,
     ReviewForm,
+    offered_people,
+    person_label,
 )
 from .models import IdempotencyKey, PolicyException, Reaction, Recognition, Redemption
 
@@ -75,17 +77,31 @@ def _error_to_form(form, exc: DomainError) -> None:
 # --- Feed and giving -----------------------------------------------------------------------------
 
 
-def _give_form(request: HttpRequest, viewer: Viewer, data=None) -> GiveForm:
-    me = viewer.employee
+def _colleagues(viewer: Viewer) -> QuerySet[Employee]:
+    """Who the viewer may recognise: every active colleague but themselves."""
     people = Employee.objects.filter(is_active=True).select_related("user", "team")
-    if me is not None:
-        people = people.exclude(pk=me.pk)
+    if viewer.employee is not None:
+        people = people.exclude(pk=viewer.employee.pk)
+    return people.order_by("user__first_name", "user__last_name", "id")
+
+
+def _found(viewer: Viewer, who: str) -> QuerySet[Employee] | None:
+    """The directory search (`employees_search`) over the colleagues; None without a query."""
+    return people_selectors.employees_search(_colleagues(viewer), who) if who else None
+
+
+def _give_form(request: HttpRequest, viewer: Viewer, data=None, who: str = "") -> GiveForm:
     return GiveForm(
         data,
-        people=people.order_by("user__first_name", "user__last_name"),
+        people=_colleagues(viewer),
         values=people_selectors.values_for_viewer(viewer).filter(is_active=True),
         is_manager=viewer.is_manager,
+        found=_found(viewer, who),
     )
+
+
+def _who(request: HttpRequest) -> str:
+    return request.GET.get("who", "").strip()[:100]
 
 
 def _with_reactions(items: list[Recognition], viewer: Viewer) -> list[Recognition]:
@@ -120,6 +136,17 @@ def feed(request: HttpRequest) -> HttpResponse:
 
 def _render_feed(request: HttpRequest, form: GiveForm | None) -> HttpResponse:
     viewer = _viewer(request)
+    if request.headers.get("HX-Request") and "who" in request.GET and viewer.employee:
+        # The give form's search as you type: only the colleagues to tick.
+        people = _colleagues(viewer)
+        ticked = request.GET.getlist("receivers")
+        offered = offered_people(people, ticked, _found(viewer, _who(request)))
+        context = {
+            "choices": [(person.pk, person_label(person)) for person in offered],
+            "ticked": ticked,
+            "who": _who(request),
+        }
+        return render(request, "recognition/_give_choices.html", context)
     filters = FeedFilterForm(
         request.GET or None,
         teams=Team.objects.filter(is_active=True).order_by("path"),
@@ -138,7 +165,9 @@ def _render_feed(request: HttpRequest, form: GiveForm | None) -> HttpResponse:
         return render(request, "recognition/_feed_page.html", context)
     context |= {
         "filters": filters,
-        "form": form or (_give_form(request, viewer) if viewer.employee else None),
+        "form": form
+        or (_give_form(request, viewer, who=_who(request)) if viewer.employee else None),
+        "who": _who(request),
         "balances": selectors.balances_for(viewer.employee) if viewer.employee else None,
     }
     return render(request, "recognition/feed.html", context)

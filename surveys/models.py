@@ -278,7 +278,12 @@ class Response(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["run", "team_path"])]
+        indexes = [
+            models.Index(fields=["run", "team_path"]),
+            # The lowest and highest ids of a run in two index probes: the stamp that tells a
+            # closed run's cached snapshot is still current (surveys.selectors.run_snapshot).
+            models.Index(fields=["run", "id"], name="surveys_response_run_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return "A survey response"

@@ -14,13 +14,14 @@ is how "no result that changes by fewer than k respondents between two views" is
 """
 
 import hashlib
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 
 from cxculture.lib import anonymity, stats
 from cxculture.lib.anonymity import ORGANISATION, SUBTREE, TEAM, Cell, FigurePlan, Group, Plan
@@ -148,11 +149,25 @@ class RunSnapshot:
     cells: dict[tuple[Any, tuple[str, ...]], int] = field(default_factory=dict)
     invited: dict[Any, int] = field(default_factory=dict)  # direct members per node
     responded: dict[Any, int] = field(default_factory=dict)
-    names: dict[Any, str] = field(default_factory=dict)
+    _names: dict[Any, str] | None = None  # read on first use (`names`): most readers need none
     _plans: dict[str, Plan] = field(default_factory=dict)
     _cell_tallies: "dict[Cell, dict[int, Tally]] | None" = None
     _cell_choices: dict[Cell, dict[int, dict[str, int]]] | None = None
     _figure_plans: dict[int, FigurePlan] = field(default_factory=dict)
+    _subtree_tallies: "dict[Any, dict[int, Tally]] | None" = None
+    stamp: str | None = None  # set for a closed run: its results never change (run_snapshot)
+
+    @property
+    def names(self) -> dict[Any, str]:
+        """Team names, read (one query) only when a label or tree order is asked for: teams may
+        be renamed, so they are never part of the cached snapshot."""
+        if self._names is None:
+            self._names = _team_names(self)
+        return self._names
+
+    @names.setter
+    def names(self, value: dict[Any, str]) -> None:
+        self._names = value
 
     def add_path(self, path: str) -> Any:
         ids = _ids(path)
@@ -235,9 +250,33 @@ class RunSnapshot:
         return self._cell_choices
 
     def group_tallies(self, group: Group) -> "dict[int, Tally]":
-        """Per-question tallies of one group, added up from its cells."""
+        """Per-question tallies of one group, added up from its cells (read-only)."""
+        if group.kind == SUBTREE and not group.filters:
+            found = self.subtree_tallies().get(group.node)
+            if found is not None:
+                return dict(found)
         tallies = self.cell_tallies()
         return _sum_tallies(tallies.get(cell, {}) for cell in self.plan.cells_in(group))
+
+    def subtree_tallies(self) -> "dict[Any, dict[int, Tally]]":
+        """Tallies of every team subtree and the organisation, added bottom-up once: a heatmap
+        and a trend read them per team without adding every cell below each team again."""
+        if self._subtree_tallies is None:
+            plan = self.plan
+            totals: dict[Any, dict[int, Tally]] = {}
+            for cell, by_question in self.cell_tallies().items():
+                if cell not in plan.cells:
+                    continue
+                node: Any = cell[0]
+                seen: set[Any] = set()
+                while node is not None and node not in seen:
+                    seen.add(node)
+                    into = totals.setdefault(node, {})
+                    for question_id, tally in by_question.items():
+                        into.setdefault(question_id, Tally()).add(tally)
+                    node = plan.parents.get(node)
+            self._subtree_tallies = totals
+        return self._subtree_tallies
 
     def group_choices(self, group: Group) -> dict[int, dict[str, int]]:
         choices = self.cell_choices()
@@ -318,9 +357,161 @@ def _cell_of(row: Mapping[str, Any]) -> Cell:
     )
 
 
+# The parts of a closed run's snapshot that never change, with everything derived from them
+# (the plans, per-question figure plans, answer tallies): kept in the cache so that a results
+# page or dashboard does not rebuild the anonymity plan and re-read every answer per request.
+# Bump the version when the gate or the cached shapes change.
+SNAPSHOT_CACHE_VERSION = 1
+SNAPSHOT_CACHE_SECONDS = 7 * 24 * 3600
+_FACTS = (
+    "_subtree_tallies",
+    "parents",
+    "paths",
+    "cells",
+    "invited",
+    "responded",
+    "_plans",
+    "_cell_tallies",
+    "_cell_choices",
+    "_figure_plans",
+)
+
+
+def snapshot_cache_key(run_id: int) -> str:
+    return f"surveys:run-snapshot:v{SNAPSHOT_CACHE_VERSION}:{run_id}"
+
+
+def _stamp_columns(run: SurveyRun) -> dict[str, Subquery]:
+    """The number of responses and the lowest and highest response ids (from the (run, id)
+    index): sub-selects that ride along with the run's questions query."""
+    mine = Response.objects.filter(run=run.pk)
+    return {
+        "stamp_n": Subquery(mine.order_by().values("run").annotate(n=Count("id")).values("n")),
+        "stamp_low": Subquery(mine.order_by("id").values("id")[:1]),
+        "stamp_high": Subquery(mine.order_by("-id").values("id")[:1]),
+    }
+
+
+def _closed_stamp(run: SurveyRun, row: Mapping[str, Any] | None = None) -> str:
+    """What identifies a closed run's final state.
+
+    Besides the closing time and thresholds, the number of responses and the lowest and
+    highest response ids (random UUIDs) make the stamp differ whenever the responses differ:
+    after a re-seed, a restored backup, or a response that reached the run some other way than
+    `response_submit`. `row` holds the `_stamp_columns` when they were read already.
+    """
+    if row is None:
+        row = dict(SurveyRun.objects.filter(pk=run.pk).values(**_stamp_columns(run)).get())
+    closed = run.closed_at.isoformat() if run.closed_at else ""
+    return (
+        f"{closed}|{run.anonymity_threshold}|{run.comment_threshold}|"
+        f"{row['stamp_n']}|{row['stamp_low']}|{row['stamp_high']}"
+    )
+
+
+def _questions_and_stamp(run: SurveyRun) -> tuple[list[Question], str]:
+    """A closed run's questions and its stamp in one query."""
+    rows = list(
+        RunQuestion.objects.filter(run=run)
+        .select_related("question")
+        .annotate(**_stamp_columns(run))
+        .order_by("position", "id")
+    )
+    if not rows:
+        return [], _closed_stamp(run)
+    first = rows[0]
+    stamp = _closed_stamp(
+        run, {name: getattr(first, name) for name in ("stamp_n", "stamp_low", "stamp_high")}
+    )
+    return [row.question for row in rows], stamp
+
+
+def run_snapshot_forget(run_id: int) -> None:
+    """Drop a run's cached snapshot (on close, and defensively after any response)."""
+    key = snapshot_cache_key(run_id)
+    _LOCAL.pop(key, None)
+    cache.delete(key)
+
+
+# The last cached snapshots, unpickled, per process: a dashboard reads the same closed runs on
+# every request, and unpickling a large run's plans costs more than using them. Bounded by
+# cells (memory grows with them: about 2.5 kB a cell with its plans and tallies, so 40,000
+# cells is about 100 MB — every run of the demo, three runs of 20,000 people). Entries are
+# never mutated once built (every plan and tally is computed before caching).
+_LOCAL: "OrderedDict[str, tuple[str, dict[str, Any]]]" = OrderedDict()
+_LOCAL_CELLS = 40_000
+
+
+def _cached_facts(run: SurveyRun, stamp: str) -> dict[str, Any] | None:
+    key = snapshot_cache_key(run.pk)
+    local = _LOCAL.get(key)
+    if local is not None and local[0] == stamp:
+        _LOCAL.move_to_end(key)
+        return local[1]
+    cached = cache.get(key)
+    if not cached or cached.get("stamp") != stamp:
+        return None
+    _remember(key, stamp, cached)
+    return cached
+
+
+def _remember(key: str, stamp: str, facts: dict[str, Any]) -> None:
+    if len(facts["cells"]) > _LOCAL_CELLS:
+        return
+    _LOCAL[key] = (stamp, facts)
+    _LOCAL.move_to_end(key)
+    while sum(len(entry["cells"]) for _, entry in _LOCAL.values()) > _LOCAL_CELLS:
+        _LOCAL.popitem(last=False)
+
+
+def _snapshot_from_cache(
+    run: SurveyRun, questions: list[Question], stamp: str
+) -> RunSnapshot | None:
+    facts = _cached_facts(run, stamp)
+    if facts is None or [q.pk for q in questions] != facts["questions"]:
+        return None
+    snapshot = RunSnapshot(run=run, questions=questions, stamp=stamp)
+    for name in _FACTS:
+        setattr(snapshot, name, facts[name])
+    return snapshot
+
+
+def _snapshot_to_cache(snapshot: RunSnapshot, stamp: str) -> None:
+    """Build every plan and tally the results pages use, then keep them."""
+    _ = snapshot.plan, snapshot.comment_plan, snapshot.participation_plan
+    snapshot.cell_tallies()
+    snapshot.cell_choices()
+    snapshot.subtree_tallies()
+    for question in snapshot.questions:
+        if question.kind != Question.Kind.FREE_TEXT:
+            snapshot.figure_plan(question)
+    facts = {name: getattr(snapshot, name) for name in _FACTS}
+    facts |= {"stamp": stamp, "questions": [q.pk for q in snapshot.questions]}
+    key = snapshot_cache_key(snapshot.run.pk)
+    cache.set(key, facts, SNAPSHOT_CACHE_SECONDS)
+    _remember(key, stamp, facts)
+
+
 def run_snapshot(run: SurveyRun, *, with_invitations: bool = True) -> RunSnapshot:
-    """Read a run's tree and cells: three or four queries whatever the run's size."""
-    snapshot = RunSnapshot(run=run, questions=run_questions(run))
+    """Read a run's tree and cells: three or four queries whatever the run's size (and one for
+    the team names when a label or the tree order is needed).
+
+    A closed run refuses responses (`survey_run_close` waits for submissions in flight), so
+    its snapshot is final: it is built once, with its plans and tallies, and read from the
+    cache afterwards (one query: the questions with the stamp that tells the cached entry is
+    still this run's; team names are read when first needed, as they may be renamed).
+    Open runs are always read live: their participation changes with every response.
+    """
+    stamp: str | None = None
+    if run.status == SurveyRun.Status.CLOSED:
+        questions, stamp = _questions_and_stamp(run)
+        cached = _snapshot_from_cache(run, questions, stamp)
+        if cached is not None:
+            return cached
+        with_invitations = True  # the cached snapshot serves every caller
+        snapshot = RunSnapshot(run=run, questions=questions)
+    else:
+        snapshot = RunSnapshot(run=run, questions=run_questions(run))
     if with_invitations:
         rows = (
             Invitation.objects.filter(run=run)
@@ -344,9 +535,59 @@ def run_snapshot(run: SurveyRun, *, with_invitations: bool = True) -> RunSnapsho
         node = snapshot.add_path(row["team_path"])
         key = (node, tuple(row[name] or "" for name in ATTRIBUTES))
         snapshot.cells[key] = snapshot.cells.get(key, 0) + row["respondents"]
-    ids = [node for node in snapshot.parents if isinstance(node, int)]
-    snapshot.names = dict(Team.objects.filter(pk__in=ids).values_list("id", "name"))
+    if stamp is not None:
+        _snapshot_to_cache(snapshot, stamp)
+        snapshot.stamp = stamp
     return snapshot
+
+
+def run_snapshots(runs: Iterable[SurveyRun]) -> dict[int, RunSnapshot]:
+    """`run_snapshot` of several runs, by run id: for a dashboard's trend over many runs.
+
+    Closed runs found in the cache cost three queries in all (their stamps, their questions,
+    the team names), not two each; the others are read one by one as `run_snapshot` does.
+    """
+    runs = list(runs)
+    closed = [run for run in runs if run.status == SurveyRun.Status.CLOSED]
+    found: dict[int, RunSnapshot] = {}
+    if closed:
+        mine = Response.objects.filter(run=OuterRef("pk"))
+        rows = SurveyRun.objects.filter(pk__in=[run.pk for run in closed]).values(
+            "pk",
+            stamp_n=Subquery(mine.order_by().values("run").annotate(n=Count("id")).values("n")),
+            stamp_low=Subquery(mine.order_by("id").values("id")[:1]),
+            stamp_high=Subquery(mine.order_by("-id").values("id")[:1]),
+        )
+        by_id = {run.pk: run for run in closed}
+        stamps = {row["pk"]: _closed_stamp(by_id[row["pk"]], row) for row in rows}
+        asked: dict[int, list[Question]] = defaultdict(list)
+        for rq in (
+            RunQuestion.objects.filter(run__in=list(stamps))
+            .select_related("question")
+            .order_by("run_id", "position", "id")
+        ):
+            asked[rq.run_id].append(rq.question)
+        for run in closed:
+            snapshot = _snapshot_from_cache(run, asked[run.pk], stamps[run.pk])
+            if snapshot is not None:
+                found[run.pk] = snapshot
+        ids = {node for snapshot in found.values() for node in snapshot.parents}
+        names = dict(
+            Team.objects.filter(pk__in=[n for n in ids if isinstance(n, int)]).values_list(
+                "id", "name"
+            )
+        )
+        for snapshot in found.values():
+            snapshot.names = {n: names[n] for n in snapshot.parents if n in names}
+    for run in runs:
+        if run.pk not in found:
+            found[run.pk] = run_snapshot(run)
+    return found
+
+
+def _team_names(snapshot: RunSnapshot) -> dict[Any, str]:
+    ids = [node for node in snapshot.parents if isinstance(node, int)]
+    return dict(Team.objects.filter(pk__in=ids).values_list("id", "name"))
 
 
 # --- Who may see which group ---------------------------------------------------------------------
@@ -768,6 +1009,20 @@ def _driver_impact(snapshot: RunSnapshot, group: Group, respondents: int) -> dic
             "minimum": minimum,
             "items": [],
         }
+    if snapshot.stamp is None:
+        return _driver_impact_read(snapshot, group)
+    # A closed run's answers are final: read each group's per-person means once.
+    digest = hashlib.sha256(f"{snapshot.stamp}|{group!r}".encode()).hexdigest()[:32]
+    key = f"surveys:driver-impact:v{SNAPSHOT_CACHE_VERSION}:{snapshot.run.pk}:{digest}"
+    found = cache.get(key)
+    if found is None:
+        found = _driver_impact_read(snapshot, group)
+        cache.set(key, found, SNAPSHOT_CACHE_SECONDS)
+    return found
+
+
+def _driver_impact_read(snapshot: RunSnapshot, group: Group) -> dict[str, Any]:
+    minimum = anonymity.DRIVER_IMPACT_MIN_RESPONDENTS
     answer_q = _group_q(snapshot, group, "response__")
     rows = (
         Answer.objects.filter(

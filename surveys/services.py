@@ -41,6 +41,7 @@ from .models import (
     SurveyRun,
     TenureBand,
 )
+from .selectors import run_snapshot_forget
 
 TOKEN_SALT = "surveys.invitation"  # noqa: S105 - a signing salt (namespace), not a secret
 MAX_TEXT_LENGTH = 2000
@@ -494,6 +495,9 @@ def survey_run_close(*, run: SurveyRun, today: dt.date | None = None) -> SurveyR
     run.closes_on = max(run.opens_on, min(run.closes_on, today))
     run.closed_at = timezone.now()
     run.save()
+    # Results are built from the closed run from now on: nothing cached before may serve them.
+    run_id = run.pk
+    transaction.on_commit(lambda: run_snapshot_forget(run_id))
     return run
 
 
@@ -572,9 +576,22 @@ def survey_mailing_fan_out(*, run_id: int, mailing: str) -> int:
     if mailing not in Mailing.ALL:
         raise DomainError(f"Unknown mailing {mailing!r}.")
     ids = list(_waiting(run_id, mailing).order_by("id").values_list("id", flat=True))
-    for chunk in batched(ids, settings.CXC_SURVEY_INVITATION_CHUNK_SIZE):
+    for chunk in batched(ids, _chunk_size(len(ids))):
         survey_mailing_send_task.delay(run_id, mailing, list(chunk))
     return len(ids)
+
+
+FAN_OUT_SPREAD = 8  # a small mailing still goes out as this many chunks, one per worker slot
+MIN_CHUNK = 25
+
+
+def _chunk_size(total: int) -> int:
+    """CXC_SURVEY_INVITATION_CHUNK_SIZE, but small enough that every worker gets a share."""
+    spread = max(MIN_CHUNK, -(-total // FAN_OUT_SPREAD))
+    return max(1, min(settings.CXC_SURVEY_INVITATION_CHUNK_SIZE, spread))
+
+
+CLAIM_BATCH = 100
 
 
 def invitation_token(invitation_id: int) -> str:
@@ -614,9 +631,11 @@ def survey_mailing_send(
 ) -> int:
     """Email each invitation in the chunk once; return how many emails were sent.
 
-    Each email is claimed first with a conditional update of its date column (it changes one
-    row only if nobody claimed it before), so a chunk delivered twice sends nothing twice. If
-    sending fails, the claim is released so that the retry sends it.
+    Emails are claimed before they are sent, a batch of up to 100 at a time (`_claim`: the
+    rows still waiting are locked, skipping rows another worker holds, and their date column
+    set in one update), so a chunk delivered twice sends nothing twice. If sending fails, the
+    claims of the emails not sent yet are released so that the retry sends them. (A worker
+    killed mid-batch leaves at most a batch claimed but not sent, as one email was before.)
     """
     today = today or timezone.localdate()
     claim = Mailing.CLAIM_FIELD[mailing]
@@ -628,22 +647,41 @@ def survey_mailing_send(
     )
     if run is None or not run.accepts_responses(today):
         return 0
-    invitations = _waiting(run_id, mailing).filter(pk__in=invitation_ids)
     sent = 0
     with mailers.default as backend:
-        for invitation in invitations.select_related("employee__user"):
-            if not invitation.employee.email:
-                continue
-            claimed = _waiting(run_id, mailing).filter(pk=invitation.pk).update(**{claim: today})
-            if claimed != 1:
-                continue
-            try:
-                backend.send_messages([_message(mailing, invitation, run)])
-            except Exception:
-                Invitation.objects.filter(pk=invitation.pk).update(**{claim: None})
-                raise
-            sent += 1
+        for batch in batched(sorted(invitation_ids), CLAIM_BATCH):
+            claimed = _claim(run_id, mailing, batch, today)
+            for index, invitation in enumerate(claimed):
+                try:
+                    backend.send_messages([_message(mailing, invitation, run)])
+                except Exception:
+                    # Give back the claims of this email and the ones not sent yet: the retry
+                    # sends them (and only them).
+                    unsent = [i.pk for i in claimed[index:]]
+                    Invitation.objects.filter(pk__in=unsent).update(**{claim: None})
+                    raise
+                sent += 1
     return sent
+
+
+@transaction.atomic
+def _claim(run_id: int, mailing: str, ids: Sequence[int], today: dt.date) -> list[Invitation]:
+    """Claim the emails of a batch that nobody has claimed yet (one lock, one update).
+
+    Rows another worker holds are skipped (it is sending them); rows claimed before are no
+    longer waiting. Returns the claimed invitations with their people, ready to email.
+    """
+    claim = Mailing.CLAIM_FIELD[mailing]
+    rows = list(
+        _waiting(run_id, mailing)
+        .filter(pk__in=ids)
+        .exclude(employee__user__email="")
+        .select_related("employee__user")
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("pk")
+    )
+    Invitation.objects.filter(pk__in=[row.pk for row in rows]).update(**{claim: today})
+    return rows
 
 
 def survey_reminders_fan_out(*, today: dt.date | None = None) -> dict[int, str]:
@@ -754,16 +792,22 @@ def _clean_answers(run: SurveyRun, answers: Sequence[AnswerInput]) -> list[Answe
 def _hold_run_open(run_id: int, today: dt.date) -> SurveyRun:
     """Read the run and keep it from being closed until this transaction ends.
 
-    On PostgreSQL the row is locked FOR SHARE: submissions do not wait for each other, and
-    `survey_run_close` (FOR UPDATE) waits for them. SQLite runs one writer at a time anyway.
+    On PostgreSQL the row is locked FOR SHARE while it is read (one statement): submissions do
+    not wait for each other, and `survey_run_close` (FOR UPDATE) waits for them. SQLite runs
+    one writer at a time anyway. The run returned carries the fields a submission needs.
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id FROM {SurveyRun._meta.db_table} WHERE id = %s FOR SHARE",  # noqa: S608
-                [run_id],
-            )
-    run = SurveyRun.objects.get(pk=run_id)
+    if connection.vendor != "postgresql":
+        run = SurveyRun.objects.get(pk=run_id)
+        check_run_accepts(run, today)
+        return run
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT status, opens_on, closes_on FROM {SurveyRun._meta.db_table} "  # noqa: S608
+            "WHERE id = %s FOR SHARE",
+            [run_id],
+        )
+        status, opens_on, closes_on = cursor.fetchone()
+    run = SurveyRun(pk=run_id, status=status, opens_on=opens_on, closes_on=closes_on)
     check_run_accepts(run, today)
     return run
 
@@ -784,9 +828,7 @@ def response_submit(
     attributes; nothing in it points back to the invitation, and nothing is returned or logged.
     """
     today = today or timezone.localdate()
-    invitation = (
-        Invitation.objects.select_related("employee", "run").filter(pk=invitation_id).first()
-    )
+    invitation = Invitation.objects.select_related("employee").filter(pk=invitation_id).first()
     if invitation is None:
         raise LinkInvalid("This survey invitation does not exist.")
     run = _hold_run_open(invitation.run_id, today)
@@ -818,3 +860,6 @@ def response_submit(
     for answer in cleaned:
         answer.response = response
     Answer.objects.bulk_create(cleaned)
+    # Nothing else happens after a response (no task, no log line, no cache write, no hook):
+    # only open runs take responses and only closed runs' snapshots are cached, and a cached
+    # snapshot's stamp counts the run's responses, so none can outlive a change.

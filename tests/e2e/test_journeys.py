@@ -56,8 +56,9 @@ def test_recognition_given_in_the_browser_shows_in_the_feed(open_session, cast):
     session.sign_in(cast["employee"].user.email, PASSWORD)
     session.go("/recognition/")
 
-    tom = session.page.locator("#id_receivers option", has_text="Tom Teammate")
-    session.page.select_option("#id_receivers", value=tom.get_attribute("value"))
+    # The give form finds colleagues by search (htmx as you type) and offers them as checkboxes.
+    session.page.fill("#id_who", "Tom")
+    session.page.get_by_label("Tom Teammate").check()
     session.page.fill("#id_message", "Stayed late to sort out a refund for a customer.")
     session.page.get_by_label("Customer first").check()
     session.page.click("text=Send recognition")
