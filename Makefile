@@ -59,5 +59,6 @@ beat: install ## Run the Celery beat scheduler (needs CELERY_BROKER_URL).
 bench: install ## Benchmarks against a seeded PostgreSQL (see bench/README.md).
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-fuzz: install ## A long schema fuzz of the API (50 bad inputs per operation and role; CI sends 3).
-	CXC_FUZZ_EXAMPLES=$${CXC_FUZZ_EXAMPLES:-50} $(PY) -m pytest -n auto tests/security/test_schema_fuzz.py $(PYTEST_ARGS)
+fuzz: install ## A long fuzz of the API: schemathesis (random seeds) and the schema fuzz, 50 examples each.
+	CXC_FUZZ_EXAMPLES=$${CXC_FUZZ_EXAMPLES:-50} CXC_FUZZ_LONG=1 $(PY) -m pytest -n auto \
+		tests/security/test_schemathesis.py tests/security/test_schema_fuzz.py $(PYTEST_ARGS)

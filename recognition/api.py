@@ -529,7 +529,10 @@ class RecognitionViewSet(
         return Response(ReciprocalPairSerializer(pairs, many=True).data)
 
     @extend_schema(
-        responses=NotRecognisedSerializer(many=True),
+        responses={
+            200: NotRecognisedSerializer(many=True),
+            403: OpenApiResponse(description="Managers, HR admins and executives only."),
+        },
         description="Managers (their subtrees), HR and executives: people not recognised in "
         "the last 60 days, longest-waiting first.",
     )
@@ -594,7 +597,7 @@ class PointsTransactionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     list=extend_schema(description="HR admins: every manager's budget; managers: their own."),
     create=extend_schema(
         request=BudgetSetSerializer,
-        responses={200: BudgetSerializer},
+        responses={200: BudgetSerializer, 404: OpenApiResponse(description="No such manager.")},
         description="HR admins: set a manager's monthly reward budget (and top it up now).",
     ),
 )
@@ -663,7 +666,12 @@ class RedemptionFilter(filters.FilterSet):
     create=extend_schema(
         request=RedemptionCreateSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: RedemptionSerializer, 409: CONFLICT, 422: KEY_REUSED},
+        responses={
+            201: RedemptionSerializer,
+            404: OpenApiResponse(description="No such reward, or it is not offered."),
+            409: CONFLICT,
+            422: KEY_REUSED,
+        },
         description="Redeem a reward: the points leave your wallet now and come back if HR "
         "rejects the request.",
     ),

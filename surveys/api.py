@@ -23,6 +23,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cxculture.audit.models import AuditEvent
+from cxculture.audit.services import audit_export
 from cxculture.lib.api import DomainError
 from cxculture.lib.csvio import write_csv
 from cxculture.people.models import Team
@@ -553,7 +555,16 @@ class SurveyRunViewSet(
         query = selectors.ResultsQuery.from_params(request.query_params)
         data = selectors.run_results(viewer, run, query)
         if request.accepted_renderer.format == "csv":
-            response = Response(write_csv(selectors.results_csv_rows(data)))
+            rows = list(selectors.results_csv_rows(data))
+            audit_export(
+                actor=request.user,
+                action=AuditEvent.Action.SURVEY_RESULTS_EXPORTED,
+                target=run,
+                scope={"team": query.team, "subtree": query.subtree, **dict(query.filters)},
+                rows=max(0, len(rows) - 1),  # without the header
+                via="api",
+            )
+            response = Response(write_csv(rows))
             response["Content-Disposition"] = (
                 f'attachment; filename="survey-run-{run.pk}-results.csv"'
             )
@@ -583,6 +594,7 @@ class SurveyRunViewSet(
         responses={
             201: ResponseReceivedSerializer,
             400: OpenApiResponse(description="An answer is not valid."),
+            401: OpenApiResponse(description="A run id without a token needs a sign-in."),
             403: OpenApiResponse(
                 description="Not invited to this run, or no token and not signed in."
             ),

@@ -14,6 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from cxculture.audit.models import AuditEvent
+from cxculture.audit.services import audit_export
 from cxculture.lib.api import DomainError
 from cxculture.lib.csvio import write_csv
 from cxculture.people.permissions import viewer_for
@@ -172,12 +174,20 @@ def run_results_csv(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = viewer_for(request.user)
     run = get_object_or_404(selectors.runs_for_viewer(viewer), pk=pk)
     try:
-        results = selectors.run_results(
-            viewer, run, selectors.ResultsQuery.from_params(request.GET)
-        )
+        query = selectors.ResultsQuery.from_params(request.GET)
+        results = selectors.run_results(viewer, run, query)
     except DomainError as exc:
         return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
-    response = HttpResponse(write_csv(selectors.results_csv_rows(results)), content_type="text/csv")
+    rows = list(selectors.results_csv_rows(results))
+    audit_export(
+        actor=request.user,
+        action=AuditEvent.Action.SURVEY_RESULTS_EXPORTED,
+        target=run,
+        scope={"team": query.team, "subtree": query.subtree, **dict(query.filters)},
+        rows=max(0, len(rows) - 1),  # without the header
+        via="page",
+    )
+    response = HttpResponse(write_csv(rows), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="survey-run-{run.pk}-results.csv"'
     return response
 

@@ -308,6 +308,20 @@ def test_every_operation_in_the_schema_has_a_row():
     assert missing == [], f"Add Case rows to MATRIX for {missing}"
 
 
+def test_every_status_in_the_matrix_is_documented_in_the_schema():
+    """The schema promises every status a role gets (cxculture/lib/schema.py adds the refusals)."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    undocumented = sorted(
+        f"{case.name} as {role}: {status}"
+        for case in MATRIX
+        if case.path in schema["paths"]
+        for role, status in case.expect.items()
+        if str(status) not in schema["paths"][case.path][case.method.lower()]["responses"]
+    )
+
+    assert undocumented == []
+
+
 def test_every_url_under_api_v1_has_a_row():
     covered = {case.path for case in MATRIX}
 

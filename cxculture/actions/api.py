@@ -254,7 +254,11 @@ class ActionViewSet(
                 "team", int, description="A team (and below) instead of the organisation."
             )
         ],
-        responses=FollowThroughResponseSerializer,
+        responses={
+            200: FollowThroughResponseSerializer,
+            403: OpenApiResponse(description="The team is outside the teams you can see."),
+            404: OpenApiResponse(description="No such team."),
+        },
         description="Follow-through (results that got an action in time, actions done on "
         "time) and effect (driver score before and after) for the actions the viewer sees.",
     )

@@ -42,3 +42,22 @@ def audit_record(
         details=details or {},
         ip=ip,
     )
+
+
+def audit_export(
+    *, actor: Any, action: str, target: models.Model, scope: dict[str, Any], rows: int, via: str
+) -> AuditEvent:
+    """Record that `actor` took data out of the product: which object (`target`), which part
+    of it (`scope`: the group and filters asked for, empty values dropped), how many rows, and
+    through which door (`via`: "api" or "page"). Called after the export was built, so a
+    refused export leaves no entry."""
+    return audit_record(
+        actor=actor,
+        action=action,
+        target=target,
+        details={
+            "scope": {key: value for key, value in scope.items() if value not in (None, "")},
+            "rows": rows,
+            "via": via,
+        },
+    )

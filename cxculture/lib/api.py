@@ -134,3 +134,25 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("not_found", "Not found."), status=404)
     return page_not_found(request, exception)
+
+
+class RefuseNulBytesMiddleware:
+    """A NUL byte in the path or the query string is a 400, before any view runs.
+
+    Nothing legitimate carries one, and left alone it surfaces differently per parameter (a
+    404 for `?page=`, ignored by a boolean filter, refused by PostgreSQL in a text column).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or any(
+            "\x00" in key or "\x00" in value
+            for key, values in request.GET.lists()
+            for value in values
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse(error_body("invalid", NUL_MESSAGE), status=400)
+            return HttpResponse(NUL_MESSAGE, status=400, content_type="text/plain")
+        return self.get_response(request)

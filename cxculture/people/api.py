@@ -1,5 +1,6 @@
 """REST API for the organisation: teams, employees, values, policies and directory syncs."""
 
+from django.db import transaction
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -65,7 +66,9 @@ class EmployeePublicSerializer(serializers.ModelSerializer):
     """What a colleague may see of a teammate."""
 
     name = serializers.CharField(source="display_name", read_only=True)
-    team_name = serializers.CharField(source="team.name", read_only=True, default=None)
+    team_name = serializers.CharField(
+        source="team.name", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Employee
@@ -76,7 +79,9 @@ class EmployeeSerializer(serializers.ModelSerializer):
     """The whole directory record, for HR, executives, the person and their managers."""
 
     name = serializers.CharField(source="display_name", read_only=True)
-    team_name = serializers.CharField(source="team.name", read_only=True, default=None)
+    team_name = serializers.CharField(
+        source="team.name", read_only=True, default=None, allow_null=True
+    )
     email = serializers.EmailField(source="user.email", read_only=True)
     first_name = serializers.CharField(source="user.first_name", read_only=True)
     last_name = serializers.CharField(source="user.last_name", read_only=True)
@@ -99,6 +104,27 @@ class EmployeeSerializer(serializers.ModelSerializer):
             "is_front_line",
             "is_active",
         ]
+
+
+class EmployeeCardSerializer(serializers.Serializer):
+    """The schema of an employee in a list or a detail answer: everyone gets the public card;
+    the fields that are not required come only for HR, executives, the person and their
+    managers (EmployeeSerializer), never on a colleague's card (EmployeePublicSerializer)."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    team = serializers.IntegerField(read_only=True, allow_null=True)
+    team_name = serializers.CharField(read_only=True, allow_null=True)
+    is_front_line = serializers.BooleanField(read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+    external_id = serializers.CharField(required=False)
+    first_name = serializers.CharField(required=False)
+    last_name = serializers.CharField(required=False)
+    email = serializers.EmailField(required=False)
+    role_family = serializers.CharField(required=False)
+    location = serializers.CharField(required=False)
+    hire_date = serializers.DateField(required=False, allow_null=True)
 
 
 class EmployeeWriteSerializer(serializers.Serializer):
@@ -143,7 +169,9 @@ class CompanyValueSerializer(serializers.ModelSerializer):
 
 
 class PolicySerializer(serializers.ModelSerializer):
-    owner_team_name = serializers.CharField(source="owner_team.name", read_only=True, default=None)
+    owner_team_name = serializers.CharField(
+        source="owner_team.name", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Policy
@@ -325,9 +353,10 @@ class TeamViewSet(
     update=extend_schema(request=EmployeeUpdateSerializer, responses=EmployeeSerializer),
     partial_update=extend_schema(request=EmployeeUpdateSerializer, responses=EmployeeSerializer),
     list=extend_schema(
-        responses=EmployeeSerializer,
+        responses=EmployeeCardSerializer,
         description="Teammates get public fields only; managers, HR and executives all fields.",
     ),
+    retrieve=extend_schema(responses=EmployeeCardSerializer),
 )
 class EmployeeViewSet(
     mixins.ListModelMixin,
@@ -404,7 +433,13 @@ class CompanyValueViewSet(
         return selectors.values_for_viewer(viewer_for(self.request.user))
 
     def perform_create(self, serializer):
-        serializer.instance = services.company_value_create(**serializer.validated_data)
+        data = dict(serializer.validated_data)
+        is_active = data.pop("is_active", True)  # a value starts active; the client may say not
+        with transaction.atomic():  # the create service has no is_active: both or neither
+            value = services.company_value_create(**data)
+            if not is_active:
+                value = services.company_value_update(value=value, is_active=False)
+        serializer.instance = value
 
     def perform_update(self, serializer):
         serializer.instance = services.company_value_update(
@@ -429,7 +464,13 @@ class PolicyViewSet(
         return selectors.policies_for_viewer(viewer_for(self.request.user))
 
     def perform_create(self, serializer):
-        serializer.instance = services.policy_create(**serializer.validated_data)
+        data = dict(serializer.validated_data)
+        is_active = data.pop("is_active", True)  # a policy starts active; the client may say not
+        with transaction.atomic():  # the create service has no is_active: both or neither
+            policy = services.policy_create(**data)
+            if not is_active:
+                policy = services.policy_update(policy=policy, is_active=False)
+        serializer.instance = policy
 
     def perform_update(self, serializer):
         serializer.instance = services.policy_update(

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "cxculture.lib.api.RefuseNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -200,7 +201,7 @@ REST_FRAMEWORK = {
         "anon": env.str("CXC_THROTTLE_ANON", default="60/minute"),
         "user": env.str("CXC_THROTTLE_USER", default="1200/minute"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "cxculture.lib.schema.AutoSchema",
     "EXCEPTION_HANDLER": "cxculture.lib.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -252,9 +253,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CXC_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CXC_TASK_SOFT_TIME_LIMIT", default=25 * 60)
-# A task that is not acknowledged within the visibility timeout is redelivered; nothing may be
-# scheduled (countdown/eta) further out than this.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+# A task that is not acknowledged within the visibility timeout is redelivered (a worker killed
+# mid-task, with acks_late, leaves its message unacknowledged); nothing may be scheduled
+# (countdown/eta) further out than this, so keep it above the longest retry backoff (600 s).
+# tests/integration lowers it for a worker it kills, to see the redelivery in seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CXC_BROKER_VISIBILITY_TIMEOUT", default=60 * 60)
+}
 CELERY_TIMEZONE = TIME_ZONE
 # A task that failed (or was redelivered) this many times goes to the dead-letter table.
 CXC_TASK_MAX_ATTEMPTS = env.int("CXC_TASK_MAX_ATTEMPTS", default=5)

@@ -1,6 +1,7 @@
 """The audit log: sensitive actions are recorded with who, what and when, in the same
 transaction as the change; HR admins read it; nobody edits or deletes it."""
 
+import datetime as dt
 import importlib
 
 import pytest
@@ -15,9 +16,12 @@ from cxculture.outcomes import services as outcome_services
 from cxculture.people import services as people_services
 from cxculture.people.models import DirectorySync
 from recognition import services as recognition_services
+from surveys import services as survey_services
+from surveys.models import Invitation, SurveyRun
 from tests.factories.outcomes import csv_bytes, record
+from tests.factories.people import EmployeeFactory
 from tests.factories.recognition import RewardFactory, fund_wallet, give
-from tests.factories.surveys import ProgramFactory, load_question_library
+from tests.factories.surveys import ProgramFactory, answer, load_question_library, open_run
 from tests.people.test_directory_sync import everyone, to_csv
 
 pytestmark = pytest.mark.django_db
@@ -211,3 +215,60 @@ def test_raw_sql_cannot_edit_or_delete_an_event(cast):
             cursor.execute(statement, [event.pk])
 
     assert AuditEvent.objects.get(pk=event.pk).action == "roles_changed"
+
+
+def _closed_run(org, cast) -> SurveyRun:
+    """A closed run of the whole organisation with six answers (over the threshold of 5)."""
+    load_question_library()
+    opens = dt.date(2025, 6, 2)
+    for _ in range(5):
+        EmployeeFactory(team=org["support_a"])
+    run = open_run(ProgramFactory(audience="organisation"), opens)
+    for invitation in Invitation.objects.filter(run=run)[:6]:
+        answer(invitation, opens, enps=8)
+    survey_services.survey_run_close(run=run, today=opens + dt.timedelta(days=1))
+    return run
+
+
+@pytest.mark.parametrize(
+    ("url", "via"),
+    [
+        ("/api/v1/survey-runs/{id}/results.csv?subtree={team}&location=London", "api"),
+        ("/api/v1/survey-runs/{id}/results/?format=csv&subtree={team}&location=London", "api"),
+        ("/surveys/runs/{id}/results.csv?subtree={team}&location=London", "page"),
+    ],
+)
+def test_a_survey_results_export_is_recorded_with_who_which_run_and_which_scope(
+    api, client, org, cast, url, via
+):
+    run = _closed_run(org, cast)
+    hr_admin = cast["hr_admin"]
+    start = _last()
+    path = url.format(id=run.pk, team=org["support"].pk)
+
+    if via == "api":
+        response = api.as_(hr_admin).get(path, REMOTE_ADDR="10.9.8.7")
+    else:
+        client.force_login(hr_admin.user)
+        response = client.get(path, REMOTE_ADDR="10.9.8.7")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    [event] = _events("survey_results_exported", after=start)
+    assert event.actor == hr_admin.user
+    assert (event.target_type, event.target_id) == ("surveys.surveyrun", str(run.pk))
+    assert event.details["scope"] == {"subtree": org["support"].pk, "location": "London"}
+    assert event.details["via"] == via
+    assert event.details["rows"] == len(response.content.decode().splitlines()) - 1
+    assert event.ip == "10.9.8.7"
+
+
+def test_json_results_and_refused_exports_are_not_recorded_as_exports(api, org, cast):
+    run = _closed_run(org, cast)
+    start = _last()
+
+    json_results = api.as_(cast["hr_admin"]).get(f"/api/v1/survey-runs/{run.pk}/results/")
+    refused = api.as_(cast["hr_admin"]).get(f"/api/v1/survey-runs/{run.pk}/results.csv?team=x")
+
+    assert (json_results.status_code, refused.status_code) == (200, 400)
+    assert _events("survey_results_exported", after=start) == []
