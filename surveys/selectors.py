@@ -442,6 +442,11 @@ _LOCAL: "OrderedDict[str, tuple[str, dict[str, Any]]]" = OrderedDict()
 _LOCAL_CELLS = 40_000
 
 
+def run_snapshot_cache_clear() -> None:
+    """Forget this process's unpickled snapshots (tests start each case from nothing)."""
+    _LOCAL.clear()
+
+
 def _cached_facts(run: SurveyRun, stamp: str) -> dict[str, Any] | None:
     key = snapshot_cache_key(run.pk)
     local = _LOCAL.get(key)

@@ -10,10 +10,20 @@
 """
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from cxculture.people.models import Role
+from surveys.selectors import run_snapshot_cache_clear
 from tests.factories.people import EmployeeFactory, TeamFactory
+
+
+@pytest.fixture(autouse=True)
+def _empty_caches():
+    """Each test starts with empty caches: SQLite reuses ids after a rollback, so a snapshot
+    cached by one test could otherwise answer for another test's run with the same id."""
+    cache.clear()
+    run_snapshot_cache_clear()
 
 
 @pytest.fixture
