@@ -148,7 +148,7 @@ class ScoreBook:
 
     snapshots: dict[int, survey_selectors.RunSnapshot] = field(default_factory=dict)
 
-    def _snapshot(self, run: SurveyRun) -> survey_selectors.RunSnapshot:
+    def snapshot(self, run: SurveyRun) -> survey_selectors.RunSnapshot:
         if run.pk not in self.snapshots:
             self.snapshots[run.pk] = survey_selectors.run_snapshot(run, with_invitations=False)
         return self.snapshots[run.pk]
@@ -157,7 +157,7 @@ class ScoreBook:
         """The team's subtree as a group, when the run's plan shows it."""
         if run.status != SurveyRun.Status.CLOSED:
             return None
-        snapshot = self._snapshot(run)
+        snapshot = self.snapshot(run)
         if team_id is not None and team_id not in snapshot.paths:
             return None
         group = Group(SUBTREE, ORGANISATION if team_id is None else team_id)
@@ -170,7 +170,7 @@ class ScoreBook:
         group = self._group(run, team_id)
         if group is None:
             return {}
-        result = survey_selectors.group_scores(self._snapshot(run), group)
+        result = survey_selectors.group_scores(self.snapshot(run), group)
         return {driver: entry["favourable"] for driver, entry in result["drivers"].items()}
 
     def driver(self, run: SurveyRun, team_id: int | None, driver: str) -> float | None:
@@ -180,7 +180,7 @@ class ScoreBook:
         group = self._group(run, team_id)
         if group is None or not question.is_scored:
             return None
-        snapshot = self._snapshot(run)
+        snapshot = self.snapshot(run)
         if not snapshot.figure_plan(question).shown(group):
             return None
         tally = snapshot.group_tallies(group).get(question.pk)
@@ -266,13 +266,16 @@ def effects(actions: list[Action], book: ScoreBook) -> dict[int, dict[str, Any]]
     return result
 
 
-def follow_through(*, today: dt.date, team: Team | None = None) -> dict[str, Any]:
+def follow_through(
+    *, today: dt.date, team: Team | None = None, book: ScoreBook | None = None
+) -> dict[str, Any]:
     """Share of reportable team results that got an action within the window, and share of
     actions done on or before their due date.
 
     A team result is a (closed run, team with a manager) pair whose subtree result is
     reportable; it counts once its window has passed or an action was made in it. The last
-    `CXC_ACTION_FOLLOW_THROUGH_RUNS` closed runs are looked at, so the cost is bounded.
+    `CXC_ACTION_FOLLOW_THROUGH_RUNS` closed runs are looked at, so the cost is bounded. A
+    caller that read the runs' snapshots already passes its `book` so they are read once.
     """
     window = settings.CXC_ACTION_PROMPT_DAYS
     runs = list(
@@ -289,7 +292,7 @@ def follow_through(*, today: dt.date, team: Team | None = None) -> dict[str, Any
         source_run__in=[r.pk for r in runs], team__isnull=False
     ).values_list("source_run_id", "team__path", "created_at"):
         acted[run_id].append((path, created_at.date()))
-    book = ScoreBook()
+    book = book if book is not None else ScoreBook()
     results = with_action = 0
     for run in runs:
         deadline = run.closes_on + dt.timedelta(days=window)

@@ -362,6 +362,10 @@ class CultureDashboardSerializer(serializers.Serializer):
     leaders = CultureLeaderSerializer(many=True, help_text="Managers in scope (at most 50).")
     linkage = CultureLinkageSerializer()
     follow_through = CultureFollowThroughSerializer()
+    computed_at = serializers.DateTimeField(
+        help_text="When the figures above were computed: they are kept for "
+        "CXC_DASHBOARD_CACHE_SECONDS per scope, department and period."
+    )
     my_work = CultureMyWorkSerializer(
         allow_null=True,
         help_text="What waits for the viewer themselves, whatever the department chosen.",

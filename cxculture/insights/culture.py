@@ -9,17 +9,19 @@ fixed number for recognition, exceptions, linkage and follow-through, whatever t
 """
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from cxculture.actions.models import Action
-from cxculture.actions.selectors import follow_through, open_actions_to_lead
+from cxculture.actions.selectors import ScoreBook, follow_through, open_actions_to_lead
 from cxculture.lib import stats
 from cxculture.lib.anonymity import ORGANISATION, SUBTREE, Group
 from cxculture.lib.api import DomainError
@@ -28,7 +30,7 @@ from cxculture.people.permissions import Viewer
 from recognition.models import PolicyException, RecognitionReceiver
 from recognition.selectors import exception_review_queue, not_recognised_lately
 from surveys.models import Driver, SurveyRun
-from surveys.selectors import group_participation, group_scores, run_snapshot, team_heatmap
+from surveys.selectors import group_participation, group_scores, team_heatmap
 
 from .selectors import APPROVED, linkage_for, may_read_insights
 
@@ -36,6 +38,8 @@ MONTHS = (3, 6, 12)
 MAX_RUNS = 12
 REACH_DAYS = (30, 90)
 MAX_LEADERS = 50
+# Bump when the cached figures change shape.
+FIGURES_CACHE_VERSION = 1
 MY_ACTIONS = 10
 MY_EXCEPTIONS = 5
 NOT_RECOGNISED_NAMES = 10
@@ -87,7 +91,7 @@ def _since(today: dt.date, months: int) -> dt.date:
 
 
 def _survey_side(
-    viewer: Viewer, department: Team | None, since: dt.date, today: dt.date
+    viewer: Viewer, department: Team | None, since: dt.date, today: dt.date, book: ScoreBook
 ) -> dict[str, Any]:
     """Trend and participation per closed run in the period; heatmap of the latest run."""
     runs = list(
@@ -102,7 +106,7 @@ def _survey_side(
     participation: list[dict[str, Any]] = []
     heatmap: dict[str, Any] = {"run": None, "columns": [], "rows": []}
     for index, run in enumerate(runs):
-        snapshot = run_snapshot(run)
+        snapshot = book.snapshot(run)
         node: Any = ORGANISATION if department is None else department.pk
         label = f"{run.program.name} #{run.sequence}"
         point: dict[str, Any] = {
@@ -355,17 +359,54 @@ def _my_work(viewer: Viewer, today: dt.date) -> dict[str, Any] | None:
     }
 
 
+def _figures_cache_key(viewer: Viewer, department: Team | None, months: int, today: dt.date) -> str:
+    """Viewers who see the same teams see the same figures: the organisation, or one set of
+    subtrees (hashed, since a manager may lead many)."""
+    scope = "org" if viewer.sees_whole_organisation else ",".join(sorted(viewer.managed_paths))
+    digest = hashlib.sha256(scope.encode()).hexdigest()[:16]
+    where = department.pk if department is not None else "org"
+    return f"insights:culture:v{FIGURES_CACHE_VERSION}:{digest}:{where}:{months}:{today}"
+
+
+def _figures(
+    viewer: Viewer, department: Team | None, months: int, today: dt.date
+) -> dict[str, Any]:
+    """Every figure of the dashboard that depends on the scope and period, not on who asks."""
+    since = _since(today, months)
+    book = ScoreBook()  # each closed run's snapshot read once for the trend and follow-through
+    return {
+        **_survey_side(viewer, department, since, today, book),
+        "recognition": _recognition(department, since, timezone.now()),
+        "exceptions": _exceptions(department, since, today),
+        "leaders": _leaders(department, since),
+        "linkage": _linkage(viewer),
+        "follow_through": follow_through(today=today, team=department, book=book),
+        "computed_at": timezone.now(),
+    }
+
+
 def culture_dashboard(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
     """The dashboard for the organisation (HR, executives) or a department in the viewer's
-    subtrees (managers), over the last 3, 6 or 12 months."""
+    subtrees (managers), over the last 3, 6 or 12 months.
+
+    The figures aggregate a year of answers, recognitions and outcomes, so they are kept for
+    `CXC_DASHBOARD_CACHE_SECONDS` per scope, department, period and day (the page says when
+    they were computed); what waits for the viewer themselves is read fresh on every request.
+    """
     _require(viewer)
     choices = departments_for(viewer)
     department = _department(viewer, params.get("department"), choices)
     months = _months(params.get("months"))
-    now = timezone.now()
     today = timezone.localdate()
-    since = _since(today, months)
-    survey = _survey_side(viewer, department, since, today)
+    lifetime = settings.CXC_DASHBOARD_CACHE_SECONDS
+    if lifetime > 0:
+        key = _figures_cache_key(viewer, department, months, today)
+        figures = cache.get(key)
+        if figures is None:
+            figures = _figures(viewer, department, months, today)
+            cache.set(key, figures, lifetime)
+    else:
+        figures = _figures(viewer, department, months, today)
     return {
         "department": (
             {"id": department.pk, "name": department.name} if department is not None else None
@@ -373,13 +414,8 @@ def culture_dashboard(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, An
         "departments": [{"id": team.pk, "name": team.name, "path": team.path} for team in choices],
         "whole_organisation": department is None,
         "months": months,
-        "since": since,
+        "since": _since(today, months),
         "until": today,
-        **survey,
-        "recognition": _recognition(department, since, now),
-        "exceptions": _exceptions(department, since, today),
-        "leaders": _leaders(department, since),
-        "linkage": _linkage(viewer),
-        "follow_through": follow_through(today=today, team=department),
+        **figures,
         "my_work": _my_work(viewer, today),
     }

@@ -353,6 +353,8 @@ CXC_RECOGNITION_CURRENCY = env.str("CXC_RECOGNITION_CURRENCY", default="GBP")
 CXC_RECOGNITION_RECIPROCAL_MIN_POINTS = env.int("CXC_RECOGNITION_RECIPROCAL_MIN_POINTS", default=30)
 CXC_RECOGNITION_RECIPROCAL_DAYS = env.int("CXC_RECOGNITION_RECIPROCAL_DAYS", default=30)
 CXC_RECOGNITION_NOT_RECOGNISED_DAYS = env.int("CXC_RECOGNITION_NOT_RECOGNISED_DAYS", default=60)
+# How long the culture dashboard keeps its figures per scope, department and period (0: never).
+CXC_DASHBOARD_CACHE_SECONDS = env.int("CXC_DASHBOARD_CACHE_SECONDS", default=300)
 # Idempotency keys are remembered this long; a retry after that is a new request.
 CXC_IDEMPOTENCY_KEY_TTL_HOURS = env.int("CXC_IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 # A Slack-compatible incoming webhook for organisation-visible recognitions (empty: off).

@@ -30,3 +30,5 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": "10000/minute", "user": "100000/minute"},
 }
 STATIC_ROOT = None  # type: ignore[assignment]
+# Tests read the dashboard's figures fresh; tests/insights/test_culture_cache.py turns the cache on.
+CXC_DASHBOARD_CACHE_SECONDS = 0
