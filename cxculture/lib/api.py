@@ -147,12 +147,13 @@ class RefuseNulBytesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if "\x00" in request.path or any(
-            "\x00" in key or "\x00" in value
+        fields = {
+            key.replace("\x00", "\\x00"): [NUL_MESSAGE]
             for key, values in request.GET.lists()
-            for value in values
-        ):
+            if "\x00" in key or any("\x00" in value for value in values)
+        }
+        if fields or "\x00" in request.path:
             if request.path.startswith("/api/"):
-                return JsonResponse(error_body("invalid", NUL_MESSAGE), status=400)
+                return JsonResponse(error_body("invalid", NUL_MESSAGE, fields), status=400)
             return HttpResponse(NUL_MESSAGE, status=400, content_type="text/plain")
         return self.get_response(request)
