@@ -19,11 +19,11 @@ from django.db.models import (
     DecimalField,
     Exists,
     F,
-    Max,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
 )
@@ -364,17 +364,15 @@ def not_recognised_lately(viewer: Viewer, *, days: int | None = None) -> QuerySe
         people = people.filter(viewer.subtree_q(prefix="team__"))
         if viewer.employee is not None:
             people = people.exclude(pk=viewer.employee.pk)
-    live = Q(recognition_receipts__recognition__reversed_at__isnull=True)
-    recent = RecognitionReceiver.objects.filter(
-        employee_id=OuterRef("pk"),
-        recognition__created_at__gte=cutoff,
-        recognition__reversed_at__isnull=True,
+    receipts = RecognitionReceiver.objects.filter(
+        employee_id=OuterRef("pk"), recognition__reversed_at__isnull=True
     )
+    # A subquery rather than MAX over a join: it runs only for the people the filter keeps, and
+    # count() leaves it out, so the cost follows the people missed, not every receipt ever.
+    latest = receipts.order_by("-recognition__created_at").values("recognition__created_at")[:1]
     return (
-        people.annotate(
-            last_recognised_at=Max("recognition_receipts__recognition__created_at", filter=live)
-        )
-        .filter(~Exists(recent))
+        people.filter(~Exists(receipts.filter(recognition__created_at__gte=cutoff)))
+        .annotate(last_recognised_at=Subquery(latest))
         .order_by(F("last_recognised_at").asc(nulls_first=True), "user__last_name", "id")
     )
 
