@@ -35,7 +35,7 @@ from surveys.selectors import group_participation, group_scores, team_heatmap
 from .selectors import APPROVED, linkage_for, may_read_insights
 
 MONTHS = (3, 6, 12)
-MAX_RUNS = 12
+MAX_RUNS = 26  # a year of a fortnightly pulse
 REACH_DAYS = (30, 90)
 MAX_LEADERS = 50
 # Bump when the cached figures change shape.

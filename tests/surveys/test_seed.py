@@ -1,4 +1,4 @@
-"""The demo seeder: twelve closed fortnightly runs and one open, the latest closed ten days ago
+"""The demo seeder: twenty-four closed fortnightly runs and one open, the latest closed ten days ago
 (so managers are prompted to act on it), consistent answers, safe to re-run."""
 
 import datetime as dt
@@ -46,14 +46,14 @@ def demo_org(hr_admin, executive, org):
     )
 
 
-def test_it_seeds_six_months_of_fortnightly_history_and_an_open_run(demo_org):
+def test_it_seeds_a_year_of_fortnightly_history_and_an_open_run(demo_org):
     seed_surveys(demo_org)
     program = SurveyProgram.objects.get()
     assert (program.name, program.cadence) == ("Fortnightly pulse", "biweekly")
     runs = list(SurveyRun.objects.order_by("sequence"))
-    assert [run.status for run in runs] == ["closed"] * 12 + ["open"]
+    assert [run.status for run in runs] == ["closed"] * 24 + ["open"]
     assert runs[-1].opens_on <= demo_org.today <= runs[-1].closes_on
-    assert runs[0].opens_on == dt.date(2025, 9, 13)  # 24 weeks before the open run
+    assert runs[0].opens_on == dt.date(2025, 3, 29)  # 48 weeks before the open run
     assert {(b.opens_on - a.opens_on).days for a, b in itertools.pairwise(runs)} == {14}
     for run in runs:
         assert run.opens_on == services.planned_opening(program, run.sequence)

@@ -1,7 +1,7 @@
 """Pulse surveys: a fortnightly program with closed runs of history and one run open now.
 
-The demo has twelve closed runs (six months), the enterprise profile twenty-four (a year); the
-latest closed run ended ten days before the seed date, so managers are prompted to commit an
+Both profiles have twenty-four closed runs (a year, so the culture dashboard's 12-month trend is
+full); the latest closed run ended ten days before the seed date, so managers are prompted to commit an
 action on it (CXC_ACTION_PROMPT_DAYS is 14).
 
 Answers are drawn from each team's latent culture (`DemoOrg.team_health`, moving by
