@@ -1,8 +1,8 @@
 """Pulse surveys: a fortnightly program with closed runs of history and one run open now.
 
-Both profiles have twenty-four closed runs (a year, so the culture dashboard's 12-month trend is
-full); the latest closed run ended ten days before the seed date, so managers are prompted to commit an
-action on it (CXC_ACTION_PROMPT_DAYS is 14).
+Both profiles have twenty-four closed runs (a year, so the culture dashboard's 12-month trend
+is full); the latest closed run ended ten days before the seed date, so managers are prompted
+to commit an action on it (CXC_ACTION_PROMPT_DAYS is 14).
 
 Answers are drawn from each team's latent culture (`DemoOrg.team_health`, moving by
 `team_trend` per month), so teams differ, some improve and some decline, and a person answers
