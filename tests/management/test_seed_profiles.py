@@ -94,7 +94,10 @@ def test_the_enterprise_sign_ins_see_pages_with_numbers(client, enterprise):
     trend = culture.context["data"]["trend"]
     assert len(trend) >= 2 and any(point["engagement_index"] is not None for point in trend)
     assert feed.status_code == 200
-    assert Recognition.objects.order_by("-created_at").first().message in feed.content.decode()
+    newest = (
+        Recognition.objects.filter(reversed_at__isnull=True).order_by("-created_at", "-id").first()
+    )  # the seed reverses a few recognitions, and the feed leaves those out
+    assert newest.message in feed.content.decode()
     assert admin.status_code == 200
     # Engagement goes with customer satisfaction, as in the demo.
     client.force_login(User.objects.get(email="ceo@example.com"))
