@@ -1,6 +1,5 @@
 """REST API for the organisation: teams, employees, values, policies and directory syncs."""
 
-from django.db import transaction
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -433,13 +432,7 @@ class CompanyValueViewSet(
         return selectors.values_for_viewer(viewer_for(self.request.user))
 
     def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        is_active = data.pop("is_active", True)  # a value starts active; the client may say not
-        with transaction.atomic():  # the create service has no is_active: both or neither
-            value = services.company_value_create(**data)
-            if not is_active:
-                value = services.company_value_update(value=value, is_active=False)
-        serializer.instance = value
+        serializer.instance = services.company_value_create(**serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = services.company_value_update(
@@ -464,13 +457,7 @@ class PolicyViewSet(
         return selectors.policies_for_viewer(viewer_for(self.request.user))
 
     def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        is_active = data.pop("is_active", True)  # a policy starts active; the client may say not
-        with transaction.atomic():  # the create service has no is_active: both or neither
-            policy = services.policy_create(**data)
-            if not is_active:
-                policy = services.policy_update(policy=policy, is_active=False)
-        serializer.instance = policy
+        serializer.instance = services.policy_create(**serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = services.policy_update(

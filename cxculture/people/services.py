@@ -248,10 +248,12 @@ def _check_value_name(name: str, *, exclude: CompanyValue | None = None) -> str:
 
 
 @transaction.atomic
-def company_value_create(*, name: str, description: str = "", position: int = 0) -> CompanyValue:
+def company_value_create(
+    *, name: str, description: str = "", position: int = 0, is_active: bool = True
+) -> CompanyValue:
     slug = _check_value_name(name)
     return CompanyValue.objects.create(
-        name=name, slug=slug, description=description, position=position
+        name=name, slug=slug, description=description, position=position, is_active=is_active
     )
 
 
@@ -269,12 +271,17 @@ def company_value_update(*, value: CompanyValue, **changes: Any) -> CompanyValue
 
 @transaction.atomic
 def policy_create(
-    *, name: str, code: str, description: str = "", owner_team: Team | None = None
+    *,
+    name: str,
+    code: str,
+    description: str = "",
+    owner_team: Team | None = None,
+    is_active: bool = True,
 ) -> Policy:
     if Policy.objects.filter(code=code).exists():
         raise DomainError("A policy with this code exists.", field="code")
     return Policy.objects.create(
-        name=name, code=code, description=description, owner_team=owner_team
+        name=name, code=code, description=description, owner_team=owner_team, is_active=is_active
     )
 
 
