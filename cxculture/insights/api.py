@@ -8,7 +8,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cxculture.actions.api import FollowThroughSerializer
 from cxculture.people.permissions import viewer_for
+from surveys.api import HeatmapColumnSerializer
 
 from . import culture, selectors
 
@@ -213,11 +215,6 @@ class CultureParticipationSerializer(serializers.Serializer):
     rate = serializers.FloatField(allow_null=True)
 
 
-class CultureHeatmapColumnSerializer(serializers.Serializer):
-    driver = serializers.CharField()
-    label = serializers.CharField()  # type: ignore[assignment]
-
-
 class CultureHeatmapRowSerializer(serializers.Serializer):
     team = serializers.IntegerField(allow_null=True)
     name = serializers.CharField()
@@ -233,7 +230,7 @@ class CultureHeatmapRowSerializer(serializers.Serializer):
 
 class CultureHeatmapSerializer(serializers.Serializer):
     run = serializers.CharField(allow_null=True)
-    columns = CultureHeatmapColumnSerializer(many=True)
+    columns = HeatmapColumnSerializer(many=True)
     rows = CultureHeatmapRowSerializer(many=True)
 
 
@@ -273,16 +270,6 @@ class CultureLinkageSerializer(serializers.Serializer):
     ci_low = serializers.FloatField(allow_null=True)
     ci_high = serializers.FloatField(allow_null=True)
     summary = serializers.CharField()
-
-
-class CultureFollowThroughSerializer(serializers.Serializer):
-    window_days = serializers.IntegerField()
-    results = serializers.IntegerField()
-    results_with_action = serializers.IntegerField()
-    results_with_action_share = serializers.FloatField(allow_null=True)
-    actions_due = serializers.IntegerField()
-    actions_done_on_time = serializers.IntegerField()
-    actions_done_on_time_share = serializers.FloatField(allow_null=True)
 
 
 class CultureLeaderSerializer(serializers.Serializer):
@@ -361,7 +348,7 @@ class CultureDashboardSerializer(serializers.Serializer):
     exceptions = CultureExceptionsSerializer()
     leaders = CultureLeaderSerializer(many=True, help_text="Managers in scope (at most 50).")
     linkage = CultureLinkageSerializer()
-    follow_through = CultureFollowThroughSerializer()
+    follow_through = FollowThroughSerializer()
     computed_at = serializers.DateTimeField(
         help_text="When the figures above were computed: they are kept for "
         "CXC_DASHBOARD_CACHE_SECONDS per scope, department and period."

@@ -1,6 +1,7 @@
 """HTML pages for insights: the home page, linkage (chart + table), the value of saying yes and
 the culture dashboard."""
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -10,7 +11,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
 from cxculture.lib.api import DomainError
-from cxculture.people.permissions import viewer_for
+from cxculture.people.permissions import Viewer, viewer_for
 
 from . import culture, selectors
 from . import home as home_page
@@ -29,15 +30,22 @@ def _viewer(request: HttpRequest):
     return viewer
 
 
+def _read(
+    read: Callable[[Viewer, Mapping[str, Any]], dict[str, Any]],
+    viewer: Viewer,
+    params: Mapping[str, Any],
+) -> tuple[dict[str, Any], str | None, int]:
+    """`read` with the page's parameters; a bad one shows the defaults with its reason (400)."""
+    try:
+        return read(viewer, params), None, 200
+    except DomainError as exc:
+        return read(viewer, {}), str(exc), 400
+
+
 @login_required
 def linkage(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
-    error, status = None, 200
-    try:
-        data = selectors.linkage_for(viewer, request.GET)
-    except DomainError as exc:
-        error, status = str(exc), 400
-        data = selectors.linkage_for(viewer, {})
+    data, error, status = _read(selectors.linkage_for, viewer, request.GET)
     chart = None
     if data["points"]:
         chart = {
@@ -56,12 +64,7 @@ def linkage(request: HttpRequest) -> HttpResponse:
 @login_required
 def exceptions(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
-    error, status = None, 200
-    try:
-        data = selectors.exception_value(viewer, request.GET)
-    except DomainError as exc:
-        error, status = str(exc), 400
-        data = selectors.exception_value(viewer, {})
+    data, error, status = _read(selectors.exception_value, viewer, request.GET)
     return render(
         request,
         "insights/exceptions.html",
@@ -123,12 +126,7 @@ def _heat(value: float | None) -> str:
 @login_required
 def culture_page(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
-    error, status = None, 200
-    try:
-        data = culture.culture_dashboard(viewer, request.GET)
-    except DomainError as exc:
-        error, status = str(exc), 400
-        data = culture.culture_dashboard(viewer, {})
+    data, error, status = _read(culture.culture_dashboard, viewer, request.GET)
     heat_rows = [
         {**row, "cells": [{"value": v, "heat": _heat(v)} for v in row["values"]]}
         for row in data["heatmap"]["rows"]
