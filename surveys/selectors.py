@@ -903,19 +903,6 @@ def question_scores(
 # --- Results ----------------------------------------------------------------------------------
 
 
-def _tallies_by(run: SurveyRun, q: Q, keys: list[str]) -> dict[tuple, dict[int, Tally]]:
-    rows = (
-        Answer.objects.filter(q, response__run=run, value__isnull=False)
-        .values(*keys, "question_id")
-        .annotate(**TALLY)
-        .order_by()
-    )
-    result: dict[tuple, dict[int, Tally]] = defaultdict(dict)
-    for row in rows:
-        result[tuple(row[key] for key in keys)][row["question_id"]] = Tally.from_row(row)
-    return result
-
-
 def _sum_tallies(parts: Iterable[Mapping[int, Tally]]) -> dict[int, Tally]:
     total: dict[int, Tally] = defaultdict(Tally)
     for part in parts:

@@ -110,14 +110,6 @@ def may_see_team_page(viewer: Viewer, team: Team) -> bool:
 # --- Prompts -----------------------------------------------------------------------------
 
 
-def action_exists_for(run_id: int, team_path: str) -> Exists:
-    return Exists(
-        Action.objects.filter(source_run_id=run_id, team__path__startswith=team_path).exclude(
-            status=Action.Status.DROPPED
-        )
-    )
-
-
 def prompts_for(viewer: Viewer, today: dt.date) -> QuerySet[ActionPrompt]:
     """The viewer's prompts still waiting: no action from the run for the team, not expired."""
     if viewer.employee is None:
