@@ -23,6 +23,7 @@ from django.db.models import Count, Max, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.text import slugify
 
 from cxculture.audit.services import audit_record
@@ -600,29 +601,71 @@ def invitation_token(invitation_id: int) -> str:
 
 
 def invitation_link(invitation_id: int) -> str:
-    path = reverse("surveys:respond", kwargs={"token": invitation_token(invitation_id)})
-    return settings.CXC_BASE_URL.rstrip("/") + path
+    return _Links().link(invitation_id)
 
 
-def _message(mailing: str, invitation: Invitation, run: SurveyRun) -> EmailMultiAlternatives:
+class _Links:
+    """Personal links for a chunk of invitations: the signer and the URL around the token are
+    made once, the token is signed per invitation.
+
+    A link is what `reverse` gives for `invitation_token`: `signing.dumps` is this signer's
+    `sign_object`, and a token's characters (URL-safe base64 and ':') are never quoted.
+    """
+
+    def __init__(self) -> None:
+        self.signer = signing.TimestampSigner(salt=TOKEN_SALT)
+        mark = uuid.uuid4().hex
+        url = settings.CXC_BASE_URL.rstrip("/") + reverse("surveys:respond", kwargs={"token": mark})
+        self.before, self.after = url.split(mark)
+
+    def link(self, invitation_id: int) -> str:
+        return f"{self.before}{self.signer.sign_object(invitation_id)}{self.after}"
+
+
+@dataclass(frozen=True)
+class _Letter:
+    """A mailing's email for one run, rendered once per chunk with marks where each person's
+    name and link go. The marks are random per chunk, so no program name can contain one."""
+
+    subject: str
+    text: str
+    html: str
+    name_mark: str
+    link_mark: str
+
+    def fill(self, body: str, name: str, link: str) -> str:
+        return body.replace(self.name_mark, name).replace(self.link_mark, link)
+
+
+def _letter(mailing: str, run: SurveyRun) -> _Letter:
+    """Render the mailing's templates once: only the name and the link differ between people."""
     template = "invitation" if mailing == Mailing.INVITATION else "reminder"
+    nonce = uuid.uuid4().hex
+    name_mark, link_mark = f"name{nonce}", f"link{nonce}"  # nothing a template would escape
     context = {
-        "first_name": invitation.employee.user.first_name,
+        "first_name": name_mark,
         "program": run.program.name,
-        "link": invitation_link(invitation.pk),
+        "link": link_mark,
         "closes_on": run.closes_on,
         "question_count": run.question_count,  # type: ignore[attr-defined]
         "minutes": max(1, round(run.question_count / 5)),  # type: ignore[attr-defined]
     }
-    subject = render_to_string(f"emails/surveys/{template}_subject.txt", context)
-    message = EmailMultiAlternatives(
-        " ".join(subject.split()),
-        render_to_string(f"emails/surveys/{template}.txt", context),
-        to=[invitation.employee.email],
+    return _Letter(
+        subject=render_to_string(f"emails/surveys/{template}_subject.txt", context),
+        text=render_to_string(f"emails/surveys/{template}.txt", context),
+        html=render_to_string(f"emails/surveys/{template}.html", context),
+        name_mark=name_mark,
+        link_mark=link_mark,
     )
-    message.attach_alternative(
-        render_to_string(f"emails/surveys/{template}.html", context), "text/html"
-    )
+
+
+def _message(letter: _Letter, *, first_name: str, email: str, link: str) -> EmailMultiAlternatives:
+    """One person's email: the letter with their name (or "there") and their own link."""
+    name = first_name or "there"
+    subject = " ".join(letter.fill(letter.subject, name, link).split())  # one line, filled in
+    message = EmailMultiAlternatives(subject, letter.fill(letter.text, name, link), to=[email])
+    # The text parts are not escaped (autoescape off); the HTML part gets escaped values.
+    message.attach_alternative(letter.fill(letter.html, escape(name), escape(link)), "text/html")
     return message
 
 
@@ -648,16 +691,22 @@ def survey_mailing_send(
     if run is None or not run.accepts_responses(today):
         return 0
     sent = 0
+    letter, links = _letter(mailing, run), _Links()
+    # One connection for the whole chunk; one message per send_messages call, so that a failure
+    # tells exactly which emails went out.
     with mailers.default as backend:
         for batch in batched(sorted(invitation_ids), CLAIM_BATCH):
             claimed = _claim(run_id, mailing, batch, today)
-            for index, invitation in enumerate(claimed):
+            for index, (invitation_id, first_name, email) in enumerate(claimed):
                 try:
-                    backend.send_messages([_message(mailing, invitation, run)])
+                    message = _message(
+                        letter, first_name=first_name, email=email, link=links.link(invitation_id)
+                    )
+                    backend.send_messages([message])
                 except Exception:
                     # Give back the claims of this email and the ones not sent yet: the retry
                     # sends them (and only them).
-                    unsent = [i.pk for i in claimed[index:]]
+                    unsent = [row[0] for row in claimed[index:]]
                     Invitation.objects.filter(pk__in=unsent).update(**{claim: None})
                     raise
                 sent += 1
@@ -665,22 +714,25 @@ def survey_mailing_send(
 
 
 @transaction.atomic
-def _claim(run_id: int, mailing: str, ids: Sequence[int], today: dt.date) -> list[Invitation]:
+def _claim(
+    run_id: int, mailing: str, ids: Sequence[int], today: dt.date
+) -> list[tuple[int, str, str]]:
     """Claim the emails of a batch that nobody has claimed yet (one lock, one update).
 
     Rows another worker holds are skipped (it is sending them); rows claimed before are no
-    longer waiting. Returns the claimed invitations with their people, ready to email.
+    longer waiting. Returns (invitation id, first name, email) of each claimed invitation: all
+    an email needs, without building three model instances per person.
     """
     claim = Mailing.CLAIM_FIELD[mailing]
     rows = list(
         _waiting(run_id, mailing)
         .filter(pk__in=ids)
         .exclude(employee__user__email="")
-        .select_related("employee__user")
         .select_for_update(skip_locked=True, of=("self",))
         .order_by("pk")
+        .values_list("pk", "employee__user__first_name", "employee__user__email")
     )
-    Invitation.objects.filter(pk__in=[row.pk for row in rows]).update(**{claim: today})
+    Invitation.objects.filter(pk__in=[row[0] for row in rows]).update(**{claim: today})
     return rows
 
 

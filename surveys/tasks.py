@@ -3,8 +3,6 @@
 Messages carry run and invitation ids only — never an answer (DESIGN.md, "Survey anonymity").
 """
 
-from smtplib import SMTPException
-
 from celery import shared_task
 
 from . import services
@@ -32,12 +30,8 @@ def survey_mailing_fan_out_task(run_id: int, mailing: str) -> None:
     services.survey_mailing_fan_out(run_id=run_id, mailing=mailing)
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(SMTPException, ConnectionError, TimeoutError),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+# A failed send (the mail server down) is retried with backoff and then dead-lettered with its
+# error by the base task (cxculture/jobs/base.py); Celery's autoretry would hide that error.
+@shared_task(acks_late=True)
 def survey_mailing_send_task(run_id: int, mailing: str, invitation_ids: list[int]) -> None:
     services.survey_mailing_send(run_id=run_id, mailing=mailing, invitation_ids=invitation_ids)
