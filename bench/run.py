@@ -275,12 +275,12 @@ def dashboard_sql(ctx: dict) -> list[tuple[str, str, list]]:
             [runs],
         ),
         (
+            # From each person's last recognition, as the dashboard reads it (kept on give).
             "recognition reach (30/90 days)",
-            "SELECT count(DISTINCT rr.employee_id) FILTER (WHERE r.created_at >= now() - "
-            "interval '30 days'), count(DISTINCT rr.employee_id) FILTER (WHERE r.created_at >= "
-            "now() - interval '90 days') FROM recognition_recognitionreceiver rr "
-            "JOIN recognition_recognition r ON r.id = rr.recognition_id "
-            "WHERE r.reversed_at IS NULL",
+            "SELECT count(*), count(*) FILTER (WHERE l.recognised_at >= now() - interval "
+            "'30 days'), count(*) FILTER (WHERE l.recognised_at >= now() - interval '90 days') "
+            "FROM people_employee e LEFT JOIN recognition_lastrecognition l "
+            "ON l.employee_id = e.id WHERE e.is_active",
             [],
         ),
         (
@@ -767,6 +767,7 @@ def context(ctx: dict) -> dict:
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
+    from cxculture.insights.culture import MAX_RUNS
     from cxculture.people.models import CompanyValue, Employee, Team
     from surveys import services as survey_services
     from surveys.models import Invitation, Question, Response, SurveyRun
@@ -785,7 +786,7 @@ def context(ctx: dict) -> dict:
     since = timezone.now() - dt.timedelta(days=365)
     dashboard_runs = list(
         SurveyRun.objects.filter(status=SurveyRun.Status.CLOSED, closes_on__gte=since.date())
-        .order_by("-closes_on", "-id")[:12]
+        .order_by("-closes_on", "-id")[:MAX_RUNS]
         .values_list("pk", flat=True)
     )[::-1]
     open_run = SurveyRun.objects.filter(pk=ctx.get("fan_out_run")).first() or (

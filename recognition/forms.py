@@ -1,7 +1,7 @@
 import uuid
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from cxculture.people.models import CompanyValue, Employee, Policy, Team
 
@@ -114,6 +114,16 @@ class FeedFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams  # type: ignore[attr-defined]
         self.fields["value"].queryset = values  # type: ignore[attr-defined]
+        # Nor a select of every team (2,000): the departments (teams with teams below them,
+        # whose subtree the filter covers) and the team chosen, e.g. from a link (?team=<id>).
+        raw_team = str(self.data.get("team", "")) if self.is_bound else ""
+        listed = Q(Exists(Team.objects.filter(parent=OuterRef("pk"), is_active=True)))
+        if raw_team.isdigit():
+            listed |= Q(pk=int(raw_team))
+        self.fields["team"].widget.choices = [
+            ("", "Any team"),
+            *teams.filter(listed).values_list("pk", "name"),
+        ]
         person: forms.ModelChoiceField = self.fields["person"]  # type: ignore[assignment]
         person.queryset = people
         # Not a select of everyone (20,000 at enterprise size): the person filter comes from a

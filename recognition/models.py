@@ -277,6 +277,20 @@ class RecognitionReceiver(models.Model):
         return f"Employee {self.employee_id} in recognition {self.recognition_id}"
 
 
+class LastRecognition(models.Model):
+    """When a person was last recognised, reversed recognitions left out: one row per person
+    ever recognised, kept by the give and reverse services, so reach and "not recognised
+    lately" read a row per person instead of every receipt they ever had."""
+
+    employee = models.OneToOneField(
+        Employee, primary_key=True, on_delete=models.CASCADE, related_name="last_recognition"
+    )
+    recognised_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"Employee {self.employee_id} last recognised {self.recognised_at:%Y-%m-%d}"
+
+
 class Reaction(models.Model):
     """An emoji a colleague adds to a recognition; one of each emoji per person."""
 

@@ -17,13 +17,11 @@ from django.conf import settings
 from django.db.models import (
     Count,
     DecimalField,
-    Exists,
     F,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
 )
@@ -364,15 +362,11 @@ def not_recognised_lately(viewer: Viewer, *, days: int | None = None) -> QuerySe
         people = people.filter(viewer.subtree_q(prefix="team__"))
         if viewer.employee is not None:
             people = people.exclude(pk=viewer.employee.pk)
-    receipts = RecognitionReceiver.objects.filter(
-        employee_id=OuterRef("pk"), recognition__reversed_at__isnull=True
-    )
-    # A subquery rather than MAX over a join: it runs only for the people the filter keeps, and
-    # count() leaves it out, so the cost follows the people missed, not every receipt ever.
-    latest = receipts.order_by("-recognition__created_at").values("recognition__created_at")[:1]
+    # One row per person (`LastRecognition`, kept by the give and reverse services), not their
+    # every receipt: the cost follows the number of people, whatever the history.
     return (
-        people.filter(~Exists(receipts.filter(recognition__created_at__gte=cutoff)))
-        .annotate(last_recognised_at=Subquery(latest))
+        people.annotate(last_recognised_at=F("last_recognition__recognised_at"))
+        .filter(Q(last_recognised_at__isnull=True) | Q(last_recognised_at__lt=cutoff))
         .order_by(F("last_recognised_at").asc(nulls_first=True), "user__last_name", "id")
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 
 from cxculture.audit.services import audit_record
@@ -21,6 +21,7 @@ from cxculture.people.permissions import Viewer
 from . import ledger
 from .models import (
     Account,
+    LastRecognition,
     LedgerTransaction,
     ManagerBudget,
     PolicyException,
@@ -154,6 +155,7 @@ def recognition_give(
     Recognition.values.through.objects.bulk_create(
         Recognition.values.through(recognition=recognition, companyvalue=value) for value in values
     )
+    last_recognitions_record(employee_ids=list(unique), at=recognition.created_at)
     _on_commit_notify(recognition.pk)
     return recognition
 
@@ -221,8 +223,42 @@ def recognition_reverse(*, recognition: Recognition, by: User, reason: str) -> R
     recognition.reversed_by = by
     recognition.reversal_reason = reason[:500]
     recognition.save(update_fields=["reversed_at", "reversed_by", "reversal_reason"])
+    last_recognitions_rebuild(
+        employee_ids=list(recognition.receiver_links.values_list("employee_id", flat=True))
+    )
     audit_record(actor=by, action="points_reversed", target=recognition, details={"reason": reason})
     return recognition
+
+
+def last_recognitions_record(*, employee_ids: Sequence[int], at: dt.datetime) -> None:
+    """Mark people as recognised at `at` (one upsert). A give is stamped with the time it is
+    written, so the newest stamp wins; a concurrent give committing a moment earlier may leave
+    the other's time, which no reach window can tell apart."""
+    LastRecognition.objects.bulk_create(
+        [LastRecognition(employee_id=pk, recognised_at=at) for pk in employee_ids],
+        update_conflicts=True,
+        unique_fields=["employee"],
+        update_fields=["recognised_at"],
+    )
+
+
+@transaction.atomic
+def last_recognitions_rebuild(*, employee_ids: Sequence[int] | None = None) -> int:
+    """Recompute when people were last recognised from their receipts (all people when
+    `employee_ids` is None): after a reversal, and for data written in bulk (the seeder).
+    Returns how many people have been recognised."""
+    receipts = RecognitionReceiver.objects.filter(recognition__reversed_at__isnull=True)
+    stale = LastRecognition.objects.all()
+    if employee_ids is not None:
+        receipts = receipts.filter(employee_id__in=employee_ids)
+        stale = stale.filter(employee_id__in=employee_ids)
+    latest = receipts.values("employee_id").annotate(at=Max("recognition__created_at")).order_by()
+    rows = [
+        LastRecognition(employee_id=row["employee_id"], recognised_at=row["at"]) for row in latest
+    ]
+    stale.delete()
+    LastRecognition.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
 
 
 def reaction_add(*, recognition: Recognition, employee: Employee, emoji: str) -> bool:

@@ -155,6 +155,9 @@ class RunSnapshot:
     _cell_choices: dict[Cell, dict[int, dict[str, int]]] | None = None
     _figure_plans: dict[int, FigurePlan] = field(default_factory=dict)
     _subtree_tallies: "dict[Any, dict[int, Tally]] | None" = None
+    # A closed run's heatmap figures per team subtree, filled as pages ask for them
+    # (`_team_figures`): shared by every request of the process that reads this snapshot.
+    _team_figures: dict[Any, "TeamFigures"] = field(default_factory=dict)
     stamp: str | None = None  # set for a closed run: its results never change (run_snapshot)
 
     @property
@@ -326,6 +329,16 @@ class RunSnapshot:
             found = [n for n, path in self.paths.items() if path.startswith(prefix) and n != node]
         return sorted(found, key=self.sort_key)
 
+    def next_level(self, node: Any) -> list[Any]:
+        """The nodes one level below `node`, in tree order, passing down through a team with a
+        single child team (an organisation under one root lists the root's own teams)."""
+        parent_of_below = None if node == ORGANISATION else node
+        below = [n for n, parent in self.parents.items() if parent == parent_of_below]
+        teams = [n for n in below if n != UNASSIGNED]
+        if len(teams) == 1 and self.has_children(teams[0]):
+            return self.next_level(teams[0]) + [n for n in below if n == UNASSIGNED]
+        return sorted(below, key=self.sort_key)
+
     def sort_key(self, node: Any) -> tuple:
         path = self.paths.get(node)
         if path is None:
@@ -361,7 +374,7 @@ def _cell_of(row: Mapping[str, Any]) -> Cell:
 # (the plans, per-question figure plans, answer tallies): kept in the cache so that a results
 # page or dashboard does not rebuild the anonymity plan and re-read every answer per request.
 # Bump the version when the gate or the cached shapes change.
-SNAPSHOT_CACHE_VERSION = 1
+SNAPSHOT_CACHE_VERSION = 2
 SNAPSHOT_CACHE_SECONDS = 7 * 24 * 3600
 _FACTS = (
     "_subtree_tallies",
@@ -374,6 +387,7 @@ _FACTS = (
     "_cell_tallies",
     "_cell_choices",
     "_figure_plans",
+    "_team_figures",
 )
 
 
@@ -1171,38 +1185,78 @@ def team_heatmap(
     snapshot: RunSnapshot,
     group: Group,
     columns: list[str],
+    *,
+    one_level: bool = False,
 ) -> dict[str, Any]:
-    """Teams below the group by drivers; hidden rows say why, with no figure at all.
+    """Teams below the group by drivers; hidden rows say why, with no figure at all. Every
+    team below it, or with `one_level` the teams one level down (`RunSnapshot.next_level`).
 
     The one heatmap for every page (run results, the culture dashboard).
     """
-    k = snapshot.run.anonymity_threshold
     rows = []
-    for node in snapshot.descendants(group.node):
-        row_group = Group(SUBTREE, node)
-        if not may_see_group(viewer, snapshot, row_group):
+    if one_level:
+        # A team with no teams below it is its own one row.
+        nodes = snapshot.next_level(group.node) or (
+            [group.node] if group.node in snapshot.paths else []
+        )
+    else:
+        nodes = snapshot.descendants(group.node)
+    for node in nodes:
+        if not may_see_group(viewer, snapshot, Group(SUBTREE, node)):
             continue
-        decision = snapshot.plan.decide(row_group)
-        row: dict[str, Any] = {
-            "team": node if isinstance(node, int) else None,
-            "name": snapshot.name(node),
-            "depth": snapshot.depth(node),
-            "shown": decision.shown,
-            "reason": _reason(decision, k),
-            "respondents": decision.respondents if decision.shown else None,
-            "engagement_index": None,
-            "enps": None,
-            "cells": dict.fromkeys(columns),
-        }
-        if decision.shown:
-            figures = group_scores(snapshot, row_group)
-            row["engagement_index"] = figures["engagement_index"]
-            row["enps"] = figures["enps"]
-            row["cells"] = {
-                driver: figures["drivers"].get(driver, {}).get("favourable") for driver in columns
+        figures = _team_figures(snapshot, node)
+        rows.append(
+            {
+                "team": node if isinstance(node, int) else None,
+                "name": snapshot.name(node),
+                "depth": snapshot.depth(node),
+                "shown": figures.shown,
+                "reason": figures.reason,
+                "respondents": figures.respondents,
+                "engagement_index": figures.engagement_index,
+                "enps": figures.enps,
+                "cells": {driver: figures.favourable.get(driver) for driver in columns},
             }
-        rows.append(row)
+        )
     return {"columns": [{"driver": d, "label": Driver(d).label} for d in columns], "rows": rows}
+
+
+@dataclass(frozen=True)
+class TeamFigures:
+    """A team subtree's heatmap row through the gate: no figure at all when it is hidden."""
+
+    shown: bool
+    reason: str | None
+    respondents: int | None = None
+    engagement_index: float | None = None
+    enps: float | None = None
+    favourable: Mapping[str, float | None] = field(default_factory=dict)
+
+
+def _team_figures(snapshot: RunSnapshot, node: Any) -> TeamFigures:
+    """A subtree's figures, computed once per closed run and process: its results never
+    change, and a heatmap of 2,000 teams spends most of its time here otherwise."""
+    known = snapshot._team_figures.get(node)
+    if known is not None:
+        return known
+    group = Group(SUBTREE, node)
+    decision = snapshot.plan.decide(group)
+    figures = TeamFigures(shown=False, reason=_reason(decision, snapshot.run.anonymity_threshold))
+    if decision.shown:
+        scored = group_scores(snapshot, group)
+        figures = TeamFigures(
+            shown=True,
+            reason=figures.reason,
+            respondents=decision.respondents,
+            engagement_index=scored["engagement_index"],
+            enps=scored["enps"],
+            favourable={
+                driver: values.get("favourable") for driver, values in scored["drivers"].items()
+            },
+        )
+    if snapshot.stamp is not None:  # an open run's figures change with every response
+        snapshot._team_figures[node] = figures
+    return figures
 
 
 def _breakdowns(snapshot: RunSnapshot, group: Group) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from cxculture.actions.models import Action
@@ -51,11 +51,19 @@ def _require(viewer: Viewer) -> None:
 
 
 def departments_for(viewer: Viewer) -> list[Team]:
-    """The teams the viewer may filter on: all for HR and executives, else their subtrees."""
+    """The departments the viewer may pick: teams with teams below them, plus the roots of the
+    subtrees a manager leads, in tree order. A team with none below is reached by drilling down
+    from the heatmap (any team in the viewer's scope is accepted), so the picker stays a short
+    list at 2,000 teams."""
     teams = Team.objects.filter(is_active=True)
     if not viewer.sees_whole_organisation:
         teams = teams.filter(viewer.subtree_q())
-    return list(teams.order_by("path"))
+    has_teams_below = Exists(Team.objects.filter(parent=OuterRef("pk"), is_active=True))
+    return list(
+        teams.filter(has_teams_below | Q(path__in=viewer.managed_paths))
+        .only("id", "name", "path")
+        .order_by("path")
+    )
 
 
 def _department(viewer: Viewer, raw: Any, choices: list[Team]) -> Team | None:
@@ -71,7 +79,13 @@ def _department(viewer: Viewer, raw: Any, choices: list[Team]) -> Team | None:
     for team in choices:
         if team.pk == team_id:
             return team
-    raise DomainError("You cannot see this department.", field="department")
+    team = Team.objects.filter(is_active=True, pk=team_id).only("id", "name", "path").first()
+    in_scope = team is not None and (
+        viewer.sees_whole_organisation or team.path.startswith(viewer.managed_paths)
+    )
+    if not in_scope:
+        raise DomainError("You cannot see this department.", field="department")
+    return team
 
 
 def _months(raw: Any) -> int:
@@ -148,13 +162,14 @@ def _survey_side(
 
 
 def _heatmap(viewer: Viewer, snapshot: Any, node: Any, label: str) -> dict[str, Any]:
-    """The surveys heatmap of teams below the department, as rows of values per driver column.
+    """The surveys heatmap of the teams one level below the department (each row its whole
+    subtree; choosing a row's team as the department drills down), as values per driver column.
 
     Only drivers some shown team has a figure for become columns (the engagement index has its
     own column), so a department of hidden teams shows no empty grid.
     """
     drivers = [d for d in Driver.values if d not in (Driver.ENGAGEMENT, Driver.ENPS)]
-    heatmap = team_heatmap(viewer, snapshot, Group(SUBTREE, node), drivers)
+    heatmap = team_heatmap(viewer, snapshot, Group(SUBTREE, node), drivers, one_level=True)
     columns = [
         d for d in drivers if any(row["cells"].get(d) is not None for row in heatmap["rows"])
     ]
@@ -174,20 +189,17 @@ def _recognition(department: Team | None, since: dt.date, now: dt.datetime) -> d
     people = Employee.objects.filter(is_active=True)
     if department is not None:
         people = people.filter(team__path__startswith=department.path)
-    active = people.count()
-    receipts = RecognitionReceiver.objects.filter(
-        recognition__reversed_at__isnull=True, employee__in=people
-    )
-    counts = receipts.aggregate(
+    counts = people.aggregate(
+        active=Count("pk"),
         **{
             f"last_{days}": Count(
-                "employee",
-                distinct=True,
-                filter=Q(recognition__created_at__gte=now - dt.timedelta(days=days)),
+                "pk",
+                filter=Q(last_recognition__recognised_at__gte=now - dt.timedelta(days=days)),
             )
             for days in REACH_DAYS
-        }
+        },
     )
+    active = counts["active"]
     reach = [
         {
             "days": days,
@@ -396,6 +408,8 @@ def culture_dashboard(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, An
     _require(viewer)
     choices = departments_for(viewer)
     department = _department(viewer, params.get("department"), choices)
+    if department is not None and department not in choices:  # a team drilled down to
+        choices = sorted([*choices, department], key=lambda team: team.path)
     months = _months(params.get("months"))
     today = timezone.localdate()
     lifetime = settings.CXC_DASHBOARD_CACHE_SECONDS

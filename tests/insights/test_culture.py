@@ -22,7 +22,7 @@ CULTURE = "/api/v1/insights/culture/"
 # and tallies, reach, values, exceptions, leaders, linkage and follow-through (two runs here),
 # and what waits for the viewer (open actions, review queue, not recognised: a count and a page
 # each).
-CULTURE_QUERIES = 36
+CULTURE_QUERIES = 35
 TODAY = dt.datetime(2026, 4, 1, 12, tzinfo=dt.UTC)
 
 
@@ -116,6 +116,33 @@ def test_the_heatmap_lists_the_teams_of_the_latest_run_with_hidden_ones_blank(ap
         assert all(value is None for value in rows[name]["values"])
 
 
+def test_the_heatmap_goes_one_level_down_and_a_row_drills_into_its_department(
+    api, client, hr_admin, org
+):
+    care = make_teams(org["support"], [6, 6], prefix="Care")
+    field = make_teams(org["sales"], [6], prefix="Field")
+    survey([*care, *field], [6, 3, 6])
+
+    whole = _get(api, hr_admin)
+    # The company is the one root: its departments are the rows, each counting everyone below.
+    assert [(row["name"], row["respondents"]) for row in whole["heatmap"]["rows"]] == [
+        ("Sales", 6),
+        ("Support", 12),
+    ]
+    assert whole["heatmap"]["rows"][1]["engagement_index"] == 75.0
+    support = _get(api, hr_admin, department=org["support"].pk)
+    assert [(row["name"], row["engagement_index"]) for row in support["heatmap"]["rows"]] == [
+        ("Care 1", 100.0),
+        ("Care 2", 50.0),
+    ]
+    # A team with no teams below it is its own one row.
+    desk = _get(api, hr_admin, department=care[0].pk)
+    assert [row["name"] for row in desk["heatmap"]["rows"]] == ["Care 1"]
+    client.force_login(hr_admin.user)
+    page = client.get("/insights/culture/").content.decode()
+    assert f'href="/insights/culture/?department={org["support"].pk}&amp;months=12"' in page
+
+
 def test_reach_is_the_share_of_active_people_recognised_lately(api, hr_admin, org):
     people = make_teams(org["support"], [4], prefix="Reach")[0]
     staff = list(Employee.objects.filter(team=people).order_by("id"))
@@ -164,7 +191,12 @@ def test_a_manager_sees_their_subtree_and_no_other_department(api, manager, empl
     data = _get(api, manager)
 
     assert data["department"]["id"] == org["support"].pk
-    assert {team["name"] for team in data["departments"]} == {"Support", "Support A", "Support B"}
+    # The picker lists departments (Support A and B have no teams below them); a team in the
+    # manager's subtree is still reachable by drilling down, one outside it is not.
+    assert [team["name"] for team in data["departments"]] == ["Support"]
+    drilled = _get(api, manager, department=org["support_a"].pk)
+    assert drilled["department"] == {"id": org["support_a"].pk, "name": "Support A"}
+    assert [team["name"] for team in drilled["departments"]] == ["Support", "Support A"]
     assert [(row["name"], row["recognitions_given"]) for row in data["leaders"]] == [
         (manager.display_name, 1)
     ]

@@ -258,3 +258,24 @@ def test_hr_sees_reciprocal_pairs(employee, teammate, hr_admin):
 
     assert "Erin Employee" in page and "Tom Teammate" in page
     assert _client(employee).get("/recognition/reciprocal/").status_code == 403
+
+
+def test_the_feed_team_filter_lists_departments_and_the_team_chosen(employee, teammate, org):
+    recognition = give(employee, [teammate])
+
+    def team_options(page):
+        select = page.split('name="team"', 1)[1].split("</select>", 1)[0]
+        return re.findall(r"<option[^>]*>([^<]*)</option>", select)
+
+    client = _client(employee)
+    # Support A and B have no teams below them: one click away, not in a list of every team.
+    assert team_options(client.get("/recognition/").content.decode()) == [
+        "Any team",
+        "Company",
+        "Support",
+    ]
+    chosen = client.get("/recognition/", {"team": org["support_a"].pk}).content.decode()
+    assert team_options(chosen) == ["Any team", "Company", "Support", "Support A"]
+    assert f'id="recognition-{recognition.pk}"' in chosen
+    elsewhere = client.get("/recognition/", {"team": org["sales"].pk}).content.decode()
+    assert f'id="recognition-{recognition.pk}"' not in elsewhere

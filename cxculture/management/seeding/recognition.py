@@ -193,6 +193,7 @@ def seed_recognition(org: DemoOrg) -> None:
         ):
             _seed_in_bulk(org)
         _check_books()
+        services.last_recognitions_rebuild()  # the history was written in bulk, not given
         _demo_touches(org, rng)
         return
     tz = timezone.get_current_timezone()
@@ -411,6 +412,7 @@ def seed_recognition(org: DemoOrg) -> None:
 
     _write(books, recognitions, reactions, rewards, stock, redemptions, exceptions, org, managers)
     _check_books()
+    services.last_recognitions_rebuild()  # the history was written in bulk, not given
     _demo_touches(org, rng)
 
 

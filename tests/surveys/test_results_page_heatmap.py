@@ -1,0 +1,61 @@
+"""The results page's heatmap rows (built in Python for speed) and its short team picker."""
+
+import re
+
+import pytest
+
+from surveys import services
+from surveys.models import Invitation
+from tests.factories.people import EmployeeFactory, TeamFactory
+from tests.factories.surveys import ProgramFactory, answer, open_run
+
+
+@pytest.fixture
+def results_page(client, hr_admin, org, opens):
+    """Support > Care (two desks) and Support > <Ops & Co>: every desk answers 4 (agree)."""
+    care = TeamFactory(name="Care", parent=org["support"])
+    desks = [TeamFactory(name=f"Desk {n}", parent=care) for n in (1, 2)]
+    odd = TeamFactory(name="<Ops & Co>", parent=org["support"])
+    for team in (*desks, odd):
+        for _ in range(6):
+            EmployeeFactory(team=team)
+    run = open_run(ProgramFactory(audience="subtrees", teams=[org["support"]]), opens)
+    for invitation in Invitation.objects.filter(run=run):
+        answer(invitation, opens, enps=8, eng_proud=4)
+    services.survey_run_close(run=run, today=opens)
+    client.force_login(hr_admin.user)
+
+    def get(**params):
+        response = client.get(f"/surveys/runs/{run.pk}/results/", params)
+        assert response.status_code == 200
+        return response.content.decode()
+
+    return {"get": get, "care": care, "desks": desks, "odd": odd}
+
+
+def _heatmap_rows(page):
+    body = page.split('<table class="heatmap">', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<th scope="row" class="team-name indent-(\d)">(.*?)</th>(.*?)</tr>', body)
+
+
+def test_every_team_is_a_row_with_its_figures_and_names_escaped(results_page):
+    rows = _heatmap_rows(results_page["get"]())
+
+    names = [re.sub(r"<a [^>]*>|</a>", "", name) for _, name, _ in rows]
+    assert names == ["Company", "Support", "&lt;Ops &amp; Co&gt;", "Care", "Desk 1", "Desk 2"]
+    assert "<Ops & Co>" not in results_page["get"]()
+    by_name = dict(zip(names, rows, strict=True))
+    depth, link, cells = by_name["Desk 1"]
+    assert depth == "4" and f'href="?subtree={results_page["desks"][0].pk}"' in link
+    # 6 respondents, engagement 100 (all agree), eNPS 0 (all passives).
+    assert re.findall(r'<td class="num[^"]*">([^<]*)</td>', cells)[:3] == ["6", "100.0", "0.0"]
+    assert by_name["Care"][2].count("<td") == by_name["Desk 1"][2].count("<td")
+
+
+def test_the_team_picker_lists_the_teams_below_that_have_teams_below_them(results_page):
+    def options(page):
+        picker = page.split('<select id="subtree" name="subtree">', 1)[1].split("</select>", 1)[0]
+        return re.findall(r"<option[^>]*>([^<]*)</option>", picker)
+
+    assert options(results_page["get"]())[1:] == ["Company", "Support", "Care"]
+    assert options(results_page["get"](subtree=results_page["care"].parent_id))[1:] == ["Care"]
