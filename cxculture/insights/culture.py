@@ -39,7 +39,11 @@ MAX_RUNS = 26  # a year of a fortnightly pulse
 REACH_DAYS = (30, 90)
 MAX_LEADERS = 50
 # Bump when the cached figures change shape.
-FIGURES_CACHE_VERSION = 1
+FIGURES_CACHE_VERSION = 2
+# Figures older than CXC_DASHBOARD_CACHE_SECONDS are still shown (the page says when they were
+# computed) while a worker recomputes them, for up to this many lifetimes; after that a request
+# recomputes them itself.
+STALE_LIFETIMES = 12
 MY_ACTIONS = 10
 MY_EXCEPTIONS = 5
 NOT_RECOGNISED_NAMES = 10
@@ -86,6 +90,12 @@ def _department(viewer: Viewer, raw: Any, choices: list[Team]) -> Team | None:
     if not in_scope:
         raise DomainError("You cannot see this department.", field="department")
     return team
+
+
+def department_for(viewer: Viewer, raw: Any) -> Team | None:
+    """The department the viewer asks for (None: the whole organisation, or a manager's own
+    subtree when none is asked for), refused with a DomainError when they may not see it."""
+    return _department(viewer, raw, departments_for(viewer))
 
 
 def _months(raw: Any) -> int:
@@ -397,13 +407,41 @@ def _figures(
     }
 
 
+def culture_figures_refresh(
+    viewer: Viewer, department: Team | None, months: int, today: dt.date
+) -> dict[str, Any]:
+    """Compute the figures of the viewer's scope and keep them (shown as they are for
+    STALE_LIFETIMES lifetimes, recomputed after each)."""
+    figures = _figures(viewer, department, months, today)
+    lifetime = settings.CXC_DASHBOARD_CACHE_SECONDS
+    key = _figures_cache_key(viewer, department, months, today)
+    cache.set(key, figures, lifetime * STALE_LIFETIMES)
+    return figures
+
+
+def _refresh_in_background(
+    viewer: Viewer, department: Team | None, months: int, key: str, lifetime: int
+) -> None:
+    """Ask a worker to recompute stale figures, once per scope and lifetime however many
+    people look meanwhile (the figures are the same for everyone in the scope)."""
+    from .tasks import culture_figures_refresh_task  # tasks import this module
+
+    if viewer.user_id is None or not cache.add(f"{key}:refreshing", 1, lifetime):
+        return
+    culture_figures_refresh_task.delay(
+        viewer.user_id, department.pk if department is not None else None, months
+    )
+
+
 def culture_dashboard(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
     """The dashboard for the organisation (HR, executives) or a department in the viewer's
     subtrees (managers), over the last 3, 6 or 12 months.
 
     The figures aggregate a year of answers, recognitions and outcomes, so they are kept for
     `CXC_DASHBOARD_CACHE_SECONDS` per scope, department, period and day (the page says when
-    they were computed); what waits for the viewer themselves is read fresh on every request.
+    they were computed); older ones are shown while a worker recomputes them, so only the first
+    look of the day at a scope waits for them. What waits for the viewer themselves is read
+    fresh on every request.
     """
     _require(viewer)
     choices = departments_for(viewer)
@@ -417,8 +455,9 @@ def culture_dashboard(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, An
         key = _figures_cache_key(viewer, department, months, today)
         figures = cache.get(key)
         if figures is None:
-            figures = _figures(viewer, department, months, today)
-            cache.set(key, figures, lifetime)
+            figures = culture_figures_refresh(viewer, department, months, today)
+        elif timezone.now() - figures["computed_at"] > dt.timedelta(seconds=lifetime):
+            _refresh_in_background(viewer, department, months, key, lifetime)
     else:
         figures = _figures(viewer, department, months, today)
     return {

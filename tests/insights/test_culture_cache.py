@@ -9,7 +9,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cxculture.insights.culture import _figures_cache_key
+from cxculture.insights.culture import STALE_LIFETIMES, _figures_cache_key
+from cxculture.insights.tasks import culture_figures_refresh_task
 from cxculture.people.permissions import viewer_for
 from tests.factories.actions import make_action
 from tests.factories.people import EmployeeFactory
@@ -40,7 +41,9 @@ def _get(api, person, **params):
     return response.json(), len(queries)
 
 
-def test_figures_are_kept_until_the_cache_lifetime_ends(api, clock, hr_admin, employee, teammate):
+def test_figures_are_kept_for_their_lifetime_then_shown_while_a_worker_recomputes_them(
+    api, clock, hr_admin, employee, teammate
+):
     give(employee, teammate)
     first, cold_queries = _get(api, hr_admin)
     give(teammate, employee)
@@ -48,14 +51,48 @@ def test_figures_are_kept_until_the_cache_lifetime_ends(api, clock, hr_admin, em
     clock.shift(dt.timedelta(seconds=299))
     kept, warm_queries = _get(api, hr_admin)
     clock.shift(dt.timedelta(seconds=2))
+    # Stale: shown as they were, with their time, and a refresh is queued (run at once here:
+    # tests have no broker).
+    stale, _ = _get(api, hr_admin)
     fresh, _ = _get(api, hr_admin)
 
     assert first["recognition"]["total"] == 1
     assert kept["recognition"]["total"] == 1
     assert kept["computed_at"] == first["computed_at"]
     assert warm_queries < cold_queries
+    assert stale["recognition"]["total"] == 1
+    assert stale["computed_at"] == first["computed_at"]
     assert fresh["recognition"]["total"] == 2
     assert fresh["computed_at"] > first["computed_at"]
+
+
+def test_a_refresh_is_queued_once_per_lifetime_however_many_look(
+    api, clock, hr_admin, executive, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr(culture_figures_refresh_task, "delay", lambda *args: queued.append(args))
+    _get(api, hr_admin)
+    clock.shift(dt.timedelta(seconds=301))
+
+    _get(api, hr_admin)
+    _get(api, executive)  # the same scope (the organisation): the same figures
+    _get(api, hr_admin, months=6)  # another period: computed now, nothing stale
+
+    assert queued == [(hr_admin.user_id, None, 12)]
+
+
+def test_figures_past_their_keeping_time_are_recomputed_by_the_request(
+    api, clock, hr_admin, employee, teammate
+):
+    give(employee, teammate)
+    first, _ = _get(api, hr_admin)
+    give(teammate, employee)
+    clock.shift(dt.timedelta(seconds=300 * STALE_LIFETIMES + 1))
+
+    again, _ = _get(api, hr_admin)
+
+    assert again["recognition"]["total"] == 2
+    assert again["computed_at"] > first["computed_at"]
 
 
 def test_what_waits_for_the_viewer_is_never_cached(api, clock, cast, org):
