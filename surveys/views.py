@@ -136,7 +136,7 @@ def _heatmap_body(heatmap: dict[str, Any]) -> SafeString:
 
     rows = []
     for row in heatmap["rows"]:
-        name = escape(row["name"])
+        name: str = escape(row["name"])
         if row["team"]:
             name = f'<a href="?subtree={int(row["team"])}">{name}</a>'
         head = f'<th scope="row" class="team-name indent-{min(row["depth"], 5)}">{name}</th>'

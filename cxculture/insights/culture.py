@@ -80,14 +80,13 @@ def _department(viewer: Viewer, raw: Any, choices: list[Team]) -> Team | None:
         team_id = int(raw)
     except (TypeError, ValueError):
         raise DomainError("Choose a department by its id.", field="department") from None
-    for team in choices:
-        if team.pk == team_id:
-            return team
+    for choice in choices:
+        if choice.pk == team_id:
+            return choice
     team = Team.objects.filter(is_active=True, pk=team_id).only("id", "name", "path").first()
-    in_scope = team is not None and (
+    if team is None or not (
         viewer.sees_whole_organisation or team.path.startswith(viewer.managed_paths)
-    )
-    if not in_scope:
+    ):
         raise DomainError("You cannot see this department.", field="department")
     return team
 
