@@ -5,6 +5,7 @@ import re
 import pytest
 
 from surveys import services
+from surveys.api import HeatmapRowSerializer
 from surveys.models import Invitation
 from tests.factories.people import EmployeeFactory, TeamFactory
 from tests.factories.surveys import ProgramFactory, answer, open_run
@@ -30,7 +31,7 @@ def results_page(client, hr_admin, org, opens):
         assert response.status_code == 200
         return response.content.decode()
 
-    return {"get": get, "care": care, "desks": desks, "odd": odd}
+    return {"get": get, "run": run, "care": care, "desks": desks, "odd": odd}
 
 
 def _heatmap_rows(page):
@@ -59,3 +60,24 @@ def test_the_team_picker_lists_the_teams_below_that_have_teams_below_them(result
 
     assert options(results_page["get"]())[1:] == ["Company", "Support", "Care"]
     assert options(results_page["get"](subtree=results_page["care"].parent_id))[1:] == ["Care"]
+
+
+def test_the_api_heatmap_rows_carry_exactly_the_documented_fields(api, hr_admin, results_page):
+    url = f"/api/v1/survey-runs/{results_page['run'].pk}/results/"
+    rows = api.as_(hr_admin).get(url).json()["heatmap"]["rows"]
+
+    assert [row["name"] for row in rows][:2] == ["Company", "Support"]
+    assert all(set(row) == set(HeatmapRowSerializer().fields) for row in rows)
+    desk = next(row for row in rows if row["name"] == "Desk 1")
+    assert desk == {
+        "team": results_page["desks"][0].pk,
+        "name": "Desk 1",
+        "depth": 4,
+        "shown": True,
+        "reason": None,
+        "respondents": 6,
+        "engagement_index": 100.0,
+        "enps": 0.0,
+        "cells": desk["cells"],
+    }
+    assert desk["cells"] and all(value in (None, 100.0) for value in desk["cells"].values())
