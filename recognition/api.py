@@ -73,6 +73,8 @@ def _me(request: Request) -> Employee:
 
 def _idempotent(request: Request, handler: Callable[[], Response]) -> Response:
     """Run `handler` at most once per Idempotency-Key (see cxculture.lib.idempotency)."""
+    if idempotency.HEADER not in request.headers:
+        return handler()  # no key: nothing to fingerprint or store
     data = request.data
     body = dict(data.lists()) if hasattr(data, "lists") else data
 
@@ -451,8 +453,10 @@ class RecognitionViewSet(
                 spot_award=data["spot_award"],
                 managed_paths=_viewer(request).managed_paths,
             )
-            fresh = selectors.recognitions_for_viewer(_viewer(request)).get(pk=recognition.pk)
-            body = RecognitionSerializer(fresh, context=self._context([fresh])).data
+            # Shown from the rows just written (recognition_give keeps them in hand): the giver
+            # sees their own recognition, and a new one has no reactions yet.
+            context = {**self.get_serializer_context(), "reactions": {}}
+            body = RecognitionSerializer(recognition, context=context).data
             return Response(body, status=status.HTTP_201_CREATED)
 
         return _idempotent(request, give)

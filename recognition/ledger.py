@@ -19,6 +19,7 @@ requests from overdrawing an account or deadlocking each other:
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from itertools import batched
 
 from django.conf import settings
@@ -126,7 +127,6 @@ def _shortfall(account: Account, available: int, needed: int) -> str:
     return f"Not enough points in the {what}: {available} available, {needed} needed."
 
 
-@transaction.atomic
 def ledger_post(
     *,
     kind: str,
@@ -145,7 +145,36 @@ def ledger_post(
     `locked`: the employee accounts the caller has already locked in this transaction and read
     since (by pk), so they are not locked and read a second time. Pass it only when nothing
     has posted to them after they were read.
+
+    Inside a caller's transaction it takes no savepoint of its own (that would cost two round
+    trips per posting): refusals are raised before anything is written, so a caller may catch
+    them and go on, and a database error during the writes dooms the caller's whole transaction,
+    so half a posting can never commit. Outside a transaction it opens one.
     """
+    post = partial(
+        _post,
+        kind=kind,
+        legs=legs,
+        created_by=created_by,
+        memo=memo,
+        reverses=reverses,
+        locked=locked,
+    )
+    if transaction.get_connection().in_atomic_block:
+        return post()
+    with transaction.atomic():
+        return post()
+
+
+def _post(
+    *,
+    kind: str,
+    legs: Iterable[Leg],
+    created_by: User | None,
+    memo: str,
+    reverses: LedgerTransaction | None,
+    locked: Mapping[int, Account] | None,
+) -> LedgerTransaction:
     amounts: dict[int, int] = defaultdict(int)
     accounts: dict[int, Account] = {}
     for account, amount in legs:
@@ -165,31 +194,32 @@ def ledger_post(
         if fresh is not None and amount < 0 and fresh.balance + amount < 0:
             raise InsufficientPoints(_shortfall(fresh, fresh.balance, -amount))
 
-    # No savepoints of their own around the two statements that may fail: the error is turned
-    # into a domain error and raised out of this function's atomic block, which rolls back.
-    try:
-        posted = LedgerTransaction.objects.create(
-            kind=kind, memo=memo[:255], created_by=created_by, reverses=reverses
-        )
-    except IntegrityError as exc:
-        raise ConflictError("This transaction has already been reversed.") from exc
-    LedgerEntry.objects.bulk_create(
-        [LedgerEntry(transaction=posted, account_id=pk, amount=a) for pk, a in amounts.items()]
-    )
-    company = sorted(pk for pk in amounts if accounts[pk].is_company)
-    try:
-        if employee_pks:
-            # Every employee account in one UPDATE: they are locked already.
-            change = Case(
-                *(When(pk=pk, then=Value(amounts[pk])) for pk in employee_pks),
-                output_field=BigIntegerField(),
+    # The writes join the caller's transaction without a savepoint: an error in any of them
+    # leaves it marked for rollback, so nothing of this posting can commit without the rest.
+    with transaction.atomic(savepoint=False):
+        try:
+            posted = LedgerTransaction.objects.create(
+                kind=kind, memo=memo[:255], created_by=created_by, reverses=reverses
             )
-            Account.objects.filter(pk__in=employee_pks).update(balance=F("balance") + change)
-        for pk in company:
-            Account.objects.filter(pk=pk).update(balance=F("balance") + amounts[pk])
-    except IntegrityError as exc:
-        # The database's CheckConstraint caught a debit the checks above let through.
-        raise InsufficientPoints("Not enough points for this change.") from exc
+        except IntegrityError as exc:
+            raise ConflictError("This transaction has already been reversed.") from exc
+        LedgerEntry.objects.bulk_create(
+            [LedgerEntry(transaction=posted, account_id=pk, amount=a) for pk, a in amounts.items()]
+        )
+        company = sorted(pk for pk in amounts if accounts[pk].is_company)
+        try:
+            if employee_pks:
+                # Every employee account in one UPDATE: they are locked already.
+                change = Case(
+                    *(When(pk=pk, then=Value(amounts[pk])) for pk in employee_pks),
+                    output_field=BigIntegerField(),
+                )
+                Account.objects.filter(pk__in=employee_pks).update(balance=F("balance") + change)
+            for pk in company:
+                Account.objects.filter(pk=pk).update(balance=F("balance") + amounts[pk])
+        except IntegrityError as exc:
+            # The database's CheckConstraint caught a debit the checks above let through.
+            raise InsufficientPoints("Not enough points for this change.") from exc
     return posted
 
 

@@ -147,7 +147,7 @@ def recognition_give(
         points_per_receiver=points_per_receiver,
         transaction=transaction_,
     )
-    RecognitionReceiver.objects.bulk_create(
+    links = RecognitionReceiver.objects.bulk_create(
         RecognitionReceiver(recognition=recognition, employee=e, team_id=e.team_id)
         for e in unique.values()
     )
@@ -157,7 +157,37 @@ def recognition_give(
     )
     last_recognitions_record(employee_ids=list(unique), at=recognition.created_at)
     _on_commit_notify(recognition.pk)
+    _keep_in_hand(recognition, giver=giver, links=links, values=values)
     return recognition
+
+
+def _keep_in_hand(
+    recognition: Recognition,
+    *,
+    giver: Employee,
+    links: list[RecognitionReceiver],
+    values: list[CompanyValue],
+) -> None:
+    """Fill the relations a card shows from the rows just written, so showing the new
+    recognition reads nothing back: its receivers and values are exactly these (in the order
+    the feed's selector reads them) and it has no reactions yet. A related row the caller did
+    not load (a giver's or receiver's team) is left to load lazily as usual."""
+    team = Employee._meta.get_field("team")
+    if team.is_cached(giver):
+        recognition.giver_team = giver.team
+    for link in links:
+        if team.is_cached(link.employee):
+            link.team = link.employee.team
+    links.sort(key=lambda link: link.pk or 0)
+    values = sorted(values, key=lambda value: (value.position, value.name))
+    # What `prefetch_related` stores: a queryset per relation whose rows are already fetched.
+    cache = {}
+    for name, rows in (("receiver_links", links), ("values", values)):
+        queryset = getattr(recognition, name).all()
+        queryset._result_cache = list(rows)
+        queryset._prefetch_done = True
+        cache[name] = queryset
+    recognition._prefetched_objects_cache = cache  # type: ignore[attr-defined]
 
 
 def _move_recognition_points(

@@ -635,7 +635,8 @@ class ResponseViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         if "token" in data:
-            invitation = services.invitation_from_token(data["token"])
+            # The signature alone vouches for the id; response_submit reads the invitation.
+            invitation_id = services.invitation_id_from_token(data["token"])
         else:
             if not request.user or not request.user.is_authenticated:
                 raise NotAuthenticated("Sign in, or use the link from your invitation email.")
@@ -645,10 +646,10 @@ class ResponseViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
             found = selectors.invitation_for(viewer_for(request.user), run)
             if found is None:
                 raise services.NotInvited("You were not invited to this survey.")
-            invitation = found
+            invitation_id = found.pk
         answers = [services.AnswerInput(**item) for item in data["answers"]]
         services.response_submit(
-            invitation_id=invitation.pk, answers=answers, comment=data["comment"]
+            invitation_id=invitation_id, answers=answers, comment=data["comment"]
         )
         return Response(
             {"message": "Thank you. Your answers are stored without your name."},

@@ -794,11 +794,8 @@ def check_run_accepts(run: SurveyRun, today: dt.date) -> None:
         raise RunNotOpen(f"This survey opens on {run.opens_on:%-d %B %Y}.")
 
 
-def _clean_answers(run: SurveyRun, answers: Sequence[AnswerInput]) -> list[Answer]:
-    asked = {
-        rq.question_id: rq.question
-        for rq in RunQuestion.objects.filter(run=run).select_related("question")
-    }
+def _clean_answers(asked: dict[int, Question], answers: Sequence[AnswerInput]) -> list[Answer]:
+    """Check `answers` against the questions `asked` (by id); skipped questions are dropped."""
     seen: set[int] = set()
     cleaned: list[Answer] = []
     for item in answers:
@@ -841,27 +838,83 @@ def _clean_answers(run: SurveyRun, answers: Sequence[AnswerInput]) -> list[Answe
     return cleaned
 
 
-def _hold_run_open(run_id: int, today: dt.date) -> SurveyRun:
-    """Read the run and keep it from being closed until this transaction ends.
+def invitation_id_from_token(token: str) -> int:
+    """The invitation id a personal link's token stands for, checked by its signature alone
+    (no query: `response_submit` reads the invitation), or LinkInvalid (HTTP 404)."""
+    try:
+        invitation_id = signing.loads(token, salt=TOKEN_SALT)
+    except signing.BadSignature:
+        raise LinkInvalid("This survey link is not valid. Use the link from your email.") from None
+    if not isinstance(invitation_id, int) or isinstance(invitation_id, bool):
+        raise LinkInvalid("This survey link is not valid. Use the link from your email.")
+    return invitation_id
 
-    On PostgreSQL the row is locked FOR SHARE while it is read (one statement): submissions do
-    not wait for each other, and `survey_run_close` (FOR UPDATE) waits for them. SQLite runs
-    one writer at a time anyway. The run returned carries the fields a submission needs.
+
+@dataclass(frozen=True)
+class _Invited:
+    """What a submission needs of the invitation, the invitee, the run and its questions."""
+
+    team_id: int | None
+    team_path: str
+    hire_date: dt.date | None
+    location: str
+    role_family: str
+    run: SurveyRun
+    asked: dict[int, Question]
+
+
+def _invited_holding_run_open(invitation_id: int) -> _Invited | None:
+    """Read the invitation, the invitee's coarse attributes, the run and its questions in one
+    statement (one row per question), and keep the run from being closed until this
+    transaction ends; None when there is no such invitation.
+
+    On PostgreSQL the run row is locked FOR SHARE by that same statement: submissions do not
+    wait for each other, and `survey_run_close` (FOR UPDATE) waits for them. SQLite runs one
+    writer at a time anyway.
     """
-    if connection.vendor != "postgresql":
-        run = SurveyRun.objects.get(pk=run_id)
-        check_run_accepts(run, today)
-        return run
+    # Table names from the models; the columns are the fields' own (no db_column is set).
+    sql = (
+        "SELECT i.team_id, i.team_path, e.hire_date, e.location, e.role_family, "  # noqa: S608
+        "r.id, r.status, r.opens_on, r.closes_on, q.id, q.kind, q.text, q.options "
+        f"FROM {Invitation._meta.db_table} i "
+        f"JOIN {Employee._meta.db_table} e ON e.id = i.employee_id "
+        f"JOIN {SurveyRun._meta.db_table} r ON r.id = i.run_id "
+        f"LEFT JOIN {RunQuestion._meta.db_table} rq ON rq.run_id = r.id "
+        f"LEFT JOIN {Question._meta.db_table} q ON q.id = rq.question_id "
+        "WHERE i.id = %s"
+    )
+    if connection.vendor == "postgresql":
+        sql += " FOR SHARE OF r"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT status, opens_on, closes_on FROM {SurveyRun._meta.db_table} "  # noqa: S608
-            "WHERE id = %s FOR SHARE",
-            [run_id],
+        cursor.execute(sql, [invitation_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    # SQLite hands dates and JSON back as text: the fields convert them as the ORM would.
+    date = Employee._meta.get_field("hire_date").to_python
+    options = Question._meta.get_field("options")
+    first = rows[0]
+    asked = {
+        question_id: Question(
+            pk=question_id,
+            kind=kind,
+            text=text,
+            options=options.from_db_value(raw_options, None, connection),  # type: ignore[arg-type]
         )
-        status, opens_on, closes_on = cursor.fetchone()
-    run = SurveyRun(pk=run_id, status=status, opens_on=opens_on, closes_on=closes_on)
-    check_run_accepts(run, today)
-    return run
+        for *_, question_id, kind, text, raw_options in rows
+        if question_id is not None
+    }
+    return _Invited(
+        team_id=first[0],
+        team_path=first[1],
+        hire_date=date(first[2]),
+        location=first[3],
+        role_family=first[4],
+        run=SurveyRun(
+            pk=first[5], status=first[6], opens_on=date(first[7]), closes_on=date(first[8])
+        ),
+        asked=asked,
+    )
 
 
 @transaction.atomic
@@ -880,17 +933,18 @@ def response_submit(
     attributes; nothing in it points back to the invitation, and nothing is returned or logged.
     """
     today = today or timezone.localdate()
-    invitation = Invitation.objects.select_related("employee").filter(pk=invitation_id).first()
-    if invitation is None:
+    invited = _invited_holding_run_open(invitation_id)
+    if invited is None:
         raise LinkInvalid("This survey invitation does not exist.")
-    run = _hold_run_open(invitation.run_id, today)
-    cleaned = _clean_answers(run, answers)
+    run = invited.run
+    check_run_accepts(run, today)
+    cleaned = _clean_answers(invited.asked, answers)
     comment = comment.strip()
     if len(comment) > MAX_TEXT_LENGTH:
         raise DomainError(f"Keep the comment under {MAX_TEXT_LENGTH} characters.", field="comment")
     if not cleaned and not comment:
         raise DomainError("Answer at least one question (or leave a comment).", field="answers")
-    claimed = Invitation.objects.filter(pk=invitation.pk, responded_on__isnull=True).update(
+    claimed = Invitation.objects.filter(pk=invitation_id, responded_on__isnull=True).update(
         responded_on=today
     )
     if claimed != 1:
@@ -898,15 +952,14 @@ def response_submit(
             "You have already answered this survey — each person answers once. Thank you!",
             code="already_responded",
         )
-    employee = invitation.employee
     response = Response.objects.create(
         run=run,
         submitted_on=today,
-        team_id=invitation.team_id,
-        team_path=invitation.team_path,
-        tenure_band=TenureBand.for_hire_date(employee.hire_date, today),
-        location=employee.location,
-        role_family=employee.role_family,
+        team_id=invited.team_id,
+        team_path=invited.team_path,
+        tenure_band=TenureBand.for_hire_date(invited.hire_date, today),
+        location=invited.location,
+        role_family=invited.role_family,
         comment=comment,
     )
     for answer in cleaned:

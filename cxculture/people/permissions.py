@@ -7,11 +7,11 @@ scoping lives in the query and not only in views.
 
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Q
+from django.contrib.auth.models import AnonymousUser, Group, User
+from django.db.models import OuterRef, Q, QuerySet, StringAgg, Subquery, Value
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from .models import Employee, Role
+from .models import Employee, Role, Team
 
 _CACHE_ATTRIBUTE = "_cxculture_viewer"
 
@@ -71,22 +71,58 @@ class Viewer:
 ANONYMOUS = Viewer(user_id=None, employee=None, roles=frozenset())
 
 
+# Roles and managed paths come back as one text each from the employee query; group names are
+# limited to the role names (none holds a comma), so splitting cannot invent a role.
+_SEPARATOR = ","
+
+
+def _joined(rows: QuerySet, group_by: str, column: str) -> Subquery:
+    """`column` of `rows`, joined with commas into one text per `group_by` (NULL when none)."""
+    return Subquery(
+        rows.order_by()
+        .values(group_by)
+        .annotate(joined=StringAgg(column, Value(_SEPARATOR)))
+        .values("joined")
+    )
+
+
+def _split(joined: str | None) -> list[str]:
+    return joined.split(_SEPARATOR) if joined else []
+
+
 def viewer_for(user: User | AnonymousUser) -> Viewer:
-    """The viewer for `user`, computed with two queries and then cached on the user object."""
+    """The viewer for `user`, computed with one query and then cached on the user object.
+
+    The employee row (with its team) carries the user's role groups and the paths of the active
+    teams they manage as two correlated subqueries. A user with no employee record (an admin
+    account) costs a second query, for its groups.
+    """
     if not user.is_authenticated:
         return ANONYMOUS
     cached = getattr(user, _CACHE_ATTRIBUTE, None)
     if cached is not None:
         return cached
-    roles = set(user.groups.values_list("name", flat=True))
-    if user.is_superuser:
-        roles.add(Role.HR_ADMIN)
-    employee = Employee.objects.filter(user=user).select_related("team").first()
+    role_groups = Group.objects.filter(user=OuterRef("user_id"), name__in=Role.values)
+    managed = Team.objects.filter(managers=OuterRef("pk"), is_active=True)
+    employee = (
+        Employee.objects.filter(user=user)
+        .select_related("team")
+        .annotate(
+            role_names=_joined(role_groups, "user", "name"),
+            managed_path_list=_joined(managed, "managers", "path"),
+        )
+        .order_by()  # at most one row; the default ordering would join auth_user for nothing
+        .first()
+    )
     managed_paths: tuple[str, ...] = ()
     if employee is not None:
-        managed_paths = tuple(
-            employee.managed_teams.filter(is_active=True).values_list("path", flat=True)
-        )
+        employee.user = user  # type: ignore[assignment]  # the same row: no query for its name
+        roles = set(_split(employee.role_names))  # type: ignore[attr-defined]
+        managed_paths = tuple(sorted(_split(employee.managed_path_list)))  # type: ignore[attr-defined]
+    else:
+        roles = set(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+    if user.is_superuser:
+        roles.add(Role.HR_ADMIN)
     if managed_paths:
         roles.add(Role.MANAGER)
     roles.add(Role.EMPLOYEE)

@@ -1,0 +1,124 @@
+"""Submitting through the emailed link reads everything in one statement: the invitation, the
+invitee's coarse attributes, the run (held open FOR SHARE on PostgreSQL) and its questions. These
+tests pin that count and check that what the one read hands over (dates, JSON options, the team
+snapshot) is what the ORM would have read."""
+
+import datetime as dt
+
+import pytest
+from django.core import signing
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from surveys import services
+from surveys.models import Answer, Invitation, Question, Response
+from tests.factories.people import EmployeeFactory, TeamFactory
+from tests.factories.surveys import ProgramFactory, open_run, question
+
+
+@pytest.fixture
+def asked():
+    """eNPS, a single-choice and a free-text question: one of each way an answer is checked."""
+    choice = services.question_create(
+        text="Which shift do you work most?",
+        driver="wellbeing",
+        kind=Question.Kind.SINGLE_CHOICE,
+        options=["Early", "Late", "Night"],
+    )
+    text = services.question_create(
+        text="What would you change?", driver="growth", kind=Question.Kind.FREE_TEXT
+    )
+    return {"enps": question("enps"), "choice": choice, "text": text}
+
+
+@pytest.fixture
+def invitation(opens, asked):
+    team = TeamFactory(name="Returns")
+    EmployeeFactory(
+        team=team, location="York", role_family="Billing", hire_date=dt.date(2022, 1, 10)
+    )
+    program = ProgramFactory(audience="teams", teams=[team], questions=list(asked.values()))
+    open_run(program, opens)
+    return Invitation.objects.get()
+
+
+def _body(invitation, asked, *, shift="Late"):
+    return {
+        "token": services.invitation_token(invitation.pk),
+        "answers": [
+            {"question": asked["enps"].pk, "value": 9},
+            {"question": asked["choice"].pk, "choice": shift},
+            {"question": asked["text"].pk, "text": "  A quieter break room.  "},
+        ],
+        "comment": "",
+    }
+
+
+def test_a_submission_reads_once_then_claims_and_writes(api, invitation, asked):
+    client = api.as_(None)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post("/api/v1/responses/", _body(invitation, asked), format="json")
+    assert response.status_code == 201, response.content
+    statements = [q["sql"].split()[0].upper() for q in captured.captured_queries]
+    # Outside a test's transaction the two savepoints are BEGIN and COMMIT.
+    assert statements == ["SAVEPOINT", "SELECT", "UPDATE", "INSERT", "INSERT", "RELEASE"]
+    if connection.vendor == "postgresql":
+        assert captured.captured_queries[1]["sql"].endswith("FOR SHARE OF r")
+
+
+def test_the_stored_response_is_what_the_invitation_and_the_answers_say(api, invitation, asked):
+    response = api.as_(None).post("/api/v1/responses/", _body(invitation, asked), format="json")
+    assert response.status_code == 201
+    stored = Response.objects.get()
+    assert (stored.team_id, stored.team_path) == (invitation.team_id, invitation.team_path)
+    # Hired 10 January 2022, answering on 2 March 2026: the 2-5 years band (a date read as text
+    # on SQLite would have broken this).
+    assert (stored.tenure_band, stored.location, stored.role_family) == ("2to5", "York", "Billing")
+    answers = {a.question_id: (a.value, a.choice, a.text) for a in Answer.objects.all()}
+    assert answers == {
+        asked["enps"].pk: (9, "", ""),
+        asked["choice"].pk: (None, "Late", ""),
+        asked["text"].pk: (None, "", "A quieter break room."),
+    }
+    invitation.refresh_from_db()
+    assert invitation.responded_on == dt.date(2026, 3, 2)
+
+
+def test_a_choice_outside_the_options_is_refused_and_nothing_is_kept(api, invitation, asked):
+    client = api.as_(None)
+    refused = client.post(
+        "/api/v1/responses/", _body(invitation, asked, shift="Weekend"), format="json"
+    )
+    assert refused.status_code == 400
+    assert "Choose one of the options" in refused.json()["error"]["message"]
+    assert Response.objects.count() == 0
+    invitation.refresh_from_db()
+    assert invitation.responded_on is None
+    assert (
+        client.post("/api/v1/responses/", _body(invitation, asked), format="json").status_code
+        == 201
+    )
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "not-a-token",
+        signing.dumps(999_999, salt=services.TOKEN_SALT),  # signed, but no such invitation
+        signing.dumps("1", salt=services.TOKEN_SALT),  # signed, but not an id
+        signing.dumps(True, salt=services.TOKEN_SALT),
+    ],
+)
+def test_a_link_that_names_no_invitation_is_not_found(api, invitation, asked, token):
+    body = _body(invitation, asked) | {"token": token}
+    response = api.as_(None).post("/api/v1/responses/", body, format="json")
+    assert response.status_code == 404
+    assert Response.objects.count() == 0
+
+
+def test_a_run_with_no_questions_left_takes_a_comment_only(api, invitation, asked):
+    invitation.run.run_questions.all().delete()
+    body = _body(invitation, asked) | {"answers": [], "comment": "Thanks for asking."}
+    response = api.as_(None).post("/api/v1/responses/", body, format="json")
+    assert response.status_code == 201
+    assert Response.objects.get().comment == "Thanks for asking."
