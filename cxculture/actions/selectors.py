@@ -7,6 +7,7 @@ results are reportable on the results pages; no answer is read one by one.
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,40 +139,48 @@ class ScoreBook:
     on it) may be shown, so partial answers cannot be subtracted between teams.
     """
 
+    summaries: dict[int, survey_selectors.RunSnapshot] = field(default_factory=dict)
     snapshots: dict[int, survey_selectors.RunSnapshot] = field(default_factory=dict)
 
+    def read(self, runs: Iterable[SurveyRun]) -> None:
+        """Read the summaries of several runs at once (one query for all their stamps)."""
+        missing = [run for run in runs if run.pk not in self.summaries]
+        self.summaries.update(survey_selectors.run_summaries(missing))
+
     def snapshot(self, run: SurveyRun) -> survey_selectors.RunSnapshot:
+        """The run's cells, for question figures (team and driver figures need only its
+        summary)."""
         if run.pk not in self.snapshots:
             self.snapshots[run.pk] = survey_selectors.run_snapshot(run, with_invitations=False)
         return self.snapshots[run.pk]
 
-    def _group(self, run: SurveyRun, team_id: int | None) -> Group | None:
-        """The team's subtree as a group, when the run's plan shows it."""
+    def _figures(self, run: SurveyRun, team_id: int | None) -> survey_selectors.TeamFigures | None:
+        """The team's subtree figures (the organisation's for None), when the run's plan shows
+        them."""
         if run.status != SurveyRun.Status.CLOSED:
             return None
-        snapshot = self.snapshot(run)
-        if team_id is not None and team_id not in snapshot.paths:
+        self.read([run])
+        summary = self.summaries[run.pk]
+        if team_id is not None and team_id not in summary.paths:
             return None
-        group = Group(SUBTREE, ORGANISATION if team_id is None else team_id)
-        return group if snapshot.plan.decide(group).shown else None
+        node = ORGANISATION if team_id is None else team_id
+        figures = survey_selectors.group_figures(summary, node)
+        return figures if figures.shown else None
 
     def reportable(self, run: SurveyRun, team_id: int | None) -> bool:
-        return self._group(run, team_id) is not None
+        return self._figures(run, team_id) is not None
 
     def driver_scores(self, run: SurveyRun, team_id: int | None) -> dict[str, float | None]:
-        group = self._group(run, team_id)
-        if group is None:
-            return {}
-        result = survey_selectors.group_scores(self.snapshot(run), group)
-        return {driver: entry["favourable"] for driver, entry in result["drivers"].items()}
+        figures = self._figures(run, team_id)
+        return dict(figures.favourable) if figures is not None else {}
 
     def driver(self, run: SurveyRun, team_id: int | None, driver: str) -> float | None:
         return self.driver_scores(run, team_id).get(driver)
 
     def question(self, run: SurveyRun, team_id: int | None, question: Question) -> float | None:
-        group = self._group(run, team_id)
-        if group is None or not question.is_scored:
+        if self._figures(run, team_id) is None or not question.is_scored:
             return None
+        group = Group(SUBTREE, ORGANISATION if team_id is None else team_id)
         snapshot = self.snapshot(run)
         if not snapshot.figure_plan(question).shown(group):
             return None
@@ -285,6 +294,7 @@ def follow_through(
     ).values_list("source_run_id", "team__path", "created_at"):
         acted[run_id].append((path, created_at.date()))
     book = book if book is not None else ScoreBook()
+    book.read(runs)
     results = with_action = 0
     for run in runs:
         deadline = run.closes_on + dt.timedelta(days=window)

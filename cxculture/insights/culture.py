@@ -30,7 +30,7 @@ from cxculture.people.permissions import Viewer
 from recognition.models import PolicyException, RecognitionReceiver
 from recognition.selectors import exception_review_queue, not_recognised_lately
 from surveys.models import Driver, SurveyRun
-from surveys.selectors import group_participation, group_scores, team_heatmap
+from surveys.selectors import group_figures, subtree_participation, team_heatmap
 
 from .selectors import APPROVED, linkage_for, may_read_insights
 
@@ -116,7 +116,8 @@ def _since(today: dt.date, months: int) -> dt.date:
 def _survey_side(
     viewer: Viewer, department: Team | None, since: dt.date, today: dt.date, book: ScoreBook
 ) -> dict[str, Any]:
-    """Trend and participation per closed run in the period; heatmap of the latest run."""
+    """Trend and participation per closed run in the period; heatmap of the latest run. Read
+    from the runs' summaries (every subtree's figures through the gate), not their cells."""
     runs = list(
         SurveyRun.objects.filter(
             status=SurveyRun.Status.CLOSED, closes_on__gte=since, closes_on__lte=today
@@ -125,48 +126,39 @@ def _survey_side(
         .order_by("-closes_on", "-id")[:MAX_RUNS]
     )
     runs.reverse()
+    book.read(runs)
+    node: Any = ORGANISATION if department is None else department.pk
     trend: list[dict[str, Any]] = []
     participation: list[dict[str, Any]] = []
     heatmap: dict[str, Any] = {"run": None, "columns": [], "rows": []}
     for index, run in enumerate(runs):
-        snapshot = book.snapshot(run)
-        node: Any = ORGANISATION if department is None else department.pk
+        summary = book.summaries[run.pk]
         label = f"{run.program.name} #{run.sequence}"
-        point: dict[str, Any] = {
-            "run": run.pk,
-            "label": label,
-            "closes_on": run.closes_on,
-            "shown": False,
-            "respondents": None,
-            "engagement_index": None,
-            "enps": None,
-        }
-        group = Group(SUBTREE, node)
-        present = node == ORGANISATION or node in snapshot.paths
-        decision = snapshot.plan.decide(group) if present else None
-        if decision is not None and decision.shown:
-            figures = group_scores(snapshot, group)
-            point.update(
-                shown=True,
-                respondents=decision.respondents,
-                engagement_index=figures["engagement_index"],
-                enps=figures["enps"],
-            )
-        trend.append(point)
-        row: dict[str, Any] = {
-            "run": run.pk,
-            "label": label,
-            "shown": False,
-            "invited": None,
-            "responded": None,
-            "rate": None,
-        }
-        counts = group_participation(snapshot, group) if present else None
-        if counts is not None:
-            row.update(shown=True, **counts)
-        participation.append(row)
+        present = node == ORGANISATION or node in summary.paths
+        figures = group_figures(summary, node) if present else None
+        shown = figures is not None and figures.shown
+        trend.append(
+            {
+                "run": run.pk,
+                "label": label,
+                "closes_on": run.closes_on,
+                "shown": shown,
+                "respondents": figures.respondents if shown else None,
+                "engagement_index": figures.engagement_index if shown else None,
+                "enps": figures.enps if shown else None,
+            }
+        )
+        counts = subtree_participation(summary, node) if present else None
+        participation.append(
+            {
+                "run": run.pk,
+                "label": label,
+                "shown": counts is not None,
+                **(counts or {"invited": None, "responded": None, "rate": None}),
+            }
+        )
         if index == len(runs) - 1 and present:
-            heatmap = _heatmap(viewer, snapshot, node, label)
+            heatmap = _heatmap(viewer, summary, node, label)
     return {"trend": trend, "participation": participation, "heatmap": heatmap}
 
 
@@ -394,7 +386,7 @@ def _figures(
 ) -> dict[str, Any]:
     """Every figure of the dashboard that depends on the scope and period, not on who asks."""
     since = _since(today, months)
-    book = ScoreBook()  # each closed run's snapshot read once for the trend and follow-through
+    book = ScoreBook()  # each closed run's summary read once for the trend and follow-through
     return {
         **_survey_side(viewer, department, since, today, book),
         "recognition": _recognition(department, since, timezone.now()),

@@ -1,0 +1,106 @@
+"""A closed run's summary: every subtree's figures and participation through the gate, the same
+as the full snapshot gives, read from the cache in one query for many runs, never stale, and
+refusing anything that needs the answers' cells."""
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cxculture.lib.anonymity import ORGANISATION, SUBTREE, Group
+from surveys import selectors, services
+from surveys.models import Invitation, Response
+from surveys.selectors import (
+    group_figures,
+    group_participation,
+    group_scores,
+    run_snapshot,
+    run_summaries,
+    subtree_participation,
+)
+from tests.factories.people import EmployeeFactory, TeamFactory
+from tests.factories.surveys import ProgramFactory, answer, open_run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()
+    selectors._LOCAL.clear()
+    yield
+    cache.clear()
+    selectors._LOCAL.clear()
+
+
+def _closed_run(org, opens, sizes=(7, 6, 3), answering=None):
+    """Teams of `sizes` under Support; everyone answers unless `answering` says how many."""
+    teams = [TeamFactory(name=f"Desk {n}", parent=org["support"]) for n in range(len(sizes))]
+    for team, size in zip(teams, sizes, strict=True):
+        for _ in range(size):
+            EmployeeFactory(team=team)
+    run = open_run(ProgramFactory(audience="subtrees", teams=[org["support"]]), opens)
+    for index, invitation in enumerate(Invitation.objects.filter(run=run).order_by("id")):
+        if answering is None or index < answering:
+            answer(invitation, opens, eng_proud=1 + index % 5, enps=index % 11)
+    return services.survey_run_close(run=run, today=opens), teams
+
+
+def test_every_subtree_has_the_figures_and_participation_the_snapshot_gives(org, opens):
+    run, _ = _closed_run(org, opens)
+    snapshot = run_snapshot(run)
+
+    summary = run_summaries([run])[run.pk]
+
+    nodes = [ORGANISATION, *snapshot.parents]
+    assert len(nodes) >= 5
+    for node in nodes:
+        group = Group(SUBTREE, node)
+        decision = snapshot.plan.decide(group)
+        figures = group_figures(summary, node)
+        assert figures.shown == decision.shown
+        if decision.shown:
+            scored = group_scores(snapshot, group)
+            assert figures.respondents == decision.respondents
+            assert figures.engagement_index == scored["engagement_index"]
+            assert figures.enps == scored["enps"]
+        else:
+            assert figures.respondents is None and figures.engagement_index is None
+        assert subtree_participation(summary, node) == group_participation(snapshot, group)
+    # The small desk (3 people) is hidden and so is one other, so neither can be subtracted.
+    assert sum(not group_figures(summary, node).shown for node in nodes) >= 2
+
+
+def test_a_summary_refuses_what_needs_the_cells(org, opens):
+    run, _ = _closed_run(org, opens)
+    summary = run_summaries([run])[run.pk]
+
+    with pytest.raises(RuntimeError):
+        _ = summary.plan
+    with pytest.raises(RuntimeError):
+        summary.cell_tallies()
+
+
+def test_many_runs_are_read_from_the_cache_in_one_query(org, opens):
+    first, _ = _closed_run(org, opens)
+    second, _ = _closed_run(org, opens)
+    run_summaries([first, second])
+
+    with CaptureQueriesContext(connection) as queries:
+        again = run_summaries([first, second])
+
+    assert len(queries) == 1  # both runs' stamps
+    assert set(again) == {first.pk, second.pk}
+
+
+def test_a_run_whose_responses_changed_is_summarised_again(org, opens):
+    run, _ = _closed_run(org, opens, answering=14)
+    before = group_figures(run_summaries([run])[run.pk], ORGANISATION)
+    assert before.respondents == 14
+
+    # A response that reached the run some other way than response_submit (a restored backup).
+    missing = Invitation.objects.filter(run=run, responded_on=None).first()
+    Response.objects.create(run=run, submitted_on=opens, team_path=missing.team_path)
+
+    after = group_figures(run_summaries([run])[run.pk], ORGANISATION)
+    assert after.respondents == 15
