@@ -19,7 +19,8 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -453,21 +454,27 @@ def survey_run_open(*, run: SurveyRun, today: dt.date | None = None) -> SurveyRu
         RunQuestion(run=run, question=question, position=index)
         for index, question in enumerate(chosen, start=1)
     )
-    Invitation.objects.bulk_create(
-        (
-            Invitation(
-                run=run,
-                employee=person,
-                team_id=person.team_id,
-                team_path=person.team.path if person.team else "",
-            )
-            for person in audience_for(program).iterator(chunk_size=2000)
-        ),
-        batch_size=1000,
-    )
+    _invite(run, audience_for(program))
     run_id = run.pk
     transaction.on_commit(lambda: survey_mailing_fan_out_task.delay(run_id, Mailing.INVITATION))
     return run
+
+
+def _invite(run: SurveyRun, audience: QuerySet[Employee]) -> None:
+    """One invitation per person of `audience`, with their team and its path as of now, in one
+    INSERT ... SELECT: building 20,000 invitations in Python took 7 s, the database does it in
+    well under one."""
+    people = audience.annotate(invited_path=Coalesce("team__path", Value(""))).values_list(
+        "pk", "team_id", "invited_path"
+    )
+    select, params = people.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Invitation._meta.db_table} "  # noqa: S608 - names from the models
+            "(run_id, employee_id, team_id, team_path) "
+            f"SELECT %s, audience.* FROM ({select}) AS audience",
+            [run.pk, *params],
+        )
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from django.core import mail
 from django.db import IntegrityError
 
 from cxculture.lib.api import ConflictError, DomainError
+from cxculture.people.models import Employee
 from surveys import services, tasks
 from surveys.models import Driver, Invitation, Question, SurveyProgram, SurveyRun
 from tests.factories.people import EmployeeFactory, TeamFactory
@@ -111,6 +112,29 @@ def test_a_question_already_asked_keeps_its_wording(opens):
     with pytest.raises(ConflictError):
         services.question_update(question=custom, text="Something else")
     assert services.question_update(question=custom, is_active=False).is_active is False
+
+
+def test_an_organisation_run_invites_every_active_person_once_with_their_team_now(opens, org):
+    desk = TeamFactory(name="Desk", parent=org["support"])
+    placed = EmployeeFactory(team=desk)
+    unplaced = EmployeeFactory(team=None)
+    left = EmployeeFactory(team=desk)
+    Employee.objects.filter(pk=left.pk).update(is_active=False)  # left the company
+
+    run = open_run(ProgramFactory(audience="organisation"), opens)
+
+    rows = {
+        employee: (team, path)
+        for employee, team, path in Invitation.objects.filter(run=run).values_list(
+            "employee_id", "team_id", "team_path"
+        )
+    }
+    assert rows[placed.pk] == (desk.pk, desk.path)
+    assert rows[unplaced.pk] == (None, "")
+    assert left.pk not in rows
+    assert set(rows) == set(
+        Employee.objects.filter(is_active=True, user__is_active=True).values_list("pk", flat=True)
+    )
 
 
 def test_opening_snapshots_thresholds_teams_and_the_audience(opens):

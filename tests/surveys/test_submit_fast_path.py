@@ -100,16 +100,20 @@ def test_a_choice_outside_the_options_is_refused_and_nothing_is_kept(api, invita
     )
 
 
+# Signed inside the test: a token signed at collection carries its second, and parallel
+# workers must collect the same test ids.
 @pytest.mark.parametrize(
-    "token",
+    "signed",
     [
-        "not-a-token",
-        signing.dumps(999_999, salt=services.TOKEN_SALT),  # signed, but no such invitation
-        signing.dumps("1", salt=services.TOKEN_SALT),  # signed, but not an id
-        signing.dumps(True, salt=services.TOKEN_SALT),
+        None,  # not a token at all
+        999_999,  # signed, but no such invitation
+        "1",  # signed, but not an id
+        True,
     ],
+    ids=["unsigned", "no-such-invitation", "a-string", "a-boolean"],
 )
-def test_a_link_that_names_no_invitation_is_not_found(api, invitation, asked, token):
+def test_a_link_that_names_no_invitation_is_not_found(api, invitation, asked, signed):
+    token = "not-a-token" if signed is None else signing.dumps(signed, salt=services.TOKEN_SALT)
     body = _body(invitation, asked) | {"token": token}
     response = api.as_(None).post("/api/v1/responses/", body, format="json")
     assert response.status_code == 404
