@@ -81,3 +81,17 @@ def test_the_api_heatmap_rows_carry_exactly_the_documented_fields(api, hr_admin,
         "cells": desk["cells"],
     }
     assert desk["cells"] and all(value in (None, 100.0) for value in desk["cells"].values())
+
+
+def test_team_names_read_by_id_or_all_at_once_are_the_same(results_page, monkeypatch):
+    from surveys import selectors
+
+    run = results_page["run"]
+    TeamFactory(name="Not in the run")
+    by_id = selectors._team_names(selectors.run_snapshot(run))
+    monkeypatch.setattr(selectors, "NAMES_BY_ID_UP_TO", 1)
+    all_at_once = selectors._team_names(selectors.run_snapshot(run))
+
+    assert all_at_once == by_id
+    assert by_id[results_page["care"].pk] == "Care"
+    assert "Not in the run" not in by_id.values()

@@ -1,7 +1,6 @@
 """A closed run's snapshot (its anonymity plans and tallies) is built once and then read from the
 cache; an open run is always read live, and the cache never serves a run whose answers changed."""
 
-import datetime as dt
 import uuid
 
 import pytest
@@ -120,25 +119,6 @@ def test_the_cached_plan_shows_the_same_groups_as_a_fresh_build(org, opens):
 
     assert cached.plan.shown_groups() == fresh.plan.shown_groups()
     assert cached.cell_tallies().keys() == fresh.cell_tallies().keys()
-
-
-def test_the_snapshots_of_several_cached_runs_cost_three_queries_in_all(org, opens):
-    runs = []
-    for number in range(3):
-        day = opens + dt.timedelta(days=number)
-        run = _run(org, day)
-        _answer_all(run, day)
-        runs.append(services.survey_run_close(run=run, today=day))
-    one_by_one = {run.pk: run_snapshot(run) for run in runs}  # builds and caches each
-
-    with CaptureQueriesContext(connection) as captured:
-        together = selectors.run_snapshots(runs)
-
-    assert len(captured) == 3  # the stamps, the questions, the team names
-    for run in runs:
-        assert together[run.pk].cells == one_by_one[run.pk].cells
-        assert together[run.pk].names == one_by_one[run.pk].names
-        assert together[run.pk].questions == one_by_one[run.pk].questions
 
 
 def test_subtree_tallies_added_bottom_up_equal_the_sum_of_each_subtrees_cells(org, opens):
