@@ -30,7 +30,7 @@ from cxculture.people.permissions import Viewer
 from recognition.models import PolicyException, RecognitionReceiver
 from recognition.selectors import exception_review_queue, not_recognised_lately
 from surveys.models import Driver, SurveyRun
-from surveys.selectors import group_figures, subtree_participation, team_heatmap
+from surveys.selectors import TeamFigures, group_figures, subtree_participation, team_heatmap
 
 from .selectors import APPROVED, linkage_for, may_read_insights
 
@@ -135,17 +135,17 @@ def _survey_side(
         summary = book.summaries[run.pk]
         label = f"{run.program.name} #{run.sequence}"
         present = node == ORGANISATION or node in summary.paths
-        figures = group_figures(summary, node) if present else None
-        shown = figures is not None and figures.shown
+        # A hidden group's figures are all None (TeamFigures); one not in the run has none.
+        figures = group_figures(summary, node) if present else TeamFigures(False, None)
         trend.append(
             {
                 "run": run.pk,
                 "label": label,
                 "closes_on": run.closes_on,
-                "shown": shown,
-                "respondents": figures.respondents if shown else None,
-                "engagement_index": figures.engagement_index if shown else None,
-                "enps": figures.enps if shown else None,
+                "shown": figures.shown,
+                "respondents": figures.respondents,
+                "engagement_index": figures.engagement_index,
+                "enps": figures.enps,
             }
         )
         counts = subtree_participation(summary, node) if present else None
