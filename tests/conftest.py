@@ -13,6 +13,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from cxculture.celery import app as celery_app
 from cxculture.people.models import Role
 from surveys.selectors import run_snapshot_cache_clear
 from tests.factories.people import EmployeeFactory, TeamFactory
@@ -24,6 +25,15 @@ def _empty_caches():
     cached by one test could otherwise answer for another test's run with the same id."""
     cache.clear()
     run_snapshot_cache_clear()
+
+
+@pytest.fixture
+def eager():
+    """Tasks run in the calling process, even when the suite has a broker (integration runs)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -154,14 +154,6 @@ def _dead_letter(**overrides) -> DeadLetter:
     return letter
 
 
-@pytest.fixture
-def eager():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
 def test_an_hr_admin_retries_a_dead_letter_from_the_admin(
     hr_admin, eager, django_capture_on_commit_callbacks
 ):

@@ -12,7 +12,6 @@ from django.core import mail, signing
 from django.test import override_settings
 from django.urls import reverse
 
-from cxculture.celery import app as celery_app
 from cxculture.jobs.models import DeadLetter
 from cxculture.jobs.services import dead_letter_retry
 from surveys import services, tasks
@@ -162,14 +161,6 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture
-def eager():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 def test_a_mail_server_that_stays_down_dead_letters_the_chunk_and_its_retry_sends_it(

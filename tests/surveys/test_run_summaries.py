@@ -3,12 +3,11 @@ as the full snapshot gives, read from the cache in one query for many runs, neve
 refusing anything that needs the answers' cells."""
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cxculture.lib.anonymity import ORGANISATION, SUBTREE, Group
-from surveys import selectors, services
+from surveys import services
 from surveys.models import Invitation, Response
 from surveys.selectors import (
     group_figures,
@@ -22,15 +21,6 @@ from tests.factories.people import EmployeeFactory, TeamFactory
 from tests.factories.surveys import ProgramFactory, answer, open_run
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    selectors._LOCAL.clear()
-    yield
-    cache.clear()
-    selectors._LOCAL.clear()
 
 
 def _closed_run(org, opens, sizes=(7, 6, 3), answering=None):
