@@ -1,9 +1,10 @@
 import uuid
 
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from cxculture.people.models import CompanyValue, Employee, Policy, Team
+from cxculture.people.selectors import has_teams_below
 
 from .models import PolicyException, Reaction, Recognition
 
@@ -117,7 +118,7 @@ class FeedFilterForm(forms.Form):
         # Nor a select of every team (2,000): the departments (teams with teams below them,
         # whose subtree the filter covers) and the team chosen, e.g. from a link (?team=<id>).
         raw_team = str(self.data.get("team", "")) if self.is_bound else ""
-        listed = Q(Exists(Team.objects.filter(parent=OuterRef("pk"), is_active=True)))
+        listed = Q(has_teams_below())
         if raw_team.isdigit():
             listed |= Q(pk=int(raw_team))
         self.fields["team"].widget.choices = [

@@ -156,7 +156,7 @@ class RunSnapshot:
     _figure_plans: dict[int, FigurePlan] = field(default_factory=dict)
     _subtree_tallies: "dict[Any, dict[int, Tally]] | None" = None
     # A closed run's heatmap figures per team subtree, filled as pages ask for them
-    # (`_team_figures`): shared by every request of the process that reads this snapshot.
+    # (`group_figures`): shared by every request of the process that reads this snapshot.
     _team_figures: dict[Any, "TeamFigures"] = field(default_factory=dict)
     _subtree_participation: dict[Any, dict[str, Any] | None] = field(default_factory=dict)
     # A closed run's summary (`run_summaries`): the tree and every subtree's figures and
@@ -541,10 +541,8 @@ def _summary_to_cache(snapshot: RunSnapshot) -> dict[str, Any]:
     facts = {name: getattr(snapshot, name) for name in _SUMMARY_FACTS}
     facts |= {
         "stamp": snapshot.stamp,
-        "figures": {node: _team_figures(snapshot, node) for node in nodes},
-        "participation": {
-            node: group_participation(snapshot, Group(SUBTREE, node)) for node in nodes
-        },
+        "figures": {node: group_figures(snapshot, node) for node in nodes},
+        "participation": {node: subtree_participation(snapshot, node) for node in nodes},
     }
     cache.set(summary_cache_key(snapshot.run.pk), facts, SNAPSHOT_CACHE_SECONDS)
     return facts
@@ -577,12 +575,6 @@ def run_summaries(runs: Iterable[SurveyRun]) -> dict[int, RunSnapshot]:
             facts = _summary_to_cache(snapshot)
         found[run.pk] = _summary(run, facts)
     return found
-
-
-def group_figures(snapshot: RunSnapshot, node: Any) -> "TeamFigures":
-    """A subtree's (or the organisation's) figures through the gate, from a snapshot or a
-    summary: shown or not, respondents, engagement index, eNPS and drivers' favourable share."""
-    return _team_figures(snapshot, node)
 
 
 def subtree_participation(snapshot: RunSnapshot, node: Any) -> dict[str, Any] | None:
@@ -1265,7 +1257,7 @@ def team_heatmap(
     for node in nodes:
         if not may_see_group(viewer, snapshot, Group(SUBTREE, node)):
             continue
-        figures = _team_figures(snapshot, node)
+        figures = group_figures(snapshot, node)
         rows.append(
             {
                 "team": node if isinstance(node, int) else None,
@@ -1294,9 +1286,11 @@ class TeamFigures:
     favourable: Mapping[str, float | None] = field(default_factory=dict)
 
 
-def _team_figures(snapshot: RunSnapshot, node: Any) -> TeamFigures:
-    """A subtree's figures, computed once per closed run and process: its results never
-    change, and a heatmap of 2,000 teams spends most of its time here otherwise."""
+def group_figures(snapshot: RunSnapshot, node: Any) -> TeamFigures:
+    """A subtree's (or the organisation's) figures through the gate, from a snapshot or a
+    summary: shown or not, respondents, engagement index, eNPS and drivers' favourable share.
+    Computed once per closed run and process: its results never change, and a heatmap of 2,000
+    teams spends most of its time here otherwise."""
     known = snapshot._team_figures.get(node)
     if known is not None:
         return known

@@ -1,11 +1,12 @@
 """The culture dashboard: one read of surveys, recognition, exceptions, linkage and actions.
 
 Every survey figure goes through the surveys anonymity gate: a group's engagement index, eNPS
-and driver scores come from `group_scores` only when the run's plan shows the group, and
-participation counts only when the participation plan (k invited) shows it.
+and driver scores come from `group_figures` (shown only when the run's plan shows the group),
+and participation counts only when the participation plan (k invited) shows it.
 
-Queries are bounded: a fixed number per closed run in the period (at most `MAX_RUNS`), plus a
-fixed number for recognition, exceptions, linkage and follow-through, whatever the data size.
+Queries are bounded, whatever the data size: closed runs are read as summaries (one query for
+all their stamps; a run not summarised yet is read once, a fixed number of queries), plus a
+fixed number for recognition, exceptions, linkage and follow-through.
 """
 
 import datetime as dt
@@ -17,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from cxculture.actions.models import Action
@@ -27,6 +28,7 @@ from cxculture.lib.anonymity import ORGANISATION, SUBTREE, Group
 from cxculture.lib.api import DomainError
 from cxculture.people.models import CompanyValue, Employee, Team
 from cxculture.people.permissions import Viewer
+from cxculture.people.selectors import has_teams_below
 from recognition.models import PolicyException, RecognitionReceiver
 from recognition.selectors import exception_review_queue, not_recognised_lately
 from surveys.models import Driver, SurveyRun
@@ -59,15 +61,19 @@ def departments_for(viewer: Viewer) -> list[Team]:
     subtrees a manager leads, in tree order. A team with none below is reached by drilling down
     from the heatmap (any team in the viewer's scope is accepted), so the picker stays a short
     list at 2,000 teams."""
-    teams = Team.objects.filter(is_active=True)
-    if not viewer.sees_whole_organisation:
-        teams = teams.filter(viewer.subtree_q())
-    has_teams_below = Exists(Team.objects.filter(parent=OuterRef("pk"), is_active=True))
     return list(
-        teams.filter(has_teams_below | Q(path__in=viewer.managed_paths))
-        .only("id", "name", "path")
+        _teams_in_scope(viewer)
+        .filter(has_teams_below() | Q(path__in=viewer.managed_paths))
         .order_by("path")
     )
+
+
+def _teams_in_scope(viewer: Viewer) -> QuerySet[Team]:
+    """Active teams the viewer may choose: all for HR and executives, else their subtrees."""
+    teams = Team.objects.filter(is_active=True).only("id", "name", "path")
+    if not viewer.sees_whole_organisation:
+        teams = teams.filter(viewer.subtree_q())
+    return teams
 
 
 def _department(viewer: Viewer, raw: Any, choices: list[Team]) -> Team | None:
@@ -83,10 +89,8 @@ def _department(viewer: Viewer, raw: Any, choices: list[Team]) -> Team | None:
     for choice in choices:
         if choice.pk == team_id:
             return choice
-    team = Team.objects.filter(is_active=True, pk=team_id).only("id", "name", "path").first()
-    if team is None or not (
-        viewer.sees_whole_organisation or team.path.startswith(viewer.managed_paths)
-    ):
+    team = _teams_in_scope(viewer).filter(pk=team_id).first()
+    if team is None:
         raise DomainError("You cannot see this department.", field="department")
     return team
 
@@ -431,8 +435,8 @@ def culture_dashboard(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, An
     The figures aggregate a year of answers, recognitions and outcomes, so they are kept for
     `CXC_DASHBOARD_CACHE_SECONDS` per scope, department, period and day (the page says when
     they were computed); older ones are shown while a worker recomputes them, so only the first
-    look of the day at a scope waits for them. What waits for the viewer themselves is read
-    fresh on every request.
+    look at a scope that day, or after STALE_LIFETIMES lifetimes unseen, waits for them. What
+    waits for the viewer themselves is read fresh on every request.
     """
     _require(viewer)
     choices = departments_for(viewer)

@@ -6,7 +6,7 @@
   every active colleague's public card (name, title, team); their own record in full.
 """
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from .models import CompanyValue, DirectorySync, Employee, Policy, Team
 from .permissions import Viewer
@@ -27,6 +27,12 @@ def teams_for_viewer(viewer: Viewer) -> QuerySet[Team]:
 
 def team_subtree(team: Team) -> QuerySet[Team]:
     return Team.objects.filter(path__startswith=team.path)
+
+
+def has_teams_below() -> Exists:
+    """A filter on teams: those with an active team below them (a department rather than a
+    team of people). Pickers at 2,000 teams list these; a team below one is a click away."""
+    return Exists(Team.objects.filter(parent=OuterRef("pk"), is_active=True))
 
 
 def employees_for_viewer(viewer: Viewer) -> QuerySet[Employee]:
