@@ -205,6 +205,7 @@ class DriverResultSerializer(serializers.Serializer):
     mean = serializers.FloatField(allow_null=True)
     answered = serializers.IntegerField(allow_null=True)
     change = serializers.FloatField(allow_null=True)
+    reason = serializers.CharField(allow_null=True, help_text="Why the figure is hidden.")
 
 
 class OptionShareSerializer(serializers.Serializer):
@@ -218,6 +219,7 @@ class QuestionResultSerializer(serializers.Serializer):
     driver = serializers.ChoiceField(choices=Driver.choices)
     kind = serializers.ChoiceField(choices=Question.Kind.choices)
     shown = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True, help_text="Why the figure is hidden.")
     answered = serializers.IntegerField(allow_null=True)
     favourable = serializers.FloatField(allow_null=True)
     mean = serializers.FloatField(allow_null=True)

@@ -1,10 +1,18 @@
 """Pulse surveys: the question library, programs and runs, invitations and anonymous responses.
 
 Anonymity is a property of the schema (DESIGN.md, "Survey anonymity"): `Invitation` knows who
-was asked and whether they answered; `Response` holds what was answered, with a snapshot of the
-team and of coarse attributes. Nothing joins the two — no foreign key, no shared token, no time
-of day on either side (both keep a date only), and responses have random ids — so not even a
-database administrator can tell who gave which answers.
+was asked and whether they answered; `Response` holds what was answered, with a team and coarse
+attributes. Nothing joins the two, not even for someone holding the whole database:
+
+- no foreign key, no shared token, no date or time on a response, random ids;
+- while a run is open, answers wait in `SealedResponse`, encrypted under a key kept outside the
+  database, because the row is written in the transaction that marks the invitation answered
+  (on PostgreSQL both rows carry that transaction's id, `xmin`);
+- when the run closes, all its answers are opened and stored as `Response` rows in one
+  transaction, in random order, with each team and attribute combination coarsened so that it
+  holds 0 or at least k respondents (`cxculture.lib.anonymity.coarsen_for_storage`): a join of
+  responses with the directory on team, location, role family or tenure never narrows an
+  answer down to fewer than k people.
 """
 
 import datetime as dt
@@ -259,16 +267,37 @@ class Invitation(models.Model):
         return f"Invitation #{self.pk}"
 
 
+class SealedResponse(models.Model):
+    """An answered survey waiting, encrypted, for its run to close (see the module docstring).
+
+    `box` is `cxculture.lib.sealing.seal` of the answers, the team snapshot and the coarse
+    attributes; it carries no time and is padded to a fixed size. Closing the run opens every
+    box of the run and deletes it in the transaction that stores the responses.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    run = models.ForeignKey(SurveyRun, on_delete=models.PROTECT, related_name="sealed_responses")
+    box = models.BinaryField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return "A sealed survey response"
+
+
 class Response(models.Model):
     """What one person answered, with no way back to them (see the module docstring).
 
-    The id is random (UUID4), the date has no time, and the team and attributes are coarse
-    snapshots: the team path when the run opened, a tenure band, location and role family.
+    Written only when the run closes, all of the run's at once and in random order. The id is
+    random (UUID4); there is no date; the team and the attributes (tenure band, location, role
+    family) are as the person had them, coarsened so that each stored combination holds 0 or
+    at least k respondents of the run (a small team's answers are stored with its parent team,
+    a rare attribute value is left blank).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     run = models.ForeignKey(SurveyRun, on_delete=models.PROTECT, related_name="responses")
-    submitted_on = models.DateField()
     team = models.ForeignKey(Team, null=True, on_delete=models.PROTECT, related_name="+")
     team_path = models.CharField(max_length=500, default="")
     tenure_band = models.CharField(max_length=10, choices=TenureBand.choices, blank=True)

@@ -45,9 +45,13 @@ ATTRIBUTES = ("tenure_band", "location", "role_family")
 ATTRIBUTE_LABELS = {"tenure_band": "Tenure", "location": "Location", "role_family": "Role family"}
 UNASSIGNED = "unassigned"  # the tree node of people who had no team when the run opened
 
+# One neutral reason for every hidden group or figure: telling "fewer than k" from "hidden to
+# protect another group" (or from "everyone gave the same answer") would itself say something
+# about how many people are in the group and what they answered.
+HIDDEN_REASON = "Hidden to protect anonymity"
 REASON_TEXT = {
-    anonymity.FEWER_THAN_K: "Fewer than {k} responses",
-    anonymity.PROTECTS_OTHERS: "Hidden so that a smaller group's answers cannot be worked out",
+    anonymity.FEWER_THAN_K: HIDDEN_REASON,
+    anonymity.PROTECTS_OTHERS: HIDDEN_REASON,
 }
 
 
@@ -304,17 +308,39 @@ class RunSnapshot:
         return dict(total)
 
     def figure_plan(self, question: Question) -> FigurePlan:
-        """Where this question's figure may be shown (its answerers coarsened into blocks)."""
+        """Where this question's figure may be shown (its answerers coarsened into blocks).
+
+        A block whose answers are unanimous — all favourable or none (one option, for a
+        single-choice item) — is refused unless someone invited in it did not answer: with
+        complete participation, "100% favourable" names every member's answer.
+        """
         if question.pk not in self._figure_plans:
             answerers: dict[Cell, int] = {}
+            bands: dict[Cell, list[int]] = {}
             if question.kind == Question.Kind.SINGLE_CHOICE:
+                options = list(question.options)
                 for cell, by_question in self.cell_choices().items():
-                    answerers[cell] = sum(by_question.get(question.pk, {}).values())
+                    counts = by_question.get(question.pk, {})
+                    answerers[cell] = sum(counts.values())
+                    bands[cell] = [counts.get(option, 0) for option in options]
             elif question.is_scored:
                 for cell, tallies in self.cell_tallies().items():
                     tally = tallies.get(question.pk)
-                    answerers[cell] = tally.answered if tally else 0
-            self._figure_plans[question.pk] = self.plan.figure_plan(answerers)
+                    answered = tally.answered if tally else 0
+                    favourable = favourable_count(question, tally) if tally else 0
+                    answerers[cell] = answered
+                    bands[cell] = [favourable, answered - favourable]
+            answered_by_node: dict[Any, int] = defaultdict(int)
+            for (node, _values), count in answerers.items():
+                answered_by_node[node] += count
+            incomplete = {
+                cell
+                for cell in self.plan.cells
+                if answered_by_node.get(cell[0], 0) < self.invited.get(cell[0], 0)
+            }
+            self._figure_plans[question.pk] = self.plan.figure_plan(
+                answerers, bands=bands, incomplete=incomplete
+            )
         return self._figure_plans[question.pk]
 
     def shown_questions(
@@ -368,7 +394,7 @@ class RunSnapshot:
         if node == ORGANISATION:
             return "Whole organisation"
         if node == UNASSIGNED:
-            return "No team"
+            return "No team, or small teams pooled"
         return self.names.get(node, f"Team {node}")
 
 
@@ -387,7 +413,7 @@ def _cell_of(row: Mapping[str, Any]) -> Cell:
 # (the plans, per-question figure plans, answer tallies): kept in the cache so that a results
 # page or dashboard does not rebuild the anonymity plan and re-read every answer per request.
 # Bump the version when the gate or the cached shapes change.
-SNAPSHOT_CACHE_VERSION = 3
+SNAPSHOT_CACHE_VERSION = 4
 SNAPSHOT_CACHE_SECONDS = 7 * 24 * 3600
 _FACTS = (
     "_subtree_tallies",
@@ -826,13 +852,11 @@ def favourable_count(question: Question, tally: Tally) -> int:
     return tally.ge7
 
 
-def _figure_reason(shown: bool, protects_others: bool, k: int) -> str | None:
+def _figure_reason(shown: bool) -> str | None:
     """Why a question's or pooled figure is hidden in a shown group (None when it is shown)."""
     if shown:
         return None
-    if protects_others:
-        return REASON_TEXT[anonymity.PROTECTS_OTHERS]
-    return f"Fewer than {k} answers"
+    return HIDDEN_REASON
 
 
 def scores(
@@ -875,12 +899,9 @@ def scores(
     enps, enps_ok = Tally(), True
     drivers: dict[str, dict[str, int]] = {}
     blocked: set[str] = set()
-    gated: set[str] = set()  # hidden by a question's plan although k answered
     for question in questions:
         tally = tallies.get(question.pk, Tally())
         ok = not tally.answered or visible(question, tally)
-        if not ok and anonymity.figure_shown(tally.answered, k):
-            gated.add(question.driver)
         if question.driver == Driver.ENPS:
             enps.add(tally)
             enps_ok = enps_ok and ok
@@ -915,7 +936,7 @@ def scores(
             if figure
             else None,
             "answered": entry["answered"] if figure else None,
-            "reason": _figure_reason(figure, driver in gated, k),
+            "reason": _figure_reason(figure),
         }
     return {"engagement_index": engagement, "enps": enps_score, "drivers": driver_scores}
 
@@ -946,7 +967,7 @@ def question_scores(
             "driver": question.driver,
             "kind": question.kind,
             "shown": visible,
-            "reason": _figure_reason(visible, enough, k),
+            "reason": _figure_reason(visible),
             "answered": answered if visible else None,
             "favourable": None,
             "mean": None,
@@ -1018,11 +1039,7 @@ def _comments(snapshot: RunSnapshot, group: Group) -> dict[str, Any]:
         }
     decision = snapshot.comment_plan.decide(Group(group.kind, group.node))
     if not decision.shown:
-        reason = (
-            f"Comments need {run.comment_threshold} responses"
-            if decision.reason == anonymity.FEWER_THAN_K
-            else REASON_TEXT[anonymity.PROTECTS_OTHERS]
-        )
+        reason = f"{HIDDEN_REASON} (comments need {run.comment_threshold} responses)"
         return {"shown": False, "reason": reason, "items": [], "by_question": []}
     group_q = _group_q(snapshot, group)
     answer_q = _group_q(snapshot, group, "response__")

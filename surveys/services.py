@@ -2,14 +2,20 @@
 
 Anonymity rules that writes keep (DESIGN.md, "Survey anonymity"):
 - `response_submit` is the only place that knows both a person and their answers, for the
-  length of one transaction. It stores the response with no link to the invitation, logs
-  nothing, enqueues nothing and returns nothing that identifies the response.
+  length of one transaction. It seals the answers (`SealedResponse`: encrypted, no time, fixed
+  size) next to the claimed invitation, logs nothing, enqueues nothing and returns nothing
+  that identifies the response.
+- `survey_run_close` opens a run's sealed answers and stores them as responses, all in one
+  transaction of their own, in random order, with teams and attributes coarsened so that each
+  stored combination holds 0 or at least k respondents (`response_cells_for_storage`).
 - Task messages carry invitation ids (for emails) and never an answer.
 """
 
 import calendar
 import datetime as dt
+import secrets
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import batched
@@ -28,7 +34,7 @@ from django.utils.html import escape
 from django.utils.text import slugify
 
 from cxculture.audit.services import audit_record
-from cxculture.lib import anonymity
+from cxculture.lib import anonymity, sealing
 from cxculture.lib.api import ConflictError, DomainError
 from cxculture.people.models import Employee, Team
 
@@ -39,11 +45,12 @@ from .models import (
     Question,
     Response,
     RunQuestion,
+    SealedResponse,
     SurveyProgram,
     SurveyRun,
     TenureBand,
 )
-from .selectors import run_snapshot_forget
+from .selectors import ATTRIBUTES, run_snapshot_forget
 
 TOKEN_SALT = "surveys.invitation"  # noqa: S105 - a signing salt (namespace), not a secret
 MAX_TEXT_LENGTH = 2000
@@ -493,7 +500,8 @@ def survey_run_close(*, run: SurveyRun, today: dt.date | None = None) -> SurveyR
 
     The run row is locked FOR UPDATE, which waits for every submission in flight (they hold it
     FOR SHARE), so no response can be stored after the run is closed and the results never
-    change once shown.
+    change once shown. The run's sealed answers become its responses in this transaction, which
+    touches no invitation (`_responses_unseal`).
     """
     today = today or timezone.localdate()
     run = SurveyRun.objects.select_for_update().get(pk=run.pk)
@@ -503,6 +511,7 @@ def survey_run_close(*, run: SurveyRun, today: dt.date | None = None) -> SurveyR
     run.closes_on = max(run.opens_on, min(run.closes_on, today))
     run.closed_at = timezone.now()
     run.save()
+    _responses_unseal(run)
     # Results are built from the closed run from now on: nothing cached before may serve them.
     run_id = run.pk
     transaction.on_commit(lambda: run_snapshot_forget(run_id))
@@ -936,8 +945,9 @@ def response_submit(
 
     One response per invitation is enforced by the database: the conditional update of
     `responded_on` changes exactly one row or the submission is refused (409), and both writes
-    commit together or not at all. The response copies only the team snapshot and coarse
-    attributes; nothing in it points back to the invitation, and nothing is returned or logged.
+    commit together or not at all. The answers, the team snapshot and coarse attributes are
+    sealed until the run closes (`SealedResponse`); nothing in them points back to the
+    invitation, and nothing is returned or logged.
     """
     today = today or timezone.localdate()
     invited = _invited_holding_run_open(invitation_id)
@@ -959,19 +969,113 @@ def response_submit(
             "You have already answered this survey — each person answers once. Thank you!",
             code="already_responded",
         )
-    response = Response.objects.create(
-        run=run,
-        submitted_on=today,
-        team_id=invited.team_id,
-        team_path=invited.team_path,
-        tenure_band=TenureBand.for_hire_date(invited.hire_date, today),
-        location=invited.location,
-        role_family=invited.role_family,
-        comment=comment,
+    SealedResponse.objects.create(
+        run_id=run.pk,
+        box=sealing.seal(
+            submission_payload(
+                team_path=invited.team_path,
+                values=(
+                    TenureBand.for_hire_date(invited.hire_date, today),
+                    invited.location,
+                    invited.role_family,
+                ),
+                comment=comment,
+                answers=cleaned,
+            )
+        ),
     )
-    for answer in cleaned:
-        answer.response = response
-    Answer.objects.bulk_create(cleaned)
     # Nothing else happens after a response (no task, no log line, no cache write, no hook):
     # only open runs take responses and only closed runs' snapshots are cached, and a cached
     # snapshot's stamp counts the run's responses, so none can outlive a change.
+
+
+# --- Storing a closed run's responses ----------------------------------------------------------
+
+
+def submission_payload(
+    *, team_path: str, values: tuple[str, ...], comment: str, answers: Iterable[Answer]
+) -> dict[str, Any]:
+    """What a sealed box holds: the team snapshot, coarse attribute values, comment, answers."""
+    return {
+        "team_path": team_path,
+        "values": list(values),
+        "comment": comment,
+        "answers": [
+            [answer.question_id, answer.value, answer.choice, answer.text] for answer in answers
+        ],
+    }
+
+
+def _path_ids(path: str) -> list[int]:
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
+def response_cells_for_storage(
+    *, k: int, cells: Sequence[tuple[str, tuple[str, ...]]]
+) -> list[tuple[int | None, str, tuple[str, ...]]]:
+    """The team id, team path and attribute values each response is stored with.
+
+    `cells` holds every response of one run as (team path, attribute values aligned with
+    `selectors.ATTRIBUTES`), in any order; the answer is aligned with it. Each stored
+    combination holds 0 or at least `k` of the run's responses (`coarsen_for_storage`); the
+    pool of small top-level teams is stored without a team.
+    """
+    pool = ""
+    parents: dict[int, int | None] = {}
+    paths: dict[int, str] = {}
+    counts: Counter[tuple[Any, tuple[str, ...]]] = Counter()
+    keys = []
+    for team_path, values in cells:
+        ids = _path_ids(team_path)
+        for index, node in enumerate(ids):
+            parents.setdefault(node, ids[index - 1] if index else None)
+            paths.setdefault(node, "/" + "/".join(map(str, ids[: index + 1])) + "/")
+        key = (ids[-1] if ids else pool, tuple(value or "" for value in values))
+        counts[key] += 1
+        keys.append(key)
+    stored = anonymity.coarsen_for_storage(parents=parents, cells=counts, k=k, pool=pool)
+    placed = []
+    for key in keys:
+        node, values = stored[key]
+        if node == pool:
+            placed.append((None, "", values))
+        else:
+            placed.append((node, paths[node], values))
+    return placed
+
+
+def _responses_unseal(run: SurveyRun) -> None:
+    """Store a closing run's sealed answers as its responses; call under the run's lock.
+
+    One transaction, touching no invitation, writes every response of the run in random order
+    and deletes the boxes: on PostgreSQL all responses carry this transaction's id, which no
+    invitation carries, and their physical order says nothing about when each arrived.
+    """
+    boxes = SealedResponse.objects.filter(run=run).values_list("box", flat=True)
+    payloads = [sealing.unseal(box) for box in boxes]
+    if not payloads:
+        return
+    secrets.SystemRandom().shuffle(payloads)
+    placed = response_cells_for_storage(
+        k=run.anonymity_threshold,
+        cells=[(payload["team_path"], tuple(payload["values"])) for payload in payloads],
+    )
+    responses, answers = [], []
+    for payload, (team_id, team_path, values) in zip(payloads, placed, strict=True):
+        response = Response(
+            run=run,
+            team_id=team_id,
+            team_path=team_path,
+            comment=payload["comment"],
+            **dict(zip(ATTRIBUTES, values, strict=True)),
+        )
+        responses.append(response)
+        answers.extend(
+            Answer(
+                response=response, question_id=question_id, value=value, choice=choice, text=text
+            )
+            for question_id, value, choice, text in payload["answers"]
+        )
+    Response.objects.bulk_create(responses, batch_size=2000)
+    Answer.objects.bulk_create(answers, batch_size=5000)
+    SealedResponse.objects.filter(run=run).delete()

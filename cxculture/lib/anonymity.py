@@ -48,7 +48,7 @@ only when every question they pool that has answers there is shown in that group
 """
 
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -107,14 +107,44 @@ def _safe(count: int, k: int) -> bool:
 
 
 class Partition:
-    """Cells grouped into blocks of 0 or at least k respondents; published groups are unions."""
+    """Cells grouped into blocks of 0 or at least k respondents; published groups are unions.
 
-    def __init__(self, cells: Mapping[Any, int], k: int):
+    With `bands` (a vector of counts per cell, e.g. favourable and not favourable answers of one
+    question) a block is also unsafe when every answer in it falls in one band and no cell in it
+    is `incomplete` (every invited member answered): such a figure, 100% or 0% favourable, would
+    tell each named member's answer although k people gave it.
+    """
+
+    def __init__(
+        self,
+        cells: Mapping[Any, int],
+        k: int,
+        *,
+        bands: Mapping[Any, Sequence[int]] | None = None,
+        incomplete: Collection[Any] = (),
+    ):
         self.k = k
         self._count = dict(cells)
         self._block_of = dict.fromkeys(self._count, 0)
         self._size = {0: sum(self._count.values())}
         self._next_block = 1
+        self._bands = bands
+        if bands is not None:
+            width = max((len(vector) for vector in bands.values()), default=0)
+            self._vector = {cell: _padded(bands.get(cell, ()), width) for cell in self._count}
+            self._flag = {cell: int(cell in incomplete) for cell in self._count}
+            self._block_vector = {0: _sum_vectors(self._vector.values(), width)}
+            self._block_flags = {0: sum(self._flag.values())}
+            self._width = width
+
+    def _piece_safe(self, count: int, vector: Sequence[int] | None, flags: int) -> bool:
+        if count == 0:
+            return True
+        if count < self.k:
+            return False
+        if vector is None:
+            return True
+        return flags > 0 or sum(1 for n in vector if n) > 1
 
     def split(self, group: Iterable[Hashable]) -> bool:
         """Publish `group` (cells) if every block it cuts keeps 0 or >= k on both sides."""
@@ -124,8 +154,24 @@ class Partition:
             block = self._block_of[cell]
             inside[block] += self._count[cell]
             members[block].append(cell)
+        banded = self._bands is not None
+        pieces: dict[int, tuple[list[int], int, list[int], int]] = {}
         for block, count in inside.items():
-            if not (_safe(count, self.k) and _safe(self._size[block] - count, self.k)):
+            vector_in: list[int] | None = None
+            vector_out: list[int] | None = None
+            flags_in = flags_out = 0
+            if banded:
+                vector_in = _sum_vectors((self._vector[c] for c in members[block]), self._width)
+                vector_out = [
+                    a - b for a, b in zip(self._block_vector[block], vector_in, strict=True)
+                ]
+                flags_in = sum(self._flag[c] for c in members[block])
+                flags_out = self._block_flags[block] - flags_in
+                pieces[block] = (vector_in, flags_in, vector_out, flags_out)
+            if not (
+                self._piece_safe(count, vector_in, flags_in)
+                and self._piece_safe(self._size[block] - count, vector_out, flags_out)
+            ):
                 return False
         for block, cells in members.items():
             count = inside[block]
@@ -136,10 +182,26 @@ class Partition:
                 self._block_of[cell] = new_block
             self._size[new_block] = count
             self._size[block] -= count
+            if banded:
+                vector_in, flags_in, vector_out, flags_out = pieces[block]
+                self._block_vector[new_block], self._block_vector[block] = vector_in, vector_out
+                self._block_flags[new_block], self._block_flags[block] = flags_in, flags_out
         return True
 
     def block_sizes(self) -> list[int]:
         return sorted(size for size in self._size.values() if size)
+
+
+def _padded(vector: Sequence[int], width: int) -> list[int]:
+    return [*vector, *([0] * (width - len(vector)))]
+
+
+def _sum_vectors(vectors: Iterable[Sequence[int]], width: int) -> list[int]:
+    total = [0] * width
+    for vector in vectors:
+        for index, n in enumerate(vector):
+            total[index] += n
+    return total
 
 
 def _depth(parents: Mapping[Hashable, Hashable | None], node: Hashable) -> int:
@@ -337,8 +399,14 @@ class Plan:
             self._published = [(group, self.cells_in(group)) for group in self.shown_groups()]
         return self._published
 
-    def figure_plan(self, answerers: Mapping[Cell, int]) -> "FigurePlan":
-        return FigurePlan(self, answerers)
+    def figure_plan(
+        self,
+        answerers: Mapping[Cell, int],
+        *,
+        bands: Mapping[Cell, Sequence[int]] | None = None,
+        incomplete: Collection[Cell] = (),
+    ) -> "FigurePlan":
+        return FigurePlan(self, answerers, bands=bands, incomplete=incomplete)
 
 
 class FigurePlan:
@@ -350,12 +418,24 @@ class FigurePlan:
     (the same for every viewer), and a group shows the question only if the split succeeds.
     Every group showing the question is then a union of question blocks, so no difference or
     union of them holds 1..k-1 answerers of it. Refused groups keep all their other figures.
+
+    With `bands` (per cell: the answers in each band the figure tells apart, such as favourable
+    and not), a question block whose answers all fall in one band is unsafe too unless one of
+    its cells is `incomplete` (someone invited there did not answer): a unanimous figure of a
+    group where everyone answered would tell each member's answer (see `Partition`).
     """
 
-    def __init__(self, plan: Plan, answerers: Mapping[Cell, int]):
+    def __init__(
+        self,
+        plan: Plan,
+        answerers: Mapping[Cell, int],
+        *,
+        bands: Mapping[Cell, Sequence[int]] | None = None,
+        incomplete: Collection[Cell] = (),
+    ):
         self.plan = plan
         counts = {cell: answerers.get(cell, 0) for cell in plan.cells}
-        partition = Partition(counts, plan.k)
+        partition = Partition(counts, plan.k, bands=bands, incomplete=incomplete)
         self._answered: dict[Group, int] = {}
         self._refused: set[Group] = set()
         for group, cells in plan.published_cells():
@@ -386,3 +466,107 @@ def build_plan(
     if k < 1:
         raise ValueError("k must be at least 1")
     return Plan(parents=parents, cells=cells, k=k, attributes=attributes)
+
+
+# --- What is stored -----------------------------------------------------------------------------
+
+
+def coarsen_for_storage(
+    *,
+    parents: Mapping[Hashable, Hashable | None],
+    cells: Mapping[Cell, int],
+    k: int,
+    pool: Hashable,
+) -> dict[Cell, Cell]:
+    """Where each cell's respondents are *stored*, so that every stored cell holds 0 or >= k.
+
+    A response is stored with a team and attribute values that anyone with the database could
+    match against the directory (who was invited from which team, their location, role family
+    and hire date). If a stored combination held fewer than k respondents, that join would
+    narrow its answers down to fewer than k people. So, once a run's respondents are all known:
+
+    1. Teams: each respondent is stored at the nearest team, among their own and its
+       ancestors, whose subtree the gate may show (`laminar_visible`: at least k, and what it
+       holds beyond its shown sub-teams is 0 or at least k); people under no such team go to
+       `pool` (the organisation without a team), which `laminar_visible` keeps at 0 or k.
+       Every subtree the gate shows keeps exactly its respondents.
+    2. Attributes, within each stored team: values are kept for combinations of at least k;
+       the rest lose the last attribute, then the last two, and so on, joining any stored
+       combination they then match; a remainder of 1..k-1 with no attributes takes in the
+       smallest other combination of its team.
+
+    `parents` maps each team to its parent (None at the top); `cells` maps `(team, values)` to
+    respondents. Returns a mapping from every cell given to the cell it is stored as. The gate
+    reads stored cells as it reads any cells: a team never shown alone (fewer than k) adds to
+    its parent as before, and an attribute value withheld here reads as "not recorded".
+    """
+    tree: dict[Hashable, Hashable | None] = {ORGANISATION: None}
+    for node, parent in parents.items():
+        tree[node] = ORGANISATION if parent is None else parent
+    for node, _values in cells:
+        tree.setdefault(node, ORGANISATION)
+    tree.pop(pool, None)
+    subtree_counts: dict[Hashable, int] = defaultdict(int)
+    for (node, _values), count in cells.items():
+        ancestor: Hashable | None = ORGANISATION if node == pool else node
+        seen = set()
+        while ancestor is not None and ancestor not in seen:
+            seen.add(ancestor)
+            subtree_counts[ancestor] += count
+            ancestor = tree.get(ancestor)
+    visible = laminar_visible(tree, subtree_counts, k)
+
+    def final(node: Hashable) -> Hashable:
+        ancestor: Hashable | None = node
+        seen = set()
+        while ancestor is not None and ancestor not in seen:
+            if ancestor in visible and ancestor != ORGANISATION:
+                return ancestor
+            seen.add(ancestor)
+            ancestor = tree.get(ancestor)
+        return pool
+
+    by_team: dict[Hashable, dict[tuple[str, ...], int]] = defaultdict(lambda: defaultdict(int))
+    team_of: dict[Cell, Hashable] = {}
+    for cell, count in cells.items():
+        team = final(cell[0])
+        team_of[cell] = team
+        by_team[team][cell[1]] += count
+    values_of: dict[Hashable, dict[tuple[str, ...], tuple[str, ...]]] = {
+        team: _coarsen_values(counts, k) for team, counts in by_team.items()
+    }
+    return {cell: (team_of[cell], values_of[team_of[cell]][cell[1]]) for cell in cells}
+
+
+def _coarsen_values(
+    counts: Mapping[tuple[str, ...], int], k: int
+) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Step 2 of `coarsen_for_storage` within one stored team: values -> stored values."""
+    width = max((len(values) for values in counts), default=0)
+    stored: dict[tuple[str, ...], int] = defaultdict(int)
+    mapping: dict[tuple[str, ...], tuple[str, ...]] = {}
+    pending = dict(counts)
+    for kept in range(width, -1, -1):
+        groups: dict[tuple[str, ...], list[tuple[str, ...]]] = defaultdict(list)
+        for values in pending:
+            groups[values[:kept] + ("",) * (width - kept)].append(values)
+        pending = {}
+        for general, members in groups.items():
+            total = sum(counts[values] for values in members)
+            if kept == 0 or stored[general] + total >= k:
+                stored[general] += total
+                for values in members:
+                    mapping[values] = general
+            else:
+                for values in members:
+                    pending[values] = counts[values]
+    blank = ("",) * width
+    if 0 < stored[blank] < k:
+        others = [general for general, n in stored.items() if n and general != blank]
+        if others:
+            smallest = min(others, key=lambda general: (stored[general], general))
+            stored[blank] += stored.pop(smallest)
+            for values, general in mapping.items():
+                if general == smallest:
+                    mapping[values] = blank
+    return mapping

@@ -328,6 +328,9 @@ CXC_RATELIMIT_OUTCOME_IMPORT = env.str("CXC_RATELIMIT_OUTCOME_IMPORT", default="
 # Links in emails (survey invitations, notifications) start with the address people reach the
 # site at; the demo serves http://127.0.0.1:8000.
 CXC_BASE_URL = env.str("CXC_BASE_URL", default="http://127.0.0.1:8000")
+# Survey answers wait sealed (AES-GCM) until their run closes (cxculture/lib/sealing.py). The key
+# is derived from SECRET_KEY unless set here; keep it out of the database and its backups.
+CXC_RESPONSE_SEAL_KEY = env.str("CXC_RESPONSE_SEAL_KEY", default="")
 # Directory sync: files above this many bytes are processed by a Celery worker, not in the
 # request; nothing above the hard limit is read at all.
 CXC_DIRECTORY_SYNC_INLINE_MAX_BYTES = env.int(

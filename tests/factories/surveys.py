@@ -59,3 +59,14 @@ def answer(invitation: Invitation, today: dt.date, comment: str = "", **values) 
 
 
 __all__ = ["ProgramFactory", "answer", "load_question_library", "open_run", "question"]
+
+
+def sealed(run: SurveyRun) -> list[dict]:
+    """The run's sealed answers, opened (as `survey_run_close` will open them)."""
+    from cxculture.lib import sealing
+    from surveys.models import SealedResponse
+
+    return [
+        sealing.unseal(box)
+        for box in SealedResponse.objects.filter(run=run).values_list("box", flat=True)
+    ]

@@ -9,9 +9,9 @@ import pytest
 from django.db import connection, models
 
 from surveys import services
-from surveys.models import Answer, Invitation, Response, SurveyRun
+from surveys.models import Answer, Invitation, Response, SealedResponse, SurveyRun
 from tests.factories.people import EmployeeFactory, TeamFactory
-from tests.factories.surveys import ProgramFactory, open_run, question
+from tests.factories.surveys import ProgramFactory, open_run, question, sealed
 from tests.matrix import NOT_SIGNED_IN
 
 
@@ -40,12 +40,17 @@ def test_the_emailed_token_submits_without_signing_in(api, invitation):
     response = api.as_(None).post("/api/v1/responses/", body(token, enps=8), format="json")
     assert response.status_code == 201
     assert response.json() == {"message": "Thank you. Your answers are stored without your name."}
-    stored = Response.objects.get()
-    assert (stored.team_id, stored.team_path) == (invitation.team_id, invitation.team_path)
-    assert (stored.tenure_band, stored.location, stored.role_family) == ("lt1", "Leeds", "Support")
-    assert stored.submitted_on == dt.date(2026, 3, 2)
-    assert stored.comment == "More staff at lunchtime, please."
-    assert list(stored.answers.values_list("value", flat=True)) == [8]
+    # Sealed until the run closes: the team snapshot, coarse attributes, comment and answers,
+    # and no date.
+    assert Response.objects.count() == 0
+    assert sealed(invitation.run) == [
+        {
+            "team_path": invitation.team_path,
+            "values": ["lt1", "Leeds", "Support"],
+            "comment": "More staff at lunchtime, please.",
+            "answers": [[question("enps").pk, 8, "", ""]],
+        }
+    ]
     invitation.refresh_from_db()
     assert invitation.responded_on == dt.date(2026, 3, 2)
 
@@ -58,8 +63,9 @@ def test_a_second_submission_is_refused_and_only_the_first_is_kept(api, invitati
     error = second.json()["error"]
     assert error["code"] == "already_responded"
     assert "already answered" in error["message"]
-    assert Response.objects.count() == 1
-    assert list(Answer.objects.values_list("value", flat=True)) == [8]
+    assert [box["answers"] for box in sealed(invitation.run)] == [
+        [[question("enps").pk, 8, "", ""]]
+    ]
 
 
 def test_partial_answers_are_kept_and_skipped_questions_are_not_stored(api, invitation):
@@ -71,8 +77,11 @@ def test_partial_answers_are_kept_and_skipped_questions_are_not_stored(api, invi
     ]
     response = api.as_(None).post("/api/v1/responses/", payload, format="json")
     assert response.status_code == 201
-    stored = dict(Answer.objects.values_list("question__code", "value"))
-    assert stored == {"enps": 10, "eng-stay": 4}
+    (box,) = sealed(invitation.run)
+    assert {q: value for q, value, _, _ in box["answers"]} == {
+        question("enps").pk: 10,
+        question("eng-stay").pk: 4,
+    }
 
 
 @pytest.mark.parametrize(
@@ -94,7 +103,7 @@ def test_invalid_answers_are_refused_and_the_invitation_stays_usable(
     response = api.as_(None).post("/api/v1/responses/", payload, format="json")
     assert response.status_code == 400
     assert reason in str(response.json())
-    assert Response.objects.count() == 0
+    assert SealedResponse.objects.count() == 0
     invitation.refresh_from_db()
     assert invitation.responded_on is None
 
@@ -115,7 +124,7 @@ def test_a_signed_in_invitee_submits_with_the_run_id(api, run, invitation):
     payload = {"run": run.pk, "answers": [{"question": question("enps").pk, "value": 7}]}
     response = api.as_(invitation.employee).post("/api/v1/responses/", payload, format="json")
     assert response.status_code == 201
-    assert Response.objects.filter(run=run).count() == 1
+    assert SealedResponse.objects.filter(run=run).count() == 1
 
 
 def test_someone_not_invited_is_refused(api, run, outsider):
@@ -177,7 +186,7 @@ def test_submitting_logs_nothing_and_enqueues_nothing(
     assert response.status_code == 201
     assert callbacks == []
     assert not [r for r in caplog.records if r.name.startswith(("surveys", "celery"))]
-    stored = Response.objects.get()
+    stored = SealedResponse.objects.get()
     assert uuid.UUID(str(stored.pk)).version == 4
 
 
@@ -214,7 +223,7 @@ def test_two_concurrent_submissions_store_exactly_one(opens):
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["conflict"] * 7 + ["ok"]
-    assert Response.objects.filter(run=run).count() == 1
+    assert SealedResponse.objects.filter(run=run).count() == 1
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")

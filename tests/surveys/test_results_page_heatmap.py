@@ -13,16 +13,18 @@ from tests.factories.surveys import ProgramFactory, answer, open_run
 
 @pytest.fixture
 def results_page(client, hr_admin, org, opens):
-    """Support > Care (two desks) and Support > <Ops & Co>: every desk answers 4 (agree)."""
+    """Support > Care (two desks) and Support > <Ops & Co>: six of each desk's seven answer 4
+    (agree); a unanimous figure with everyone answering would be hidden."""
     care = TeamFactory(name="Care", parent=org["support"])
     desks = [TeamFactory(name=f"Desk {n}", parent=care) for n in (1, 2)]
     odd = TeamFactory(name="<Ops & Co>", parent=org["support"])
     for team in (*desks, odd):
-        for _ in range(6):
+        for _ in range(7):
             EmployeeFactory(team=team)
     run = open_run(ProgramFactory(audience="subtrees", teams=[org["support"]]), opens)
-    for invitation in Invitation.objects.filter(run=run):
-        answer(invitation, opens, enps=8, eng_proud=4)
+    for team in (*desks, odd):
+        for invitation in Invitation.objects.filter(run=run, team=team).order_by("id")[:6]:
+            answer(invitation, opens, enps=8, eng_proud=4)
     services.survey_run_close(run=run, today=opens)
     client.force_login(hr_admin.user)
 

@@ -90,7 +90,7 @@ def test_a_run_whose_responses_changed_is_summarised_again(org, opens):
 
     # A response that reached the run some other way than response_submit (a restored backup).
     missing = Invitation.objects.filter(run=run, responded_on=None).first()
-    Response.objects.create(run=run, submitted_on=opens, team_path=missing.team_path)
+    Response.objects.create(run=run, team_path=missing.team_path)
 
     after = group_figures(run_summaries([run])[run.pk], ORGANISATION)
     assert after.respondents == 15

@@ -67,10 +67,10 @@ def test_engagement_index_is_the_mean_of_the_items_favourable_shares(api, hr_adm
 
 def test_a_figure_answered_by_fewer_than_k_is_not_shown(api, hr_admin, opens):
     team = TeamFactory(name="Desk")
-    for _ in range(5):
+    for _ in range(6):  # one does not answer: a unanimous figure is shown (see below)
         EmployeeFactory(team=team)
     run = open_run(ProgramFactory(audience="teams", teams=[team]), opens)
-    for index, invitation in enumerate(Invitation.objects.filter(run=run).order_by("id")):
+    for index, invitation in enumerate(Invitation.objects.filter(run=run).order_by("id")[:5]):
         values = {"enps": 9}
         if index < 4:
             values["eng_proud"] = 5
@@ -86,7 +86,7 @@ def test_a_figure_answered_by_fewer_than_k_is_not_shown(api, hr_admin, opens):
 
 def test_change_is_against_the_previous_closed_run_of_the_program(api, hr_admin, opens):
     team = TeamFactory(name="Field")
-    for _ in range(5):
+    for _ in range(6):  # the sixth never answers, so eNPS 100 is not everyone's answer
         EmployeeFactory(team=team)
     program = ProgramFactory(audience="teams", teams=[team])
     scores_by_run = [[7, 8, 9, 9, 10], [9, 9, 10, 10, 10]]  # eNPS 60 then 100
@@ -95,7 +95,7 @@ def test_change_is_against_the_previous_closed_run_of_the_program(api, hr_admin,
         day = opens + dt.timedelta(days=100 * number)
         run = open_run(program, day)
         for invitation, value in zip(
-            Invitation.objects.filter(run=run).order_by("id"), values, strict=True
+            Invitation.objects.filter(run=run).order_by("id")[:5], values, strict=True
         ):
             answer(invitation, day, enps=value)
         runs.append(services.survey_run_close(run=run, today=day))
@@ -103,6 +103,32 @@ def test_change_is_against_the_previous_closed_run_of_the_program(api, hr_admin,
     assert first["enps"] == {"score": 60.0, "change": None}
     assert second["enps"] == {"score": 100.0, "change": 40.0}
     assert second["previous_run"]["id"] == runs[0].pk
+
+
+@pytest.mark.parametrize(("invited", "shown"), [(5, False), (6, True)])
+def test_a_unanimous_figure_is_hidden_when_everyone_invited_answered(
+    api, hr_admin, opens, invited, shown
+):
+    """Five of five answering 5 would name each member's answer ("100% favourable, mean
+    5.00"); with a sixth person invited who did not answer, nobody's answer is certain."""
+    team = TeamFactory(name="Desk")
+    for _ in range(invited):
+        EmployeeFactory(team=team)
+    run = open_run(ProgramFactory(audience="teams", teams=[team]), opens)
+    for index, invitation in enumerate(Invitation.objects.filter(run=run).order_by("id")[:5]):
+        answer(invitation, opens, eng_proud=5, enps=(5, 9, 10, 6, 8)[index])
+    run = services.survey_run_close(run=run, today=opens)
+    data = results(api, hr_admin, run)
+    assert data["respondents"] == 5
+    proud = next(q for q in data["questions"] if q["id"] == question("eng-proud").pk)
+    if shown:
+        assert (proud["shown"], proud["favourable"], proud["mean"]) == (True, 100.0, 5.0)
+    else:
+        assert (proud["shown"], proud["favourable"], proud["mean"]) == (False, None, None)
+        assert proud["reason"] == "Hidden to protect anonymity"
+    # The eNPS answers are promoters and others, not one band: shown either way.
+    enps = next(q for q in data["questions"] if q["driver"] == Driver.ENPS)
+    assert enps["shown"] is True
 
 
 def test_results_wait_for_the_run_to_close(api, hr_admin, opens):

@@ -11,9 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from surveys import services
-from surveys.models import Answer, Invitation, Question, Response
+from surveys.models import Invitation, Question, SealedResponse
 from tests.factories.people import EmployeeFactory, TeamFactory
-from tests.factories.surveys import ProgramFactory, open_run, question
+from tests.factories.surveys import ProgramFactory, open_run, question, sealed
 
 
 @pytest.fixture
@@ -60,21 +60,22 @@ def test_a_submission_reads_once_then_claims_and_writes(api, invitation, asked):
         response = client.post("/api/v1/responses/", _body(invitation, asked), format="json")
     assert response.status_code == 201, response.content
     statements = [q["sql"].split()[0].upper() for q in captured.captured_queries]
-    # Outside a test's transaction the two savepoints are BEGIN and COMMIT.
-    assert statements == ["SAVEPOINT", "SELECT", "UPDATE", "INSERT", "INSERT", "RELEASE"]
+    # Outside a test's transaction the two savepoints are BEGIN and COMMIT. One INSERT: the
+    # sealed box (the answers are inside it).
+    assert statements == ["SAVEPOINT", "SELECT", "UPDATE", "INSERT", "RELEASE"]
     if connection.vendor == "postgresql":
         assert captured.captured_queries[1]["sql"].endswith("FOR SHARE OF r")
 
 
-def test_the_stored_response_is_what_the_invitation_and_the_answers_say(api, invitation, asked):
+def test_the_sealed_response_is_what_the_invitation_and_the_answers_say(api, invitation, asked):
     response = api.as_(None).post("/api/v1/responses/", _body(invitation, asked), format="json")
     assert response.status_code == 201
-    stored = Response.objects.get()
-    assert (stored.team_id, stored.team_path) == (invitation.team_id, invitation.team_path)
+    (stored,) = sealed(invitation.run)
+    assert stored["team_path"] == invitation.team_path
     # Hired 10 January 2022, answering on 2 March 2026: the 2-5 years band (a date read as text
     # on SQLite would have broken this).
-    assert (stored.tenure_band, stored.location, stored.role_family) == ("2to5", "York", "Billing")
-    answers = {a.question_id: (a.value, a.choice, a.text) for a in Answer.objects.all()}
+    assert stored["values"] == ["2to5", "York", "Billing"]
+    answers = {q: (value, choice, text) for q, value, choice, text in stored["answers"]}
     assert answers == {
         asked["enps"].pk: (9, "", ""),
         asked["choice"].pk: (None, "Late", ""),
@@ -91,7 +92,7 @@ def test_a_choice_outside_the_options_is_refused_and_nothing_is_kept(api, invita
     )
     assert refused.status_code == 400
     assert "Choose one of the options" in refused.json()["error"]["message"]
-    assert Response.objects.count() == 0
+    assert SealedResponse.objects.count() == 0
     invitation.refresh_from_db()
     assert invitation.responded_on is None
     assert (
@@ -117,7 +118,7 @@ def test_a_link_that_names_no_invitation_is_not_found(api, invitation, asked, si
     body = _body(invitation, asked) | {"token": token}
     response = api.as_(None).post("/api/v1/responses/", body, format="json")
     assert response.status_code == 404
-    assert Response.objects.count() == 0
+    assert SealedResponse.objects.count() == 0
 
 
 def test_a_run_with_no_questions_left_takes_a_comment_only(api, invitation, asked):
@@ -125,4 +126,4 @@ def test_a_run_with_no_questions_left_takes_a_comment_only(api, invitation, aske
     body = _body(invitation, asked) | {"answers": [], "comment": "Thanks for asking."}
     response = api.as_(None).post("/api/v1/responses/", body, format="json")
     assert response.status_code == 201
-    assert Response.objects.get().comment == "Thanks for asking."
+    assert [box["comment"] for box in sealed(invitation.run)] == ["Thanks for asking."]

@@ -7,8 +7,10 @@ to commit an action on it (CXC_ACTION_PROMPT_DAYS is 14).
 Answers are drawn from each team's latent culture (`DemoOrg.team_health`, moving by
 `team_trend` per month), so teams differ, some improve and some decline, and a person answers
 consistently across questions. Rows are written in bulk (`bulk.Rows`: COPY on PostgreSQL) in
-the same shape the services write: invitations and responses share nothing but the team
-snapshot, and responses have random ids and are stored in random order.
+the same shape the services write: a closed run's responses have random ids, no date, random
+order and teams and attributes coarsened as `survey_run_close` stores them
+(`services.response_cells_for_storage`); the open run's answers wait sealed, as
+`response_submit` leaves them.
 """
 
 import datetime as dt
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
+from cxculture.lib import sealing
 from surveys import services
 from surveys.models import (
     Answer,
@@ -26,6 +29,7 @@ from surveys.models import (
     Question,
     Response,
     RunQuestion,
+    SealedResponse,
     SurveyProgram,
     SurveyRun,
     TenureBand,
@@ -152,7 +156,7 @@ def seed_surveys(org: DemoOrg) -> None:
                 rows=rows,
             )
         rows.flush()
-    analyze(Invitation, Response, Answer)
+    analyze(Invitation, Response, Answer, SealedResponse)
 
 
 class _SurveyRows:
@@ -175,7 +179,6 @@ class _SurveyRows:
             [
                 "id",
                 "run_id",
-                "submitted_on",
                 "team_id",
                 "team_path",
                 "tenure_band",
@@ -185,9 +188,10 @@ class _SurveyRows:
             ],
         )
         self.answers = Rows(Answer, ["id", "response_id", "question_id", "value", "choice", "text"])
+        self.sealed = Rows(SealedResponse, ["id", "run_id", "box"])
 
     def flush(self) -> None:
-        for rows in (self.invitations, self.responses, self.answers):
+        for rows in (self.invitations, self.responses, self.answers, self.sealed):
             rows.flush()
 
 
@@ -248,13 +252,12 @@ def _seed_run(
         responses.append(
             (
                 response_id,
-                run.pk,
-                answered_on,
-                person.team_id,
                 person.team.path,
-                TenureBand.for_hire_date(person.hire_date, answered_on),
-                person.location,
-                person.role_family,
+                (
+                    TenureBand.for_hire_date(person.hire_date, answered_on),
+                    person.location,
+                    person.role_family,
+                ),
                 comment,
             )
         )
@@ -264,8 +267,40 @@ def _seed_run(
             bias = driver_bias + team_bias.get((person.team_id, driver), 0.0)
             value = draw(latent + bias, rng)
             answers.append((random_uuid(rng), response_id, question_id, value, "", ""))
-    # Responses are stored in random order, as independent submissions would be.
-    rng.shuffle(responses)
     rows.invitations.extend(invitations)
-    rows.responses.extend(responses)
+    if run.status == SurveyRun.Status.OPEN:
+        answers_of: dict[object, list[tuple]] = {}
+        for answer in answers:
+            answers_of.setdefault(answer[1], []).append(answer)
+        rows.sealed.extend(
+            (
+                random_uuid(rng),
+                run.pk,
+                sealing.seal(
+                    {
+                        "team_path": team_path,
+                        "values": list(values),
+                        "comment": comment,
+                        "answers": [
+                            [q, value, "", ""]
+                            for _, _, q, value, _, _ in answers_of.get(response_id, [])
+                        ],
+                    }
+                ),
+            )
+            for response_id, team_path, values, comment in responses
+        )
+        return
+    # Stored as a closed run stores them: in random order, teams and attributes coarsened.
+    rng.shuffle(responses)
+    placed = services.response_cells_for_storage(
+        k=run.anonymity_threshold,
+        cells=[(team_path, values) for _, team_path, values, _ in responses],
+    )
+    rows.responses.extend(
+        (response_id, run.pk, team_id, stored_path, *stored_values, comment)
+        for (response_id, _, _, comment), (team_id, stored_path, stored_values) in zip(
+            responses, placed, strict=True
+        )
+    )
     rows.answers.extend(answers)
