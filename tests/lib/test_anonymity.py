@@ -17,6 +17,7 @@ from cxculture.lib.anonymity import (
     Group,
     Partition,
     build_plan,
+    coarsen_for_storage,
     laminar_visible,
 )
 
@@ -359,3 +360,77 @@ def test_no_published_question_figures_let_an_attacker_isolate_fewer_than_k_answ
             assert len(group) == 0 or len(group) >= k
         top = question.shown(Group(SUBTREE, ORGANISATION))
         assert top == (len(answerers) >= k)
+
+
+# --- Unanimous answers --------------------------------------------------------------------------
+
+
+def test_a_block_whose_answers_all_fall_in_one_band_is_unsafe_when_everyone_answered():
+    # x: 5 answered, all favourable; y: 6 answered, mixed.
+    bands = {"x": [5, 0], "y": [3, 3]}
+    assert Partition({"x": 5, "y": 6}, 5, bands=bands).split(["x"]) is False
+    assert Partition({"x": 5, "y": 6}, 5, bands=bands).split(["y"]) is False  # leaves x alone
+    # Someone invited in x did not answer: nobody's answer in x is certain.
+    assert Partition({"x": 5, "y": 6}, 5, bands=bands, incomplete={"x"}).split(["x"]) is True
+    # Without bands the old rule holds.
+    assert Partition({"x": 5, "y": 6}, 5).split(["x"]) is True
+
+
+def test_a_unanimous_team_is_shown_neither_directly_nor_as_parent_minus_sibling():
+    plan = example_plan()  # g = b1 (6) + b2 (5)
+    answered = cells(b1=6, b2=5)
+    bands = {("b1", ()): [3, 3], ("b2", ()): [5, 0]}  # b2: every answer favourable
+    question = plan.figure_plan(answered, bands=bands)
+    shown_in = {node: question.shown(Group(SUBTREE, node)) for node in ("g", "b1", "b2")}
+    assert shown_in["b2"] is False
+    assert not (shown_in["g"] and shown_in["b1"])  # g - b1 would be b2's unanimous answers
+    assert question.reason(Group(SUBTREE, "b2")) != SHOWN
+    # With one of b2's invitees silent, b2's figure is an ordinary one.
+    relaxed = plan.figure_plan(answered, bands=bands, incomplete={("b2", ())})
+    assert all(relaxed.shown(Group(SUBTREE, node)) for node in ("g", "b1", "b2"))
+
+
+# --- What is stored ------------------------------------------------------------------------------
+
+
+def test_storage_keeps_every_stored_combination_at_0_or_k_and_shown_subtrees_whole():
+    rng = random.Random(7)
+    for _ in range(200):
+        data = {}
+        for _ in range(rng.randint(1, 40)):
+            node = rng.choice(["company", "support", "a", "b", "sales", "lone"])
+            values = (rng.choice(["lt1", "1to2", ""]), rng.choice(["Leeds", "York", "Hull"]))
+            data[(node, values)] = data.get((node, values), 0) + rng.randint(1, 4)
+        stored = coarsen_for_storage(parents=PARENTS, cells=data, k=5, pool="")
+        totals: dict = {}
+        for cell, count in data.items():
+            totals[stored[cell]] = totals.get(stored[cell], 0) + count
+        if sum(data.values()) >= 5:
+            assert min(totals.values()) >= 5, (data, totals)
+        for (_node, values), (_stored_node, stored_values) in stored.items():
+            # Values are only ever blanked, never changed.
+            assert all(s in ("", v) for v, s in zip(values, stored_values, strict=True))
+        # A subtree the gate shows keeps exactly its respondents.
+        plan = build_plan(parents=PARENTS, cells=data, k=5)
+        stored_cells = {}
+        for cell, count in data.items():
+            key = (stored[cell][0] or "lone-pool", ())
+            stored_cells[key] = stored_cells.get(key, 0) + count
+        for group in plan.shown_groups():
+            if group.kind != SUBTREE or group.node == ORGANISATION:
+                continue
+            before = plan.respondents(group)
+            after = sum(
+                count
+                for (node, _), count in stored_cells.items()
+                if node == group.node or _is_below(node, group.node)
+            )
+            assert before == after, (group, data)
+
+
+def _is_below(node, ancestor):
+    while node in PARENTS and PARENTS[node] is not None:
+        node = PARENTS[node]
+        if node == ancestor:
+            return True
+    return False
