@@ -333,15 +333,30 @@ class RunSnapshot:
             answered_by_node: dict[Any, int] = defaultdict(int)
             for (node, _values), count in answerers.items():
                 answered_by_node[node] += count
+            invited = self._invited_where_stored()
             incomplete = {
                 cell
                 for cell in self.plan.cells
-                if answered_by_node.get(cell[0], 0) < self.invited.get(cell[0], 0)
+                if answered_by_node.get(cell[0], 0) < invited.get(cell[0], 0)
             }
             self._figure_plans[question.pk] = self.plan.figure_plan(
                 answerers, bands=bands, incomplete=incomplete
             )
         return self._figure_plans[question.pk]
+
+    def _invited_where_stored(self) -> dict[Any, int]:
+        """Invited people per team their answers would be stored at: a closed run stores a
+        small team's responses with the nearest team above it that has stored responses
+        (`services.response_cells_for_storage`), so its invitees count there too."""
+        stored = {node for node, _values in self.cells}
+        invited: dict[Any, int] = defaultdict(int)
+        for node, count in self.invited.items():
+            target, seen = node, set()
+            while target is not None and target not in stored and target not in seen:
+                seen.add(target)
+                target = self.parents.get(target)
+            invited[UNASSIGNED if target is None or target in seen else target] += count
+        return invited
 
     def shown_questions(
         self, group: Group, questions: Iterable[Question] | None = None

@@ -21,13 +21,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _closed_run(teams: Sequence[Team], favourable: Sequence[int], opens: dt.date) -> SurveyRun:
     """A run over `teams` on the engagement items, closed a week after `opens`: in team i the
-    first `favourable[i]` people agree with everything and the rest disagree."""
+    first `favourable[i]` people agree with everything and the rest disagree; one more member
+    of each team is invited and does not answer (a unanimous team of complete participation
+    would have its figures hidden)."""
     engagement = list(Question.objects.filter(code__in=["eng-proud", "eng-motivated", "eng-stay"]))
+    for team in teams:
+        EmployeeFactory(team=team)
     program = ProgramFactory(audience="teams", teams=list(teams), questions=engagement)
     run = open_run(program, opens)
     for team, agreeing in zip(teams, favourable, strict=True):
         invitations = Invitation.objects.filter(run=run, team=team).order_by("id")
-        for index, invitation in enumerate(invitations):
+        for index, invitation in enumerate(invitations[: invitations.count() - 1]):
             value = 4 if index < agreeing else 2
             answer(invitation, opens, eng_proud=value, eng_motivated=value, eng_stay=value)
     return survey_services.survey_run_close(run=run, today=opens + dt.timedelta(days=6))
