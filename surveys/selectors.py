@@ -205,6 +205,7 @@ class RunSnapshot:
                 cells=self.cells,
                 k=self.run.anonymity_threshold,
                 attributes=ATTRIBUTES,
+                withheld=self._stored_elsewhere(),
             )
         return self._plans["results"]
 
@@ -343,6 +344,33 @@ class RunSnapshot:
                 answerers, bands=bands, incomplete=incomplete
             )
         return self._figure_plans[question.pk]
+
+    def _stored_elsewhere(self) -> set[Any]:
+        """Teams some of whose respondents are stored above them (the close stores a team the
+        gate would hide with the nearest team above it that it shows): their cells are not all
+        their respondents, so their subtree is not shown under their name."""
+        if not self.responded:
+            return set()
+        stored: dict[Any, int] = defaultdict(int)
+        answered: dict[Any, int] = defaultdict(int)
+        for totals, counts in (
+            (stored, self._by_node(self.cells)),
+            (answered, self.responded),
+        ):
+            for node, count in counts.items():
+                ancestor, seen = node, set()
+                while ancestor is not None and ancestor not in seen:
+                    seen.add(ancestor)
+                    totals[ancestor] += count
+                    ancestor = self.parents.get(ancestor)
+        return {node for node, count in answered.items() if stored.get(node, 0) != count}
+
+    @staticmethod
+    def _by_node(cells: Mapping[Cell, int]) -> dict[Any, int]:
+        by_node: dict[Any, int] = defaultdict(int)
+        for (node, _values), count in cells.items():
+            by_node[node] += count
+        return by_node
 
     def _invited_where_stored(self) -> dict[Any, int]:
         """Invited people per team their answers would be stored at: a closed run stores a

@@ -272,9 +272,11 @@ class Plan:
         cells: Mapping[Cell, int],
         k: int,
         attributes: Sequence[str] = (),
+        withheld: Collection[Hashable] = (),
     ):
         self.k = k
         self.attributes = tuple(attributes)
+        self.withheld = frozenset(withheld)
         self.parents: dict[Hashable, Hashable | None] = {ORGANISATION: None}
         for node, parent in parents.items():
             self.parents[node] = ORGANISATION if parent is None else parent
@@ -343,7 +345,11 @@ class Plan:
         by_depth = sorted(self.parents, key=lambda n: (depth[n], str(n)))
         for node in by_depth:
             group = Group(SUBTREE, node)
-            shown = node in visible and partition.split(self._cells_under.get(node, []))
+            shown = (
+                node in visible
+                and node not in self.withheld
+                and partition.split(self._cells_under.get(node, []))
+            )
             self._record(group, shown, subtree_counts[node])
         for node in by_depth:
             if node == ORGANISATION or not self._children.get(node):
@@ -462,10 +468,13 @@ def build_plan(
     cells: Mapping[Cell, int],
     k: int,
     attributes: Sequence[str] = (),
+    withheld: Collection[Hashable] = (),
 ) -> Plan:
+    """`withheld` nodes' subtrees are never shown: a closed run stores some of their
+    respondents above them (`coarsen_for_storage`), so their cells are not all of them."""
     if k < 1:
         raise ValueError("k must be at least 1")
-    return Plan(parents=parents, cells=cells, k=k, attributes=attributes)
+    return Plan(parents=parents, cells=cells, k=k, attributes=attributes, withheld=withheld)
 
 
 # --- What is stored -----------------------------------------------------------------------------
