@@ -52,7 +52,9 @@ def _support_a_answers(count: int = 6) -> list[dict[str, int]]:
 
 
 def _crowd(org, employee, teammate):
-    extra = [EmployeeFactory(team=org["support_a"]) for _ in range(4)]
+    # Seven in Support A, six of whom answer: enablement's 6 of 6 favourable is then nobody's
+    # certain answer (with all seven answering it would be hidden).
+    extra = [EmployeeFactory(team=org["support_a"]) for _ in range(5)]
     return [employee, teammate, *extra]
 
 
@@ -201,7 +203,7 @@ def test_results_under_the_threshold_say_why_and_show_no_number(client, org, emp
 
     hidden = re.search(r'<p id="home-results-hidden">(.*?)</p>', page, re.S)
     assert hidden
-    assert "Fewer than 5 responses" in hidden.group(1)
+    assert "Hidden to protect anonymity" in hidden.group(1)
     assert 'data-field="engagement_index"' not in page
     assert 'data-field="enps"' not in page
 
