@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 
 from recognition.models import Recognition
-from surveys.models import Response, SurveyRun
+from surveys.models import SealedResponse, SurveyRun
 from tests.e2e.conftest import PHONE
 from tests.factories.people import CompanyValueFactory
 from tests.factories.surveys import load_question_library
@@ -97,7 +97,7 @@ def test_hr_opens_a_run_and_an_employee_answers_from_the_emailed_link(open_sessi
     respondent.page.click("text=Send my answers")
 
     respondent.page.wait_for_url(re.compile(r".*/surveys/thanks/$"))
-    assert Response.objects.filter(run=run).count() == 1
+    assert SealedResponse.objects.filter(run=run).count() == 1  # sealed until the close
     again = respondent.go(link)
     assert again.status == 409
     assert "already answered" in respondent.page.inner_text("main")

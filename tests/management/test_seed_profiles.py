@@ -16,7 +16,7 @@ from cxculture.outcomes.models import DailyRollup, OutcomeRecord
 from cxculture.people.models import Employee, Team
 from recognition.models import Account, LedgerEntry, Recognition, RecognitionReceiver
 from recognition.selectors import ledger_problems
-from surveys.models import Answer, Invitation, Response, SurveyRun
+from surveys.models import Answer, Invitation, Response, SealedResponse, SurveyRun
 from tests.factories.surveys import load_question_library
 
 on_postgresql = pytest.mark.skipif(
@@ -60,7 +60,8 @@ def test_the_enterprise_profile_seeds_the_design_sizes_in_proportion(enterprise)
     # Participation and results count the same people: one response per answered invitation.
     for run in SurveyRun.objects.all():
         answered = Invitation.objects.filter(run=run, responded_on__isnull=False).count()
-        assert Response.objects.filter(run=run).count() == answered
+        stored = Response if run.status == "closed" else SealedResponse
+        assert stored.objects.filter(run=run).count() == answered
     assert RecognitionReceiver.objects.count() >= Recognition.objects.count()
     rolled = DailyRollup.objects.aggregate(n=Sum("count"))["n"]
     assert rolled == OutcomeRecord.objects.count()
