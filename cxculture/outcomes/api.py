@@ -17,7 +17,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, pagination, renderers, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from cxculture.lib import signing
 from cxculture.lib.api import DomainError
 from cxculture.lib.csvio import write_csv
+from cxculture.lib.parsers import JSONParser
 from cxculture.lib.ratelimit import OutcomeImportCreateThrottle
 from cxculture.people.models import Team
 from cxculture.people.permissions import IsHRAdmin, IsHRAdminOrReadOnly, viewer_for

@@ -9,11 +9,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cxculture.lib.api import error_body
+from cxculture.lib.parsers import JSONParser
 
 from . import selectors, services
 from .models import CompanyValue, DirectorySync, Employee, Policy, Role, Team
