@@ -70,6 +70,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("insights/culture/", insights_api.CultureView.as_view(), name="insights-culture"),
 ]
 
+handler400 = "cxculture.lib.api.bad_request"
 handler404 = "cxculture.lib.api.not_found"
 
 urlpatterns = [

@@ -45,4 +45,3 @@ class JSONParser(parsers.JSONParser):
         if json_depth_exceeds(data, MAX_JSON_DEPTH):
             raise ParseError(TOO_DEEP_MESSAGE)
         return data
-
