@@ -1,5 +1,6 @@
 """REST API for customer outcomes: metrics, records (JSON batches in), imports and sources."""
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -316,6 +317,9 @@ class MetricViewSet(
             401: OpenApiResponse(
                 description="No, a wrong or an inactive source token, or a bad signature."
             ),
+            409: OpenApiResponse(
+                description="The X-CXC-Event-Id was already received with another body."
+            ),
         },
         auth=[{"outcomeSourceToken": []}],  # type: ignore[list-item]  # a security requirement
         description=(
@@ -324,8 +328,10 @@ class MetricViewSet(
             "is accepted, a duplicate of one already stored (same source and external_id), or "
             "rejected with the field and reason; bad records never block good ones. A source "
             "with a signing secret must also send `X-CXC-Timestamp` (Unix seconds) and "
-            "`X-CXC-Signature: sha256=<hex HMAC-SHA256 of '<timestamp>.<raw body>'>` (300 s "
-            "tolerance). With `X-CXC-Event-Id`, a redelivered event gets the first answer."
+            "`X-CXC-Signature: sha256=<hex HMAC-SHA256 of '<timestamp>.<event id>.<raw body>'>` "
+            "(the event id empty when none is sent; 300 s tolerance). With `X-CXC-Event-Id`, a "
+            "redelivered event (the same body) gets the first answer; another body under a used "
+            "event id is refused with 409."
         ),
         parameters=[
             OpenApiParameter(
@@ -333,7 +339,10 @@ class MetricViewSet(
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
                 required=False,
-                description="The sender's delivery id: a repeat returns the first answer.",
+                description=(
+                    "The sender's delivery id (signed with the body): a repeat of the same body "
+                    "returns the first answer, another body under it is a 409."
+                ),
             ),
             OpenApiParameter(
                 signing.TIMESTAMP_HEADER,
@@ -369,6 +378,9 @@ class OutcomeRecordViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return selectors.outcome_records_for_viewer(viewer_for(self.request.user))
 
     def create(self, request: Request, *args, **kwargs) -> Response:
+        # The raw body, read before `request.data` (DRF then parses these bytes): an event id
+        # is bound to the body it first came with.
+        body_sha256 = hashlib.sha256(request.body).hexdigest()
         data = request.data
         records = data.get("records") if isinstance(data, dict) else None
         if not isinstance(records, list):
@@ -379,7 +391,7 @@ class OutcomeRecordViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         event_id = request.headers.get(signing.EVENT_ID_HEADER)
         if event_id is not None:
             result = services.outcome_webhook_receive(
-                source=source, event_id=event_id, records=records
+                source=source, event_id=event_id, body_sha256=body_sha256, records=records
             )
         else:
             result = services.outcome_records_ingest(source=source, records=records)
@@ -570,7 +582,8 @@ class OutcomeSourceViewSet(
         responses={200: SigningSecretSerializer},
         description=(
             "Give the source a new signing secret, shown only in this answer. From now on every "
-            "request it sends must be signed with it (`X-CXC-Timestamp`, `X-CXC-Signature`)."
+            "request it sends must be signed with it (`X-CXC-Timestamp`, `X-CXC-Signature` over "
+            "'<timestamp>.<event id>.<raw body>')."
         ),
     )
     @action(detail=True, methods=["post"], url_path="rotate-signing-secret")
