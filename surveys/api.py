@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from cxculture.audit.models import AuditEvent
 from cxculture.audit.services import audit_export
 from cxculture.lib.api import DomainError
-from cxculture.lib.csvio import write_csv
+from cxculture.lib.csvio import csv_response, write_csv
 from cxculture.people.models import Team
 from cxculture.people.permissions import IsHRAdmin, IsHRAdminOrReadOnly, viewer_for
 
@@ -576,11 +576,8 @@ class SurveyRunViewSet(
                 rows=max(0, len(rows) - 1),  # without the header
                 via="api",
             )
-            response = Response(write_csv(rows))
-            response["Content-Disposition"] = (
-                f'attachment; filename="survey-run-{run.pk}-results.csv"'
-            )
-            return response
+            # Returned as is (not rendered): the same download as the page's.
+            return csv_response(rows, filename=f"survey-run-{run.pk}-results.csv")
         return Response(ResultsSerializer(data).data)
 
     @extend_schema(

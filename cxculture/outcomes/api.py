@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from cxculture.lib import signing
 from cxculture.lib.api import DomainError
-from cxculture.lib.csvio import write_csv
+from cxculture.lib.csvio import csv_streaming_response, write_csv
 from cxculture.lib.parsers import JSONParser
 from cxculture.lib.ratelimit import OutcomeImportCreateThrottle
 from cxculture.people.models import Team
@@ -521,9 +521,9 @@ def _rejected_rows_csv(job: OutcomeImport) -> Iterator[str]:
 
 def rejected_rows_response(job: OutcomeImport) -> StreamingHttpResponse:
     """The rejected rows of `job` as a streamed CSV download (also used by the page)."""
-    response = StreamingHttpResponse(_rejected_rows_csv(job), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rejected-rows.csv"'
-    return response
+    return csv_streaming_response(
+        _rejected_rows_csv(job), filename=f"import-{job.pk}-rejected-rows.csv"
+    )
 
 
 @extend_schema_view(
