@@ -7,6 +7,7 @@ anonymity gate; nothing here reads answers.
 
 from typing import Any
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -561,7 +562,7 @@ class SurveyRunViewSet(
     )
     def results(
         self, request: Request, pk: str | None = None, format: str | None = None
-    ) -> Response:
+    ) -> HttpResponse:
         run = get_object_or_404(self.get_queryset(), pk=pk)
         viewer = viewer_for(request.user)
         query = selectors.ResultsQuery.from_params(request.query_params)

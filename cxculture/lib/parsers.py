@@ -7,6 +7,7 @@ this API nests anywhere near `MAX_JSON_DEPTH`, so anything deeper is refused as 
 (400 in the error format) before a view sees it.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from rest_framework import parsers
@@ -22,6 +23,7 @@ def json_depth_exceeds(data: Any, limit: int) -> bool:
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         node, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(node, dict):
             children = node.values()
         elif isinstance(node, list):

@@ -154,7 +154,7 @@ def _model_field_allows_blank(field: serializers.Field) -> bool:
     if not isinstance(parent, serializers.ModelSerializer) or "." in (field.source or ""):
         return False
     try:
-        model_field = parent.Meta.model._meta.get_field(field.source)
+        model_field = parent.Meta.model._meta.get_field(field.source)  # type: ignore[attr-defined]
     except FieldDoesNotExist:
         return False
     return bool(getattr(model_field, "blank", False))
