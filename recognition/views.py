@@ -87,7 +87,9 @@ def _colleagues(viewer: Viewer) -> QuerySet[Employee]:
 
 def _found(viewer: Viewer, who: str) -> QuerySet[Employee] | None:
     """The directory search (`employees_search`) over the colleagues; None without a query."""
-    return people_selectors.employees_search(_colleagues(viewer), who) if who else None
+    if not who:
+        return None
+    return people_selectors.employees_search(_colleagues(viewer), who, viewer=viewer)
 
 
 def _give_form(request: HttpRequest, viewer: Viewer, data=None, who: str = "") -> GiveForm:

@@ -7,6 +7,7 @@ anonymity gate; nothing here reads answers.
 
 from typing import Any
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,7 +27,7 @@ from rest_framework.response import Response
 from cxculture.audit.models import AuditEvent
 from cxculture.audit.services import audit_export
 from cxculture.lib.api import DomainError
-from cxculture.lib.csvio import write_csv
+from cxculture.lib.csvio import csv_response, write_csv
 from cxculture.people.models import Team
 from cxculture.people.permissions import IsHRAdmin, IsHRAdminOrReadOnly, viewer_for
 
@@ -563,7 +564,7 @@ class SurveyRunViewSet(
     )
     def results(
         self, request: Request, pk: str | None = None, format: str | None = None
-    ) -> Response:
+    ) -> HttpResponse:
         run = get_object_or_404(self.get_queryset(), pk=pk)
         viewer = viewer_for(request.user)
         query = selectors.ResultsQuery.from_params(request.query_params)
@@ -578,11 +579,8 @@ class SurveyRunViewSet(
                 rows=max(0, len(rows) - 1),  # without the header
                 via="api",
             )
-            response = Response(write_csv(rows))
-            response["Content-Disposition"] = (
-                f'attachment; filename="survey-run-{run.pk}-results.csv"'
-            )
-            return response
+            # Returned as is (not rendered): the same download as the page's.
+            return csv_response(rows, filename=f"survey-run-{run.pk}-results.csv")
         return Response(ResultsSerializer(data).data)
 
     @extend_schema(

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from cxculture.audit.models import AuditEvent
 from cxculture.audit.services import audit_export
 from cxculture.lib.api import DomainError
-from cxculture.lib.csvio import write_csv
+from cxculture.lib.csvio import csv_response
 from cxculture.people.permissions import viewer_for
 
 from . import selectors, services
@@ -223,9 +223,7 @@ def run_results_csv(request: HttpRequest, pk: int) -> HttpResponse:
         rows=max(0, len(rows) - 1),  # without the header
         via="page",
     )
-    response = HttpResponse(write_csv(rows), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="survey-run-{run.pk}-results.csv"'
-    return response
+    return csv_response(rows, filename=f"survey-run-{run.pk}-results.csv")
 
 
 def _respond(request: HttpRequest, invitation: Invitation, action_url: str) -> HttpResponse:

@@ -6,9 +6,16 @@ field name to a list of reasons (empty when the error is not about one field).
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import (
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
@@ -82,7 +89,27 @@ def _contains_nul(value: Any) -> bool:
     return isinstance(value, str) and "\x00" in value
 
 
+def upload_limit_error(exc: BaseException) -> tuple[int, dict] | None:
+    """The status and error body for a request over one of Django's upload limits (raised while
+    a body is read, as SuspiciousOperation, which Django would answer with an HTML 400)."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"The request body is too large: at most {limit} bytes (files not counted)."
+        return 413, error_body("too_large", message)
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return 400, error_body("too_many_fields", f"Too many fields: at most {limit}.")
+    if isinstance(exc, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return 400, error_body("too_many_files", f"Too many files: at most {limit}.")
+    return None
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    over_limit = upload_limit_error(exc)
+    if over_limit is not None:
+        status, body = over_limit
+        return Response(body, status=status)
     if isinstance(exc, DomainError):
         fields = {exc.field: [exc.message]} if exc.field else {}
         return Response(error_body(exc.code, exc.message, fields), status=exc.status)
@@ -134,6 +161,17 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("not_found", "Not found."), status=404)
     return page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 400 Django gives outside the API's exception handler (a SuspiciousOperation, e.g. a
+    body over the upload limits read by a middleware): the error format under /api/ (413 for a
+    body too large), Django's page elsewhere."""
+    if not request.path.startswith("/api/"):
+        return django_bad_request(request, exception)  # type: ignore[arg-type]
+    over_limit = upload_limit_error(exception) if exception is not None else None
+    status, body = over_limit or (400, error_body("bad_request", "Bad request."))
+    return JsonResponse(body, status=status)
 
 
 class RefuseNulBytesMiddleware:

@@ -10,18 +10,29 @@ that come from the API's plumbing rather than from one view, each with the `Erro
 - 403 when a permission class beyond "signed in" can refuse the role;
 - 404 on routes with an id (unknown, or outside the viewer's scope) and on paginated lists (a
   page or cursor that does not exist);
+- 413 when the operation takes a request body (over Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`;
+  uploads have their own limit, which the view describes);
 - 422 when the operation takes an `Idempotency-Key` header (the key reused for another request);
 - 429 when the view is throttled.
 
 Errors that a view declares itself (409 from a ConflictError, 413 for an upload over the limit)
 keep their description and get the `Error` body too.
+
+It also makes the schema say what serializers really answer, where drf-spectacular cannot tell:
+
+- a read-only choice field over a model field with `blank=True` may answer "" (DRF drops
+  `allow_blank` from read-only fields), so "" joins its enum;
+- a field with `default=None` answers null when its source runs through an empty
+  relation (`team.name` of a person without a team), so it is nullable;
+- page numbers start at 1 (`minimum: 1` on every paginator's page parameter; 0 is a 404).
 """
 
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import permissions, serializers
+from rest_framework import pagination, permissions, serializers
 
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 
@@ -48,6 +59,7 @@ GENERIC_ERRORS = {
     "401": "Not signed in, or the credentials are not valid.",
     "403": "Signed in, but this role may not do this.",
     "404": "No such object (or page), or it is outside what the viewer may see.",
+    "413": "The request body is over the size limit.",
     "422": "The Idempotency-Key was used before for a different request.",
     "429": "Too many requests: wait for the `Retry-After` seconds.",
 }
@@ -63,6 +75,31 @@ class AutoSchema(openapi.AutoSchema):
         if not self.view.get_permissions() and {} not in auths:
             auths.append({})
         return auths
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        if (
+            isinstance(field, serializers.ChoiceField)
+            and field.read_only
+            and not field.allow_blank
+            and _model_field_allows_blank(field)
+        ):
+            # A copy made for the schema: the serializer that answers requests is not changed.
+            field.allow_blank = True
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "response" and field.default is None:
+            if "$ref" in schema:
+                return {"allOf": [schema], "nullable": True}
+            schema = {**schema, "nullable": True}
+        return schema
+
+    def _get_pagination_parameters(self) -> list[dict[str, Any]]:
+        parameters = super()._get_pagination_parameters()
+        paginator = self._get_paginator()
+        if isinstance(paginator, pagination.PageNumberPagination):
+            for parameter in parameters:
+                if parameter["name"] == paginator.page_query_param:
+                    parameter["schema"] = {**parameter["schema"], "minimum": 1}
+        return parameters
 
     def _get_response_bodies(self, direction: openapi.Direction = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
@@ -89,6 +126,8 @@ class AutoSchema(openapi.AutoSchema):
             codes.add("403")
         if "{" in self.path or (self._is_list_view() and self._get_paginator()):
             codes.add("404")
+        if self._get_request_body() is not None:
+            codes.add("413")  # a body over Django's upload limits (cxculture.lib.api)
         if any(
             parameter["in"] == "header" and parameter["name"] == IDEMPOTENCY_HEADER
             for parameter in self._get_parameters()
@@ -107,3 +146,15 @@ class AutoSchema(openapi.AutoSchema):
                 continue
             return True
         return False
+
+
+def _model_field_allows_blank(field: serializers.Field) -> bool:
+    """True when `field` of a ModelSerializer reads a model field declared with `blank=True`."""
+    parent = field.parent
+    if not isinstance(parent, serializers.ModelSerializer) or "." in (field.source or ""):
+        return False
+    try:
+        model_field = parent.Meta.model._meta.get_field(field.source)  # type: ignore[attr-defined]
+    except FieldDoesNotExist:
+        return False
+    return bool(getattr(model_field, "blank", False))

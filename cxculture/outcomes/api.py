@@ -1,5 +1,6 @@
 """REST API for customer outcomes: metrics, records (JSON batches in), imports and sources."""
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,14 +18,15 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, pagination, renderers, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cxculture.lib import signing
 from cxculture.lib.api import DomainError
-from cxculture.lib.csvio import write_csv
+from cxculture.lib.csvio import csv_streaming_response, write_csv
+from cxculture.lib.parsers import JSONParser
 from cxculture.lib.ratelimit import OutcomeImportCreateThrottle
 from cxculture.people.models import Team
 from cxculture.people.permissions import IsHRAdmin, IsHRAdminOrReadOnly, viewer_for
@@ -315,6 +317,9 @@ class MetricViewSet(
             401: OpenApiResponse(
                 description="No, a wrong or an inactive source token, or a bad signature."
             ),
+            409: OpenApiResponse(
+                description="The X-CXC-Event-Id was already received with another body."
+            ),
         },
         auth=[{"outcomeSourceToken": []}],  # type: ignore[list-item]  # a security requirement
         description=(
@@ -323,8 +328,10 @@ class MetricViewSet(
             "is accepted, a duplicate of one already stored (same source and external_id), or "
             "rejected with the field and reason; bad records never block good ones. A source "
             "with a signing secret must also send `X-CXC-Timestamp` (Unix seconds) and "
-            "`X-CXC-Signature: sha256=<hex HMAC-SHA256 of '<timestamp>.<raw body>'>` (300 s "
-            "tolerance). With `X-CXC-Event-Id`, a redelivered event gets the first answer."
+            "`X-CXC-Signature: sha256=<hex HMAC-SHA256 of '<timestamp>.<event id>.<raw body>'>` "
+            "(the event id empty when none is sent; 300 s tolerance). With `X-CXC-Event-Id`, a "
+            "redelivered event (the same body) gets the first answer; another body under a used "
+            "event id is refused with 409."
         ),
         parameters=[
             OpenApiParameter(
@@ -332,7 +339,10 @@ class MetricViewSet(
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
                 required=False,
-                description="The sender's delivery id: a repeat returns the first answer.",
+                description=(
+                    "The sender's delivery id (signed with the body): a repeat of the same body "
+                    "returns the first answer, another body under it is a 409."
+                ),
             ),
             OpenApiParameter(
                 signing.TIMESTAMP_HEADER,
@@ -368,6 +378,9 @@ class OutcomeRecordViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return selectors.outcome_records_for_viewer(viewer_for(self.request.user))
 
     def create(self, request: Request, *args, **kwargs) -> Response:
+        # The raw body, read before `request.data` (DRF then parses these bytes): an event id
+        # is bound to the body it first came with.
+        body_sha256 = hashlib.sha256(request.body).hexdigest()
         data = request.data
         records = data.get("records") if isinstance(data, dict) else None
         if not isinstance(records, list):
@@ -378,7 +391,7 @@ class OutcomeRecordViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         event_id = request.headers.get(signing.EVENT_ID_HEADER)
         if event_id is not None:
             result = services.outcome_webhook_receive(
-                source=source, event_id=event_id, records=records
+                source=source, event_id=event_id, body_sha256=body_sha256, records=records
             )
         else:
             result = services.outcome_records_ingest(source=source, records=records)
@@ -508,9 +521,9 @@ def _rejected_rows_csv(job: OutcomeImport) -> Iterator[str]:
 
 def rejected_rows_response(job: OutcomeImport) -> StreamingHttpResponse:
     """The rejected rows of `job` as a streamed CSV download (also used by the page)."""
-    response = StreamingHttpResponse(_rejected_rows_csv(job), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rejected-rows.csv"'
-    return response
+    return csv_streaming_response(
+        _rejected_rows_csv(job), filename=f"import-{job.pk}-rejected-rows.csv"
+    )
 
 
 @extend_schema_view(
@@ -569,7 +582,8 @@ class OutcomeSourceViewSet(
         responses={200: SigningSecretSerializer},
         description=(
             "Give the source a new signing secret, shown only in this answer. From now on every "
-            "request it sends must be signed with it (`X-CXC-Timestamp`, `X-CXC-Signature`)."
+            "request it sends must be signed with it (`X-CXC-Timestamp`, `X-CXC-Signature` over "
+            "'<timestamp>.<event id>.<raw body>')."
         ),
     )
     @action(detail=True, methods=["post"], url_path="rotate-signing-secret")

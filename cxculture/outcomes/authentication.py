@@ -66,7 +66,8 @@ class OutcomeSourceAuthentication(BaseAuthentication):
 
     def verify_signature(self, request: Request, source: OutcomeSource) -> None:
         """A source with a signing secret must sign every request: HMAC-SHA256 over
-        "<timestamp>.<raw body>", within the tolerance, compared in constant time (401 if not)."""
+        "<timestamp>.<event id>.<raw body>", within the tolerance, compared in constant time
+        (401 if not)."""
         if not source.signing_secret:
             return
         try:
@@ -75,6 +76,7 @@ class OutcomeSourceAuthentication(BaseAuthentication):
                 timestamp=request.headers.get(signing.TIMESTAMP_HEADER),
                 signature=request.headers.get(signing.SIGNATURE_HEADER),
                 body=request.body,
+                event_id=request.headers.get(signing.EVENT_ID_HEADER),
                 tolerance=settings.CXC_WEBHOOK_SIGNATURE_TOLERANCE_SECONDS,
             )
         except signing.SignatureError as exc:

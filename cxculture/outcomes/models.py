@@ -95,11 +95,16 @@ class OutcomeWebhookEvent(models.Model):
     """A webhook delivery already handled, by the sender's `X-CXC-Event-Id`, with its answer.
 
     A redelivery (or ten concurrent ones) gets the stored answer and stores nothing again: the
-    unique constraint makes concurrent deliveries wait for the first and then find its row.
+    unique constraint makes concurrent deliveries wait for the first and then find its row. The
+    SHA-256 of the raw body tells a redelivery from another body sent under a used event id,
+    which is refused (409) rather than answered as if it had been stored.
     """
 
     source = models.ForeignKey(OutcomeSource, on_delete=models.CASCADE, related_name="+")
     event_id = models.CharField(max_length=200)
+    body_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="Hex SHA-256 of the raw body (empty before issue 13)."
+    )
     response = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -812,15 +812,20 @@ def outcome_records_ingest(*, source: OutcomeSource, records: Sequence[object]) 
     return result
 
 
-def outcome_webhook_receive(
-    *, source: OutcomeSource, event_id: str, records: Sequence[object]
-) -> BatchResult:
-    """`outcome_records_ingest` once per (source, event id): a redelivery gets the first answer.
+class EventIdReused(ConflictError):
+    code = "event_id_reused"
 
-    The event row is inserted first, in the same transaction as the records: a concurrent
-    delivery of the same event waits on the unique index until the first commits, then finds
-    its row and answers with the stored result. If the first fails, nothing is stored and a
-    retry is handled afresh.
+
+def outcome_webhook_receive(
+    *, source: OutcomeSource, event_id: str, body_sha256: str, records: Sequence[object]
+) -> BatchResult:
+    """`outcome_records_ingest` once per (source, event id): a redelivery gets the first answer,
+    another body under a used event id is refused (EventIdReused, 409).
+
+    The event row (with the SHA-256 of the raw body) is inserted first, in the same transaction
+    as the records: a concurrent delivery of the same event waits on the unique index until the
+    first commits, then finds its row and answers with the stored result. If the first fails,
+    nothing is stored and a retry is handled afresh.
     """
     event_id = event_id.strip()
     if not event_id or len(event_id) > 200:
@@ -828,11 +833,19 @@ def outcome_webhook_receive(
     with transaction.atomic():
         try:
             with transaction.atomic():
-                event = OutcomeWebhookEvent.objects.create(source=source, event_id=event_id)
+                event = OutcomeWebhookEvent.objects.create(
+                    source=source, event_id=event_id, body_sha256=body_sha256
+                )
         except IntegrityError:
             event = None
         if event is None:
             first = OutcomeWebhookEvent.objects.get(source=source, event_id=event_id)
+            # Events stored before bodies were hashed have no hash: answered as redeliveries.
+            if first.body_sha256 and first.body_sha256 != body_sha256:
+                raise EventIdReused(
+                    f"Event {event_id!r} was already received with another body: "
+                    "send new records under a new event id."
+                )
             return BatchResult(**first.response)
         result = outcome_records_ingest(source=source, records=records)
         event.response = asdict(result)

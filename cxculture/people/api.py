@@ -9,11 +9,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cxculture.lib.api import error_body
+from cxculture.lib.parsers import JSONParser
 
 from . import selectors, services
 from .models import CompanyValue, DirectorySync, Employee, Policy, Role, Team
@@ -275,10 +276,24 @@ class TeamFilter(filters.FilterSet):
         fields = ["parent", "is_active", "depth", "external_id"]
 
 
+_ONLY_FULL_RECORDS = " (matches only people whose full record you see)"
+
+
 class EmployeeFilter(filters.FilterSet):
     team = filters.NumberFilter(field_name="team_id")
     subtree = filters.NumberFilter(method="filter_subtree", label="Team id: the team and below")
-    search = filters.CharFilter(method="filter_search", label="Name, email, title or team contains")
+    search = filters.CharFilter(
+        method="filter_search",
+        label="Name, title or team contains; or email, among people whose full record you see",
+    )
+    # Private fields: a filter on them must not tell a colleague's hidden value.
+    role_family = filters.CharFilter(
+        method="filter_private", label="Role family" + _ONLY_FULL_RECORDS
+    )
+    location = filters.CharFilter(method="filter_private", label="Location" + _ONLY_FULL_RECORDS)
+    external_id = filters.CharFilter(
+        method="filter_private", label="External id" + _ONLY_FULL_RECORDS
+    )
 
     class Meta:
         model = Employee
@@ -291,7 +306,12 @@ class EmployeeFilter(filters.FilterSet):
         return queryset.filter(team__path__startswith=team.path)
 
     def filter_search(self, queryset, name, value):
-        return selectors.employees_search(queryset, value)
+        viewer = viewer_for(self.request.user)  # type: ignore[union-attr]
+        return selectors.employees_search(queryset, value, viewer=viewer)
+
+    def filter_private(self, queryset, name, value):
+        viewer = viewer_for(self.request.user)  # type: ignore[union-attr]
+        return selectors.employees_with_private(queryset, viewer, **{name: value})
 
 
 def _fields_from_row_errors(errors: list[dict]) -> dict[str, list[str]]:

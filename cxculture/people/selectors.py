@@ -50,16 +50,40 @@ def employees_for_viewer(viewer: Viewer) -> QuerySet[Employee]:
     return base.filter(scope)
 
 
-def employees_search(employees: QuerySet[Employee], query: str) -> QuerySet[Employee]:
-    """Narrow `employees` (already scoped) to names, emails, titles or teams containing `query`."""
+def employees_private_fields_q(viewer: Viewer) -> Q:
+    """The people whose private fields `viewer` may see, as a filter on employees: the query form
+    of `employee_sees_private_fields` (HR and executives: everyone; managers: their subtrees;
+    everyone: themselves)."""
+    if viewer.sees_whole_organisation:
+        return Q()
+    scope = viewer.subtree_q(prefix="team__")
+    if viewer.employee is not None:
+        scope |= Q(pk=viewer.employee.pk)
+    return scope
+
+
+def employees_with_private(
+    employees: QuerySet[Employee], viewer: Viewer, **lookups: object
+) -> QuerySet[Employee]:
+    """Narrow `employees` by lookups on private fields (email, location, role family, external
+    id, hire date), matching only people whose private fields `viewer` may see — so a filter
+    cannot tell anyone a colleague's hidden field."""
+    return employees.filter(employees_private_fields_q(viewer), **lookups)
+
+
+def employees_search(
+    employees: QuerySet[Employee], query: str, *, viewer: Viewer
+) -> QuerySet[Employee]:
+    """Narrow `employees` (already scoped) to names, titles or teams containing `query`, or
+    emails containing it among the people whose private fields `viewer` may see."""
     if not query:
         return employees
     return employees.filter(
         Q(user__first_name__icontains=query)
         | Q(user__last_name__icontains=query)
-        | Q(user__email__icontains=query)
         | Q(title__icontains=query)
         | Q(team__name__icontains=query)
+        | (Q(user__email__icontains=query) & employees_private_fields_q(viewer))
     )
 
 

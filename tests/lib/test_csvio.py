@@ -1,12 +1,21 @@
 """Reading and writing CSV: encodings, row numbers as a person counts them, formula injection."""
 
+import codecs
 import io
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cxculture.lib.csvio import CSVFileError, check_size, csv_safe, read_csv, write_csv
+from cxculture.lib.csvio import (
+    CSVFileError,
+    check_size,
+    csv_response,
+    csv_safe,
+    csv_streaming_response,
+    read_csv,
+    write_csv,
+)
 
 
 def rows_of(data: bytes, required=("external_id", "name"), optional=()):
@@ -177,3 +186,23 @@ def test_write_csv_round_trips_any_text(pairs):
     rows = rows_of(data)
     assert [(row["external_id"], row["name"]) for _, row in rows] == pairs
     assert [number for number, _ in rows] == list(range(2, len(pairs) + 2))
+
+
+def test_a_csv_download_is_utf8_with_a_byte_order_mark_so_spreadsheets_read_accents():
+    response = csv_response([["team", "score"], ["Équipe Zürich", 4.5]], filename="results.csv")
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="results.csv"'
+    assert response.content.startswith(codecs.BOM_UTF8)
+    assert response.content.decode("utf-8-sig") == "team,score\r\nÉquipe Zürich,4.5\r\n"
+
+
+def test_a_streamed_csv_download_sends_the_byte_order_mark_once_first():
+    chunks = iter([write_csv([["row", "reason"]]), write_csv([[2, "Sæson mangler"]])])
+
+    response = csv_streaming_response(chunks, filename="rejected.csv")
+    body = b"".join(response.streaming_content)
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert body.count(codecs.BOM_UTF8) == 1 and body.startswith(codecs.BOM_UTF8)
+    assert body.decode("utf-8-sig") == "row,reason\r\n2,Sæson mangler\r\n"

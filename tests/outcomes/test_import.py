@@ -1,5 +1,6 @@
 """CSV imports: every bad input gets its clear error, good rows always get in, nothing twice."""
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -307,6 +308,27 @@ def test_an_agent_without_a_team_needs_the_team_column(metrics, org, import_file
     )
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["/outcomes/imports/{id}/rejected-rows.csv", "/api/v1/outcome-imports/{id}/errors/download/"],
+)
+def test_rejected_rows_download_as_utf8_with_a_bom_keeping_non_ascii_values(
+    client, metrics, org, hr_admin, import_file, url
+):
+    job = import_file(
+        csv_bytes([record("csat", 9, DAY, team="SUP-A", customer_ref="Zoë Ångström")])
+    )
+    client.force_login(hr_admin.user)
+
+    response = client.get(url.format(id=job.pk))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    body = b"".join(response.streaming_content)
+    assert body.startswith(codecs.BOM_UTF8) and body.count(codecs.BOM_UTF8) == 1
+    assert "Zoë Ångström" in body.decode("utf-8-sig")
+
+
 def test_rejected_rows_download_as_formula_safe_csv(client, metrics, org, hr_admin, import_file):
     content = csv_bytes(
         [
@@ -320,9 +342,11 @@ def test_rejected_rows_download_as_formula_safe_csv(client, metrics, org, hr_adm
     response = client.get(f"/outcomes/imports/{job.pk}/rejected-rows.csv")
 
     assert response.status_code == 200
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert f"import-{job.pk}-rejected-rows.csv" in response["Content-Disposition"]
-    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    body = b"".join(response.streaming_content)
+    assert body.startswith(codecs.BOM_UTF8)  # so spreadsheets read it as UTF-8
+    lines = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert lines[0] == ["row", "column", "reason", *HEADER]
     assert lines[1][:3] == ["2", "value", "9 is outside the range 1 to 5 of csat."]
     assert lines[1][3 + HEADER.index("customer_ref")] == "'=cmd|' /C calc'!A0"

@@ -1,6 +1,9 @@
-"""Signed webhooks on POST /api/v1/outcomes/: HMAC-SHA256 over "<timestamp>.<raw body>",
-300 s tolerance, constant-time compare; de-duplicated by X-CXC-Event-Id."""
+"""Signed webhooks on POST /api/v1/outcomes/: HMAC-SHA256 over
+"<timestamp>.<event id>.<raw body>", 300 s tolerance, constant-time compare; de-duplicated by
+X-CXC-Event-Id, and an event id reused for another body is refused."""
 
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -75,6 +78,24 @@ def test_a_correctly_signed_batch_is_accepted(signed_source):
             id="timestamp changed after signing",
         ),
         pytest.param(lambda h, s, b: {**h, signing.TIMESTAMP_HEADER: "soon"}, id="bad timestamp"),
+        pytest.param(
+            lambda h, s, b: {**h, signing.TIMESTAMP_HEADER: "9" * 5000}, id="5000-digit timestamp"
+        ),
+        pytest.param(
+            lambda h, s, b: {**h, signing.TIMESTAMP_HEADER: "0" * 4990 + h["X-CXC-Timestamp"]},
+            id="current timestamp padded with 4990 zeros",
+        ),
+        pytest.param(
+            lambda h, s, b: {**h, signing.EVENT_ID_HEADER: "ev-added-after-signing"},
+            id="event id added after signing",
+        ),
+        pytest.param(
+            lambda h, s, b: {
+                **signing.signed_headers(s, b, event_id="ev-1"),
+                signing.EVENT_ID_HEADER: "ev-2",
+            },
+            id="event id changed after signing",
+        ),
     ],
 )
 def test_a_badly_signed_or_stale_batch_is_refused_with_401(signed_source, tamper):
@@ -86,6 +107,43 @@ def test_a_badly_signed_or_stale_batch_is_refused_with_401(signed_source, tamper
     assert response.status_code == 401
     assert set(response.json()["error"]) == {"code", "message", "fields"}
     assert OutcomeRecord.objects.count() == 0
+
+
+def test_the_signature_covers_timestamp_event_id_and_raw_body_as_documented(signed_source):
+    body = _body("sig-1")
+    stamp = str(int(time.time()))
+    message = f"{stamp}.ev-doc.".encode() + body
+    digest = hmac.new(signed_source.secret.encode(), message, hashlib.sha256).hexdigest()
+    headers = {
+        "X-CXC-Timestamp": stamp,
+        "X-CXC-Event-Id": "ev-doc",
+        "X-CXC-Signature": f"sha256={digest}",
+    }
+
+    assert (
+        signing.signed_headers(signed_source.secret, body, timestamp=int(stamp), event_id="ev-doc")
+        == headers
+    )
+    assert _post(signed_source, body, headers).status_code == 200
+
+
+def test_without_an_event_id_the_signature_covers_an_empty_one(signed_source):
+    body = _body("sig-2")
+    stamp = str(int(time.time()))
+    digest = hmac.new(
+        signed_source.secret.encode(), f"{stamp}..".encode() + body, hashlib.sha256
+    ).hexdigest()
+
+    response = _post(
+        signed_source, body, {"X-CXC-Timestamp": stamp, "X-CXC-Signature": f"sha256={digest}"}
+    )
+
+    assert response.status_code == 200
+
+
+def test_a_5000_digit_timestamp_is_refused_by_verify_without_converting_it():
+    with pytest.raises(signing.SignatureError, match="Unix time"):
+        signing.verify(secret="s", timestamp="9" * 5000, signature="sha256=00", body=b"{}")
 
 
 def test_a_body_changed_after_signing_is_refused(signed_source):
@@ -132,7 +190,7 @@ def test_the_same_event_sent_again_gets_the_first_answer_and_stores_nothing_more
     body = _body("f-1", "f-2")
     answers = []
     for _ in range(3):
-        headers = {**signing.signed_headers(signed_source.secret, body), "X-CXC-Event-Id": "ev-1"}
+        headers = signing.signed_headers(signed_source.secret, body, event_id="ev-1")
         answers.append(_post(signed_source, body, headers))
 
     assert [a.status_code for a in answers] == [200, 200, 200]
@@ -145,11 +203,37 @@ def test_the_same_event_sent_again_gets_the_first_answer_and_stores_nothing_more
 def test_another_event_id_with_the_same_records_is_a_duplicate_not_an_error(signed_source):
     body = _body("g-1")
     for event in ("ev-a", "ev-b"):
-        headers = {**signing.signed_headers(signed_source.secret, body), "X-CXC-Event-Id": event}
+        headers = signing.signed_headers(signed_source.secret, body, event_id=event)
         last = _post(signed_source, body, headers)
 
     assert last.json()["duplicates"] == 1
     assert OutcomeRecord.objects.count() == 1
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["signed source", "unsigned source"])
+def test_an_event_id_reused_with_another_body_is_refused_with_409(signed_source, hr_admin, signed):
+    source = signed_source if signed else OutcomeSourceFactory(created_by=hr_admin.user)
+    first_body, other_body = _body("r-1"), _body("r-2", "r-3")
+
+    def deliver(body: bytes):
+        headers = {signing.EVENT_ID_HEADER: "ev-reused"}
+        if signed:
+            headers = signing.signed_headers(source.secret, body, event_id="ev-reused")
+        return _post(source, body, headers)
+
+    first = deliver(first_body)
+    reused = deliver(other_body)
+    again = deliver(first_body)
+
+    assert first.status_code == 200
+    assert first.json()["accepted"] == 1
+    assert reused.status_code == 409
+    error = reused.json()["error"]
+    assert error["code"] == "event_id_reused"
+    assert "ev-reused" in error["message"]
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert sorted(OutcomeRecord.objects.values_list("external_id", flat=True)) == ["r-1"]
 
 
 @pytest.mark.postgres
@@ -161,10 +245,7 @@ def test_the_same_event_sent_10_times_at_once_yields_one_set_of_records(signed_s
 
     def deliver(_: int):
         try:
-            headers = {
-                **signing.signed_headers(signed_source.secret, body),
-                "X-CXC-Event-Id": "ev-race",
-            }
+            headers = signing.signed_headers(signed_source.secret, body, event_id="ev-race")
             barrier.wait(timeout=30)
             response = _post(signed_source, body, headers)
             return response.status_code, response.json()

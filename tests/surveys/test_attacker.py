@@ -222,7 +222,7 @@ def collect(api, hr_admin, scenario):
                     row["engagement_index"],
                     row["enps"],
                 )
-    csv_text = api.get(f"/api/v1/survey-runs/{run.pk}/results.csv").content.decode()
+    csv_text = api.get(f"/api/v1/survey-runs/{run.pk}/results.csv").content.decode("utf-8-sig")
     return published, comments, pages, csv_text
 
 
