@@ -94,3 +94,17 @@ def directory_syncs_for_viewer(viewer: Viewer) -> QuerySet[DirectorySync]:
     if not viewer.is_hr_admin:
         return DirectorySync.objects.none()
     return DirectorySync.objects.select_related("requested_by").defer("content")
+
+
+def employee_for_sign_in(*, email: str = "", external_id: str = "") -> Employee | None:
+    """The one directory person an identity provider's claims point at, active or not, or
+    None: by external id when given, else by e-mail (case-insensitive). Two people with one
+    address (possible only through the admin) match nobody rather than the wrong one."""
+    if external_id:
+        people = Employee.objects.filter(external_id=external_id)
+    elif email:
+        people = Employee.objects.filter(user__email__iexact=email.strip())
+    else:
+        return None
+    found = list(people.select_related("user")[:2])
+    return found[0] if len(found) == 1 else None
