@@ -6,6 +6,7 @@
   every active colleague's public card (name, title, team); their own record in full.
 """
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from .models import CompanyValue, DirectorySync, Employee, Policy, Team
@@ -108,3 +109,10 @@ def employee_for_sign_in(*, email: str = "", external_id: str = "") -> Employee 
         return None
     found = list(people.select_related("user")[:2])
     return found[0] if len(found) == 1 else None
+
+
+def employees_without_password() -> QuerySet[Employee]:
+    """Active people who cannot sign in with a password yet (HR's "invite everyone")."""
+    return Employee.objects.filter(is_active=True, user__is_active=True).filter(
+        Q(user__password__startswith=UNUSABLE_PASSWORD_PREFIX) | Q(user__password="")
+    )

@@ -348,6 +348,12 @@ CXC_OIDC_PROVIDER_NAME = env.str("CXC_OIDC_PROVIDER_NAME", default="single sign-
 # "employee_number"): matched by that claim against the directory's external id instead.
 CXC_OIDC_EXTERNAL_ID_CLAIM = env.str("CXC_OIDC_EXTERNAL_ID_CLAIM", default="")
 CXC_OIDC_TIMEOUT_SECONDS = env.float("CXC_OIDC_TIMEOUT_SECONDS", default=10.0)
+# People created by a directory sync are e-mailed a link to choose a password — by default
+# only when single sign-on is off (people of an organisation with one sign in there).
+CXC_DIRECTORY_SYNC_SEND_INVITATIONS = env.bool(
+    "CXC_DIRECTORY_SYNC_SEND_INVITATIONS",
+    default=not (CXC_OIDC_CLIENT_ID and CXC_OIDC_CLIENT_SECRET),
+)
 # Directory sync: files above this many bytes are processed by a Celery worker, not in the
 # request; nothing above the hard limit is read at all.
 CXC_DIRECTORY_SYNC_INLINE_MAX_BYTES = env.int(
