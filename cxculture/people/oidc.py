@@ -214,8 +214,18 @@ class SignInWithProviderView(OIDCAuthenticationRequestView):
         return super().get(request)
 
 
+BACKEND = f"{DirectoryOIDCBackend.__module__}.{DirectoryOIDCBackend.__qualname__}"
+
+
 class ProviderCallbackView(OIDCAuthenticationCallbackView):
-    """Where the provider sends the browser back: sign the person in, or say why not."""
+    """Where the provider sends the browser back: sign the person in, or say why not.
+
+    The library's view would call `django.contrib.auth.authenticate`, where the password
+    lockout (django-axes) counts every refusal against the client's address with no username:
+    five people who are not in the directory would lock everyone behind that address out of
+    single sign-on. Guessing has nothing to gain here (the provider guards its own sign-in, and
+    a callback needs the state this browser was given), so the backend is called directly.
+    """
 
     get_settings = staticmethod(oidc_setting)
 
@@ -223,13 +233,35 @@ class ProviderCallbackView(OIDCAuthenticationCallbackView):
         if not oidc_enabled():
             raise Http404("Single sign-on is not configured.")
         try:
-            return super().get(request)
+            return self._sign_in(request)
         except ProviderUnavailable as exc:
             logger.warning("Single sign-on unavailable: %s", exc)
             return _sign_in_failed(request, reason="unavailable")
         except (SuspiciousOperation, requests.RequestException) as exc:
             logger.warning("Single sign-on failed: %s", exc)
             return _sign_in_failed(request, reason="failed")
+
+    def _sign_in(self, request: HttpRequest) -> HttpResponse:
+        state = request.GET.get("state", "")
+        states = request.session.get("oidc_states") or {}
+        attempt = states.pop(state, None)
+        if attempt is not None:
+            # Each state is used once, whatever happens next, so a callback cannot be replayed.
+            request.session["oidc_states"] = states
+            request.session.save()
+        if attempt is None or request.GET.get("error") or not request.GET.get("code"):
+            return self.login_failure()
+        # Reload the session after the slow calls to the provider, so what other tabs wrote
+        # to it meanwhile is not overwritten (as the library does).
+        request.session = request.session.__class__(request.session.session_key)
+        user = DirectoryOIDCBackend().authenticate(
+            request, nonce=attempt["nonce"], code_verifier=attempt.get("code_verifier")
+        )
+        if user is None or not user.is_active:
+            return self.login_failure()
+        user.backend = BACKEND
+        self.user = user
+        return self.login_success()
 
     def login_failure(self) -> HttpResponse:
         refusal = getattr(self.request, REFUSAL_ATTRIBUTE, None) or {"reason": "failed"}

@@ -227,3 +227,13 @@ def test_explicit_endpoints_work_without_an_issuer(sso, synced, settings):
 
     assert _through_provider(client, sso, ANA).status_code == 302
     assert _signed_in_name(client) == "Ana"
+
+
+def test_refusals_from_one_address_do_not_lock_out_the_next_person_there(sso, synced, settings):
+    # An office behind one address: people who are not in the directory try again and again.
+    for _ in range(settings.AXES_FAILURE_LIMIT + 1):
+        assert _through_provider(Client(), sso, NORA).status_code == 403
+
+    colleague = Client()
+    assert _through_provider(colleague, sso, ANA).status_code == 302
+    assert _signed_in_name(colleague) == "Ana"
