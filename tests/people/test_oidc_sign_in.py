@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import SuspiciousOperation
 from django.test import Client
 
 from cxculture.people import services
@@ -237,3 +238,31 @@ def test_refusals_from_one_address_do_not_lock_out_the_next_person_there(sso, sy
     colleague = Client()
     assert _through_provider(colleague, sso, ANA).status_code == 302
     assert _signed_in_name(colleague) == "Ana"
+
+
+@pytest.mark.parametrize(
+    ("claims", "refusal"),
+    [
+        ({"aud": "another-client"}, "issued for another client"),
+        ({"iss": "http://127.0.0.1:1/elsewhere"}, "comes from another issuer"),
+        ({"nonce": "not-this-sign-in"}, "Nonce verification failed"),
+    ],
+)
+def test_an_id_token_for_another_client_issuer_or_sign_in_is_refused(settings, claims, refusal):
+    # The signature is good (our own key): only the claims are wrong.
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from cxculture.people.oidc import DirectoryOIDCBackend
+
+    settings.CXC_OIDC_ISSUER = "http://127.0.0.1:1/o"
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    good = {"aud": "cxculture", "iss": "http://127.0.0.1:1/o", "sub": "1", "nonce": "n-1"}
+    backend = DirectoryOIDCBackend()
+    backend.OIDC_RP_CLIENT_ID = "cxculture"
+    backend.OIDC_RP_SIGN_ALGO = "RS256"
+    backend.OIDC_RP_IDP_SIGN_KEY = key.public_key()
+    assert backend.verify_token(jwt.encode(good, key, "RS256"), nonce="n-1")["sub"] == "1"
+
+    with pytest.raises(SuspiciousOperation, match=refusal):
+        backend.verify_token(jwt.encode({**good, **claims}, key, "RS256"), nonce="n-1")
