@@ -147,6 +147,12 @@ class DirectoryOIDCBackend(OIDCAuthenticationBackend):
         self.OIDC_RP_IDP_SIGN_KEY = None
         return super().authenticate(request, **kwargs)
 
+    def get_user(self, user_id: Any) -> Any:
+        """The signed-in user of a session this backend started, while they are still active
+        (the library's own would keep someone who has left signed in)."""
+        user = super().get_user(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
         """The library checks the signature and the nonce; the ID token must also be for
         this client and, with an issuer configured, from that issuer."""

@@ -266,3 +266,14 @@ def test_an_id_token_for_another_client_issuer_or_sign_in_is_refused(settings, c
 
     with pytest.raises(SuspiciousOperation, match=refusal):
         backend.verify_token(jwt.encode({**good, **claims}, key, "RS256"), nonce="n-1")
+
+
+def test_a_person_signed_in_by_the_provider_is_signed_out_when_they_leave(sso, synced):
+    client = Client()
+    _through_provider(client, sso, ANA)
+    assert _signed_in_name(client) == "Ana"
+
+    services.employee_update(employee=synced["E-100"], is_active=False)
+
+    assert _signed_in_name(client) is None
+    assert client.get("/")["Location"] == "/accounts/login/?next=/"
