@@ -1,7 +1,8 @@
 """Run the test identity provider on 127.0.0.1 and a free port.
 
 Reads its configuration as JSON on standard input — `{"client_id", "client_secret",
-"redirect_uris": [...], "users": [{"email", "password", "employee_number"}]}` — makes an
+"redirect_uris": [...], "users": [{"email", "password", "employee_number",
+"email_verified" (default true)}]}` — makes an
 RS256 key and a fresh SQLite database, registers one confidential client, and prints one JSON
 line `{"issuer": ...}` on standard output once it answers. It serves until it is terminated.
 """
@@ -58,6 +59,7 @@ def main() -> None:
             email=person["email"],
             password=person["password"],
             first_name=person.get("employee_number", ""),
+            last_name="" if person.get("email_verified", True) else "unverified",
         )
     Application.objects.create(
         name="cxculture",

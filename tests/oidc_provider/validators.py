@@ -1,6 +1,7 @@
 """Claims the test provider hands out: e-mail (with `email_verified`), a name, and the
-person's HR number as the custom claim `employee_number` (serve.py keeps it in the provider
-user's `first_name` field, which this provider uses for nothing else)."""
+person's HR number as the custom claim `employee_number`. serve.py keeps the number in the
+provider user's `first_name` and "unverified" in `last_name` for an address the provider has
+not verified (this provider uses those fields for nothing else)."""
 
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
@@ -17,7 +18,7 @@ class DirectoryClaimsValidator(OAuth2Validator):
         user = request.user
         return {
             "email": user.email,
-            "email_verified": True,
+            "email_verified": user.last_name != "unverified",
             "name": user.get_username(),
             "employee_number": user.first_name,
         }

@@ -30,10 +30,13 @@ ANA = "Ana.Synced@Example.com"
 ANA_PRIVATE = "ana.private@example.net"
 IVAN = "ivan.left@example.com"
 NORA = "nora.nobody@example.com"
+# Una is in the directory, but the provider has not verified that the address is hers.
+UNA = "una.unverified@example.com"
 DIRECTORY = (
     "external_id,email,first_name,last_name,team_external_id,is_active\n"
     "E-100,ana.synced@example.com,Ana,Synced,SUP-A,yes\n"
     "E-200,ivan.left@example.com,Ivan,Left,SUP-A,no\n"
+    "E-300,una.unverified@example.com,Una,Unverified,SUP-A,yes\n"
 )
 
 
@@ -44,6 +47,12 @@ def provider():
         {"email": ANA_PRIVATE, "password": PROVIDER_PASSWORD, "employee_number": "E-100"},
         {"email": IVAN, "password": PROVIDER_PASSWORD, "employee_number": "E-200"},
         {"email": NORA, "password": PROVIDER_PASSWORD, "employee_number": "E-999"},
+        {
+            "email": UNA,
+            "password": PROVIDER_PASSWORD,
+            "employee_number": "E-300",
+            "email_verified": False,
+        },
     ]
     with running_provider(redirect_uris=[CALLBACK], users=users) as running:
         yield running
@@ -60,7 +69,7 @@ def sso(settings, provider):
 
 @pytest.fixture
 def synced(org):
-    """Ana and Ivan, as a directory sync of HR's employees file creates them."""
+    """Ana, Ivan and Una, as a directory sync of HR's employees file creates them."""
     sync = services.directory_sync_start(
         kind="employees", content=DIRECTORY.encode(), requested_by=None
     )
@@ -128,6 +137,16 @@ def test_a_person_who_left_is_refused_with_a_page_that_says_so(sso, synced):
 
     assert response.status_code == 403
     assert "Your account is inactive" in response.content.decode()
+    assert _signed_in_name(client) is None
+
+
+def test_an_address_the_provider_has_not_verified_matches_nobody(sso, synced):
+    client = Client()
+
+    response = _through_provider(client, sso, UNA)
+
+    assert response.status_code == 403
+    assert "You are not in the directory" in response.content.decode()
     assert _signed_in_name(client) is None
 
 
