@@ -80,6 +80,7 @@ urlpatterns = [
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",
     ),
+    path("accounts/", include("cxculture.people.signin_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("people/", include("cxculture.people.urls")),
     path("recognition/", include("recognition.urls")),

@@ -94,7 +94,8 @@ BUDGETS = [
     Budget("/", "executive", 13, _organisation_people, api=False),
     Budget("/people/", "employee", 5, _table_rows, api=False),
     Budget("/people/", "manager", 5, _table_rows, api=False),
-    Budget("/people/", "hr_admin", 5, _table_rows, api=False),
+    # HR also sees how many people have no password yet (one COUNT).
+    Budget("/people/", "hr_admin", 6, _table_rows, api=False),
     Budget("/people/sync/", "hr_admin", 4, _table_rows, api=False),
 ]
 

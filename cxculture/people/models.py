@@ -74,6 +74,9 @@ class Employee(models.Model):
     hire_date = models.DateField(null=True, blank=True)
     is_front_line = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    # When the last invitation to choose a password was sent (None: never). It is also the
+    # claim that makes sending safe to repeat (`employee_invitations_send`).
+    invited_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

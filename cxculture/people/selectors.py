@@ -6,6 +6,7 @@
   every active colleague's public card (name, title, team); their own record in full.
 """
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from .models import CompanyValue, DirectorySync, Employee, Policy, Team
@@ -118,3 +119,24 @@ def directory_syncs_for_viewer(viewer: Viewer) -> QuerySet[DirectorySync]:
     if not viewer.is_hr_admin:
         return DirectorySync.objects.none()
     return DirectorySync.objects.select_related("requested_by").defer("content")
+
+
+def employee_for_sign_in(*, email: str = "", external_id: str = "") -> Employee | None:
+    """The one directory person an identity provider's claims point at, active or not, or
+    None: by external id when given, else by e-mail (case-insensitive). Two people with one
+    address (possible only through the admin) match nobody rather than the wrong one."""
+    if external_id:
+        people = Employee.objects.filter(external_id=external_id)
+    elif email:
+        people = Employee.objects.filter(user__email__iexact=email.strip())
+    else:
+        return None
+    found = list(people.select_related("user")[:2])
+    return found[0] if len(found) == 1 else None
+
+
+def employees_without_password() -> QuerySet[Employee]:
+    """Active people who cannot sign in with a password yet (HR's "invite everyone")."""
+    return Employee.objects.filter(is_active=True, user__is_active=True).filter(
+        Q(user__password__startswith=UNUSABLE_PASSWORD_PREFIX) | Q(user__password="")
+    )

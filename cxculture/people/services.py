@@ -2,6 +2,7 @@
 
 import csv
 import datetime as dt
+import functools
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -10,12 +11,18 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage, mailers
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Length
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
 from cxculture.audit.services import audit_record
@@ -24,6 +31,7 @@ from cxculture.lib.csvio import CSVFileError, RowError, check_size, read_csv
 
 from .models import CompanyValue, DirectorySync, Employee, Policy, Role, Team
 from .permissions import forget_viewer
+from .selectors import employees_without_password
 
 MAX_REPORTED_ERRORS = 1000
 # A person's email is also their username, so it has the username's limit.
@@ -229,6 +237,97 @@ def employee_set_roles(*, employee: Employee, roles: Iterable[str]) -> Employee:
         actor=None, action="roles_changed", target=employee, details={"roles": sorted(wanted)}
     )
     return employee
+
+
+# --- Invitations to choose a password ---------------------------------------------------------
+
+INVITATION_CHUNK_SIZE = 500
+
+
+def set_password_link(user: User) -> str:
+    """An absolute one-time link to choose a password (Django's password-reset confirm view,
+    with `default_token_generator`): it stops working once the password changes, after a
+    sign-in, or after PASSWORD_RESET_TIMEOUT. Built from CXC_BASE_URL, never the request."""
+    path = reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    return settings.CXC_BASE_URL.rstrip("/") + path
+
+
+def _invitation(employee: Employee) -> EmailMessage:
+    context = {
+        "first_name": employee.user.first_name or employee.user.get_username(),
+        "link": set_password_link(employee.user),
+        "sign_in_link": settings.CXC_BASE_URL.rstrip("/") + reverse("login"),
+        "username": employee.user.get_username(),
+    }
+    subject = render_to_string("emails/people/invitation_subject.txt", context)
+    body = render_to_string("emails/people/invitation.txt", context)
+    return EmailMessage(" ".join(subject.split()), body, to=[employee.user.email])
+
+
+def employee_invitations_send(*, employee_ids: Iterable[int], requested_at: dt.datetime) -> int:
+    """Send an invitation to choose a password to each of these people who is active and has
+    no password yet, unless one was sent at or after `requested_at`; return how many were sent.
+
+    Safe to run twice: each person is claimed with a conditional update of `invited_at` to
+    `requested_at` before the e-mail goes, so a repeat of the same request sends nothing.
+    """
+    sent = 0
+    candidates = (
+        employees_without_password()
+        .filter(pk__in=list(employee_ids))
+        .select_related("user")
+        .order_by("pk")
+    )
+    with mailers.default as backend:
+        for employee in candidates:
+            claimed = (
+                Employee.objects.filter(pk=employee.pk)
+                .filter(Q(invited_at__isnull=True) | Q(invited_at__lt=requested_at))
+                .update(invited_at=requested_at)
+            )
+            if claimed:
+                backend.send_messages([_invitation(employee)])
+                sent += 1
+    return sent
+
+
+def _invite_later(employee_ids: list[int], requested_at: dt.datetime) -> None:
+    """Hand invitations to workers in chunks, once the transaction that asked commits."""
+    from .tasks import employee_invitations_send_task
+
+    def enqueue(chunk: list[int]) -> None:
+        employee_invitations_send_task.delay(chunk, requested_at.isoformat())
+
+    for start in range(0, len(employee_ids), INVITATION_CHUNK_SIZE):
+        chunk = employee_ids[start : start + INVITATION_CHUNK_SIZE]
+        transaction.on_commit(functools.partial(enqueue, chunk))
+
+
+def employee_invite(*, employee: Employee) -> None:
+    """Send one person an invitation to choose a password now (HR, from the person's page)."""
+    if not (employee.is_active and employee.user.is_active):
+        raise DomainError(f"{employee.display_name} is not active, so cannot be invited.")
+    if employee.user.has_usable_password():
+        raise ConflictError(
+            f"{employee.display_name} already has a password; "
+            'they can use "Forgot your password?" on the sign-in page.'
+        )
+    employee_invitations_send(employee_ids=[employee.pk], requested_at=timezone.now())
+
+
+@transaction.atomic
+def employees_invite_without_password() -> int:
+    """Invite every active person who has no password yet (HR's bulk button); the e-mails are
+    sent by workers after commit. Return how many people will be invited."""
+    employee_ids = list(employees_without_password().order_by("pk").values_list("pk", flat=True))
+    _invite_later(employee_ids, timezone.now())
+    return len(employee_ids)
 
 
 # --- Values and policies -------------------------------------------------------------------------
@@ -753,6 +852,7 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
     syncs_manages = "manages" in columns
     employee_group, _ = Group.objects.get_or_create(name=Role.EMPLOYEE)
     manager_group, _ = Group.objects.get_or_create(name=Role.MANAGER)
+    created_active: list[int] = []
     for _, data in parsed:
         employee = existing.get(data["external_id"])
         wanted_managed = {team.pk for team in data["manages"]}
@@ -777,6 +877,8 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
                 is_active=data["is_active"],
             )
             plan.created += 1
+            if data["is_active"]:
+                created_active.append(employee.pk)
             current_managed: set[int] = set()
         else:
             user = employee.user
@@ -823,3 +925,7 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
             is_active=False, updated_at=timezone.now()
         )
         User.objects.filter(employee__pk__in=missing_ids).update(is_active=False)
+    if created_active and settings.CXC_DIRECTORY_SYNC_SEND_INVITATIONS:
+        # New people get an invitation to choose a password once the sync commits; only
+        # those without one (someone taking over an existing account keeps theirs).
+        _invite_later(created_active, timezone.now())

@@ -25,7 +25,10 @@ def directory(request: HttpRequest) -> HttpResponse:
         selectors.employees_for_viewer(viewer).filter(is_active=True), query, viewer=viewer
     )
     page = Paginator(people, 50).get_page(request.GET.get("page"))
-    return render(request, "people/directory.html", {"page": page, "query": query})
+    context = {"page": page, "query": query, "is_hr": viewer.is_hr_admin}
+    if viewer.is_hr_admin:
+        context["without_password"] = selectors.employees_without_password().count()
+    return render(request, "people/directory.html", context)
 
 
 def _require_hr(request: HttpRequest) -> None:
@@ -100,3 +103,43 @@ def sync_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("people:sync-detail", pk=sync.pk)
+
+
+@login_required
+def person(request: HttpRequest, pk: int) -> HttpResponse:
+    """HR's page of one person: their directory record and how they sign in."""
+    _require_hr(request)
+    employee = get_object_or_404(selectors.employees_for_viewer(viewer_for(request.user)), pk=pk)
+    return render(
+        request,
+        "people/person.html",
+        {"person": employee, "has_password": employee.user.has_usable_password()},
+    )
+
+
+@login_required
+@require_POST
+def person_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_hr(request)
+    employee = get_object_or_404(selectors.employees_for_viewer(viewer_for(request.user)), pk=pk)
+    try:
+        services.employee_invite(employee=employee)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"An invitation to choose a password went to {employee.email}.")
+    return redirect("people:person", pk=employee.pk)
+
+
+@login_required
+@require_POST
+def invite_without_password(request: HttpRequest) -> HttpResponse:
+    _require_hr(request)
+    count = services.employees_invite_without_password()
+    if count:
+        messages.success(
+            request, f"Invitations to choose a password are on their way to {count} people."
+        )
+    else:
+        messages.success(request, "Everyone active has a password already: nobody was invited.")
+    return redirect("people:directory")

@@ -119,6 +119,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Single sign-on with OpenID Connect; answers nothing unless CXC_OIDC_* is configured.
+    "cxculture.people.oidc.DirectoryOIDCBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("CXC_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("CXC_LOGIN_COOLOFF_MINUTES", default=15))
@@ -338,6 +340,30 @@ CXC_BASE_URL = env.str("CXC_BASE_URL", default="http://127.0.0.1:8000")
 # Survey answers wait sealed (AES-GCM) until their run closes (cxculture/lib/sealing.py). The key
 # is derived from SECRET_KEY unless set here; keep it out of the database and its backups.
 CXC_RESPONSE_SEAL_KEY = env.str("CXC_RESPONSE_SEAL_KEY", default="")
+# Single sign-on with OpenID Connect (cxculture/people/oidc.py, mozilla-django-oidc). On when a
+# client id, a secret and either the issuer (endpoints read from its discovery document) or the
+# explicit endpoints are set. People are matched to the directory, never created.
+CXC_OIDC_ISSUER = env.str("CXC_OIDC_ISSUER", default="")
+CXC_OIDC_CLIENT_ID = env.str("CXC_OIDC_CLIENT_ID", default="")
+CXC_OIDC_CLIENT_SECRET = env.str("CXC_OIDC_CLIENT_SECRET", default="")
+CXC_OIDC_AUTHORIZATION_ENDPOINT = env.str("CXC_OIDC_AUTHORIZATION_ENDPOINT", default="")
+CXC_OIDC_TOKEN_ENDPOINT = env.str("CXC_OIDC_TOKEN_ENDPOINT", default="")
+CXC_OIDC_USERINFO_ENDPOINT = env.str("CXC_OIDC_USERINFO_ENDPOINT", default="")
+CXC_OIDC_JWKS_ENDPOINT = env.str("CXC_OIDC_JWKS_ENDPOINT", default="")
+CXC_OIDC_SIGN_ALGO = env.str("CXC_OIDC_SIGN_ALGO", default="RS256")
+CXC_OIDC_SCOPES = env.str("CXC_OIDC_SCOPES", default="openid email profile")
+# The name on the sign-in button: "Sign in with <name>".
+CXC_OIDC_PROVIDER_NAME = env.str("CXC_OIDC_PROVIDER_NAME", default="single sign-on")
+# Empty: people are matched by e-mail (case-insensitive). A claim name (such as
+# "employee_number"): matched by that claim against the directory's external id instead.
+CXC_OIDC_EXTERNAL_ID_CLAIM = env.str("CXC_OIDC_EXTERNAL_ID_CLAIM", default="")
+CXC_OIDC_TIMEOUT_SECONDS = env.float("CXC_OIDC_TIMEOUT_SECONDS", default=10.0)
+# People created by a directory sync are e-mailed a link to choose a password — by default
+# only when single sign-on is off (people of an organisation with one sign in there).
+CXC_DIRECTORY_SYNC_SEND_INVITATIONS = env.bool(
+    "CXC_DIRECTORY_SYNC_SEND_INVITATIONS",
+    default=not (CXC_OIDC_CLIENT_ID and CXC_OIDC_CLIENT_SECRET),
+)
 # Directory sync: files above this many bytes are processed by a Celery worker, not in the
 # request; nothing above the hard limit is read at all.
 CXC_DIRECTORY_SYNC_INLINE_MAX_BYTES = env.int(

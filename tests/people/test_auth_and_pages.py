@@ -136,7 +136,8 @@ def _ask_for_reset(browser: Client, email: str):
     )
 
 
-def test_password_reset_emails_a_link_that_sets_a_new_password(employee):
+def test_password_reset_emails_a_link_that_sets_a_new_password(employee, settings):
+    settings.CXC_BASE_URL = "https://cx.example.com"
     browser = _browser()
 
     response = _ask_for_reset(browser, employee.user.email)
@@ -145,7 +146,8 @@ def test_password_reset_emails_a_link_that_sets_a_new_password(employee):
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [employee.user.email]
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", message.body)
+    # The link starts with the configured address, not the Host header of the request.
+    link = re.search(r"https://cx\.example\.com(/accounts/reset/\S+/)", message.body)
     assert link, message.body
     form = browser.get(link.group(1), follow=True)
     assert "Choose a new password" in form.content.decode()
