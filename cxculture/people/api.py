@@ -278,7 +278,7 @@ class TeamFilter(filters.FilterSet):
 class EmployeeFilter(filters.FilterSet):
     team = filters.NumberFilter(field_name="team_id")
     subtree = filters.NumberFilter(method="filter_subtree", label="Team id: the team and below")
-    search = filters.CharFilter(method="filter_search", label="Name, email, title or team contains")
+    search = filters.CharFilter(method="filter_search", label="Every word in the name, title or team (and email, for HR and executives)")
 
     class Meta:
         model = Employee
@@ -291,7 +291,10 @@ class EmployeeFilter(filters.FilterSet):
         return queryset.filter(team__path__startswith=team.path)
 
     def filter_search(self, queryset, name, value):
-        return selectors.employees_search(queryset, value)
+        viewer = viewer_for(self.request.user)
+        return selectors.employees_search(
+            queryset, value, with_email=viewer.sees_whole_organisation
+        )
 
 
 def _fields_from_row_errors(errors: list[dict]) -> dict[str, list[str]]:

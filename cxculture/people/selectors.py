@@ -50,17 +50,30 @@ def employees_for_viewer(viewer: Viewer) -> QuerySet[Employee]:
     return base.filter(scope)
 
 
-def employees_search(employees: QuerySet[Employee], query: str) -> QuerySet[Employee]:
-    """Narrow `employees` (already scoped) to names, emails, titles or teams containing `query`."""
-    if not query:
-        return employees
-    return employees.filter(
-        Q(user__first_name__icontains=query)
-        | Q(user__last_name__icontains=query)
-        | Q(user__email__icontains=query)
-        | Q(title__icontains=query)
-        | Q(team__name__icontains=query)
-    )
+SEARCH_WORDS = 6
+
+
+def employees_search(
+    employees: QuerySet[Employee], query: str, *, with_email: bool = False
+) -> QuerySet[Employee]:
+    """Narrow `employees` (already scoped) to those matching every word of `query`.
+
+    Each word must be part of the first name, last name, title or team name — the public card —
+    so "Noah Davies", "Davies Noah" and "noah dav" all find Noah Davies. E-mail addresses are
+    private: they are searched only `with_email` (for viewers who see every record in full).
+    """
+    words = query.split()[:SEARCH_WORDS]
+    for word in words:
+        matches = (
+            Q(user__first_name__icontains=word)
+            | Q(user__last_name__icontains=word)
+            | Q(title__icontains=word)
+            | Q(team__name__icontains=word)
+        )
+        if with_email:
+            matches |= Q(user__email__icontains=word)
+        employees = employees.filter(matches)
+    return employees
 
 
 def employee_sees_private_fields(viewer: Viewer, employee: Employee) -> bool:

@@ -22,7 +22,9 @@ def directory(request: HttpRequest) -> HttpResponse:
     viewer = viewer_for(request.user)
     query = request.GET.get("q", "").strip()
     people = selectors.employees_search(
-        selectors.employees_for_viewer(viewer).filter(is_active=True), query
+        selectors.employees_for_viewer(viewer).filter(is_active=True),
+        query,
+        with_email=viewer.sees_whole_organisation,
     )
     page = Paginator(people, 50).get_page(request.GET.get("page"))
     return render(request, "people/directory.html", {"page": page, "query": query})
