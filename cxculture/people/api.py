@@ -278,7 +278,10 @@ class TeamFilter(filters.FilterSet):
 class EmployeeFilter(filters.FilterSet):
     team = filters.NumberFilter(field_name="team_id")
     subtree = filters.NumberFilter(method="filter_subtree", label="Team id: the team and below")
-    search = filters.CharFilter(method="filter_search", label="Every word in the name, title or team (and email, for HR and executives)")
+    search = filters.CharFilter(
+        method="filter_search",
+        label="Every word in the name, title or team (and email, for HR and executives)",
+    )
 
     class Meta:
         model = Employee
