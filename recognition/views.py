@@ -12,7 +12,8 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse as reverse_url
+from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.request import Request
 
 from cxculture.lib import idempotency
@@ -174,8 +175,12 @@ def _render_feed(request: HttpRequest, form: GiveForm | None) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def give(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        # A bookmarked or typed address: the give form lives on the feed page.
+        query = f"?{request.GET.urlencode()}" if request.GET else ""
+        return redirect(f"{reverse_url('recognition:feed')}{query}#give-form")
     viewer = _viewer(request)
     me = _me(request)
     form = _give_form(request, viewer, request.POST)

@@ -68,6 +68,25 @@ def test_giving_through_the_htmx_form_returns_a_fresh_form_and_the_new_card(empl
     assert balances_for(teammate).wallet == 20
 
 
+def test_opening_the_give_address_shows_the_give_form(employee, teammate):
+    client = _client(employee)
+
+    response = client.get("/recognition/give/", {"who": "Tom"}, follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == "/recognition/?who=Tom#give-form"
+    page = response.content.decode()
+    assert 'id="give-form"' in page
+    assert f'name="receivers" value="{teammate.pk}"' in page
+
+
+def test_the_give_address_still_needs_a_sign_in(db):
+    response = Client().get("/recognition/give/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
 def test_a_refused_give_shows_the_reason_on_the_form(employee):
     client = _client(employee)
     form = {
