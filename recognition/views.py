@@ -280,7 +280,11 @@ def points(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "recognition/points.html",
-        {"balances": selectors.balances_for(me), "entries": entries},
+        {
+            "balances": selectors.balances_for(me),
+            "entries": entries,
+            "lines": selectors.points_history(list(entries)),
+        },
     )
 
 
