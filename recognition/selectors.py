@@ -311,6 +311,24 @@ def redemptions_for_viewer(viewer: Viewer) -> QuerySet[Redemption]:
     return base.filter(employee_id=viewer.employee.pk)
 
 
+def redemption_queue(viewer: Viewer, *, status: str | None) -> QuerySet[Redemption]:
+    """HR's queue: the redemptions in `status` (every status for None), newest first."""
+    queue = redemptions_for_viewer(viewer).order_by("-created_at", "-id")
+    return queue.filter(status=status) if status else queue
+
+
+def redemption_status_counts(viewer: Viewer) -> dict[str, int]:
+    """How many redemptions the viewer sees in each status, in one query."""
+    rows = (
+        redemptions_for_viewer(viewer)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    return dict.fromkeys(Redemption.Status.values, 0) | dict(rows)
+
+
 # --- Policy exceptions ---------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ budgets (HR), policy exceptions and their review, per-policy counts, and reach f
 
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -326,22 +327,28 @@ def redeem(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("recognition:rewards")
 
 
+REDEMPTIONS_PER_PAGE = 20
+
+
+def _queue_filter(raw: str | None) -> str:
+    """The queue's status filter: a redemption status or "all"; anything else is "pending"."""
+    return raw if raw in {*Redemption.Status.values, "all"} else Redemption.Status.PENDING
+
+
 @login_required
 def redemptions(request: HttpRequest) -> HttpResponse:
     viewer = _require_hr(request)
-    status = request.GET.get("status") or "open"
-    queue = selectors.redemptions_for_viewer(viewer)
-    if status == "open":
-        queue = queue.filter(
-            status__in=[Redemption.Status.PENDING, Redemption.Status.APPROVED]
-        ).order_by("created_at", "id")
-    elif status in Redemption.Status.values:
-        queue = queue.filter(status=status)
-    page = Paginator(queue, 50).get_page(request.GET.get("page"))
+    status = _queue_filter(request.GET.get("status"))
+    queue = selectors.redemption_queue(viewer, status=None if status == "all" else status)
+    page = Paginator(queue, REDEMPTIONS_PER_PAGE).get_page(request.GET.get("page"))
+    counts = selectors.redemption_status_counts(viewer)
+    filters = [(value, label, counts[value]) for value, label in Redemption.Status.choices] + [
+        ("all", "All", sum(counts.values()))
+    ]
     return render(
         request,
         "recognition/redemptions.html",
-        {"page": page, "status": status, "Status": Redemption.Status},
+        {"page": page, "status": status, "filters": filters},
     )
 
 
@@ -366,7 +373,11 @@ def redemption_decide(request: HttpRequest, pk: int, decision: str) -> HttpRespo
         messages.error(request, exc.message)
     else:
         messages.success(request, f"{done.reward.name} for {done.employee}: {done.status}.")
-    return redirect("recognition:redemptions")
+    # Back to the filter and page the decision was made on.
+    back = {"status": _queue_filter(request.POST.get("status"))}
+    if (page := request.POST.get("page", "")).isdigit():
+        back["page"] = page
+    return redirect(f"{reverse_url('recognition:redemptions')}?{urlencode(back)}")
 
 
 @login_required
