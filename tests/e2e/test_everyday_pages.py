@@ -125,3 +125,37 @@ def test_on_a_phone_wide_tables_scroll_in_their_box_and_the_last_column_is_reach
         assert phone.page.evaluate(LAST_COLUMNS_OFF_SCREEN) == [], path
         phone.screenshot(f"{role}-{path.strip('/').replace('/', '-').split('?')[0]}-tables-390")
     assert phone.console_errors == []
+
+
+def _tab_stops(session, count: int) -> list[str]:
+    stops = []
+    for _ in range(count):
+        session.page.keyboard.press("Tab")
+        stops.append(
+            session.page.evaluate(
+                "() => { const e = document.activeElement;"
+                " return e.id || e.getAttribute('href') || e.textContent.trim(); }"
+            )
+        )
+    return stops
+
+
+def test_on_a_desktop_the_hidden_menu_toggle_is_not_a_tab_stop(open_session, cast):
+    desktop = open_session()
+    desktop.sign_in(cast["employee"].user.email, PASSWORD)
+    desktop.go("/people/")
+
+    stops = _tab_stops(desktop, 4)
+
+    assert stops[:3] == ["#main", "/", "/"]  # skip link, brand, then the first menu item: Home
+    assert "nav-toggle" not in stops
+
+
+def test_on_a_phone_the_menu_toggle_is_reached_with_tab_and_opens_the_menu(open_session, cast):
+    phone = open_session(PHONE)
+    phone.sign_in(cast["employee"].user.email, PASSWORD)
+    phone.go("/people/")
+
+    assert _tab_stops(phone, 3) == ["#main", "/", "nav-toggle"]
+    phone.page.keyboard.press("Space")
+    assert phone.page.get_by_role("navigation", name="Main").is_visible()
