@@ -202,6 +202,46 @@ def entries_for_viewer(viewer: Viewer, *, everyone: bool = False) -> QuerySet[Le
     return base.filter(account__employee_id=viewer.employee.pk)
 
 
+def _names(people: list[str]) -> str:
+    return people[0] if len(people) == 1 else f"{', '.join(people[:-1])} and {people[-1]}"
+
+
+def points_history(entries: list[LedgerEntry]) -> list[tuple[LedgerEntry, str]]:
+    """Each of a person's ledger entries with what it means to them, in 0-3 queries.
+
+    A recognition's points read from where the person stands: "You gave 10 points to Tom" on
+    the giver's line, "From Erin" on a receiver's. Other movements read as their memo.
+    """
+    gifts = (LedgerTransaction.Kind.GIVE, LedgerTransaction.Kind.SPOT_AWARD)
+    ids = [entry.transaction_id for entry in entries if entry.transaction.kind in gifts]
+    recognitions = (
+        {
+            recognition.transaction_id: recognition
+            for recognition in Recognition.objects.filter(transaction_id__in=ids)
+            .select_related("giver__user")
+            .prefetch_related(
+                Prefetch("receivers", queryset=Employee.objects.select_related("user"))
+            )
+        }
+        if ids
+        else {}
+    )
+    lines = []
+    for entry in entries:
+        recognition = recognitions.get(entry.transaction_id)
+        if recognition is None:
+            lines.append((entry, entry.transaction.memo))
+        elif entry.amount < 0:
+            receivers = sorted(person.display_name for person in recognition.receivers.all())
+            each = " each" if len(receivers) > 1 else ""
+            points = recognition.points_per_receiver
+            amount = f"{points} point{'' if points == 1 else 's'}{each}"
+            lines.append((entry, f"You gave {amount} to {_names(receivers)}"))
+        else:
+            lines.append((entry, f"From {recognition.giver.display_name}"))
+    return lines
+
+
 def budgets_for_viewer(viewer: Viewer) -> QuerySet[ManagerBudget]:
     """Manager budgets with their current balance: HR admins all, managers their own."""
     base = ManagerBudget.objects.select_related("manager__user", "manager__team").annotate(
@@ -269,6 +309,24 @@ def redemptions_for_viewer(viewer: Viewer) -> QuerySet[Redemption]:
     if viewer.employee is None:
         return base.none()
     return base.filter(employee_id=viewer.employee.pk)
+
+
+def redemption_queue(viewer: Viewer, *, status: str | None) -> QuerySet[Redemption]:
+    """HR's queue: the redemptions in `status` (every status for None), newest first."""
+    queue = redemptions_for_viewer(viewer).order_by("-created_at", "-id")
+    return queue.filter(status=status) if status else queue
+
+
+def redemption_status_counts(viewer: Viewer) -> dict[str, int]:
+    """How many redemptions the viewer sees in each status, in one query."""
+    rows = (
+        redemptions_for_viewer(viewer)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    return dict.fromkeys(Redemption.Status.values, 0) | dict(rows)
 
 
 # --- Policy exceptions ---------------------------------------------------------------------------

@@ -39,9 +39,15 @@ MAX_MESSAGE = 2000
 
 
 def _on_commit_notify(recognition_id: int) -> None:
-    from .tasks import recognition_announce_task, recognition_notify_task
+    from .tasks import recognition_notify_task
 
     transaction.on_commit(lambda: recognition_notify_task.delay(recognition_id), robust=True)
+    _on_commit_announce(recognition_id)
+
+
+def _on_commit_announce(recognition_id: int) -> None:
+    from .tasks import recognition_announce_task
+
     transaction.on_commit(lambda: recognition_announce_task.delay(recognition_id), robust=True)
 
 
@@ -577,13 +583,16 @@ def exception_review(
             visibility=Recognition.Visibility.ORGANISATION,
             points_per_receiver=reward_points,
             transaction=exception.reward_transaction,
+            # The review e-mail below tells the employee about the story and its points: the
+            # story sends no "you were recognised" e-mail of its own, now or on a redelivery.
+            notified_at=timezone.now(),
         )
         RecognitionReceiver.objects.create(
             recognition=story, employee=employee, team_id=employee.team_id
         )
         story.values.set([v for v in values if v.is_active])
         exception.recognition = story
-        _on_commit_notify(story.pk)
+        _on_commit_announce(story.pk)
     exception.status = decision
     exception.reviewer = reviewer
     exception.review_note = note

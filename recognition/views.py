@@ -3,6 +3,7 @@ budgets (HR), policy exceptions and their review, per-policy counts, and reach f
 
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,7 +13,8 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse as reverse_url
+from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.request import Request
 
 from cxculture.lib import idempotency
@@ -176,8 +178,12 @@ def _render_feed(request: HttpRequest, form: GiveForm | None) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def give(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        # A bookmarked or typed address: the give form lives on the feed page.
+        query = f"?{request.GET.urlencode()}" if request.GET else ""
+        return redirect(f"{reverse_url('recognition:feed')}{query}#give-form")
     viewer = _viewer(request)
     me = _me(request)
     form = _give_form(request, viewer, request.POST)
@@ -277,7 +283,11 @@ def points(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "recognition/points.html",
-        {"balances": selectors.balances_for(me), "entries": entries},
+        {
+            "balances": selectors.balances_for(me),
+            "entries": entries,
+            "lines": selectors.points_history(list(entries)),
+        },
     )
 
 
@@ -319,22 +329,28 @@ def redeem(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("recognition:rewards")
 
 
+REDEMPTIONS_PER_PAGE = 20
+
+
+def _queue_filter(raw: str | None) -> str:
+    """The queue's status filter: a redemption status or "all"; anything else is "pending"."""
+    return raw if raw in {*Redemption.Status.values, "all"} else Redemption.Status.PENDING
+
+
 @login_required
 def redemptions(request: HttpRequest) -> HttpResponse:
     viewer = _require_hr(request)
-    status = request.GET.get("status") or "open"
-    queue = selectors.redemptions_for_viewer(viewer)
-    if status == "open":
-        queue = queue.filter(
-            status__in=[Redemption.Status.PENDING, Redemption.Status.APPROVED]
-        ).order_by("created_at", "id")
-    elif status in Redemption.Status.values:
-        queue = queue.filter(status=status)
-    page = Paginator(queue, 50).get_page(request.GET.get("page"))
+    status = _queue_filter(request.GET.get("status"))
+    queue = selectors.redemption_queue(viewer, status=None if status == "all" else status)
+    page = Paginator(queue, REDEMPTIONS_PER_PAGE).get_page(request.GET.get("page"))
+    counts = selectors.redemption_status_counts(viewer)
+    filters = [(value, label, counts[value]) for value, label in Redemption.Status.choices] + [
+        ("all", "All", sum(counts.values()))
+    ]
     return render(
         request,
         "recognition/redemptions.html",
-        {"page": page, "status": status, "Status": Redemption.Status},
+        {"page": page, "status": status, "filters": filters},
     )
 
 
@@ -359,7 +375,11 @@ def redemption_decide(request: HttpRequest, pk: int, decision: str) -> HttpRespo
         messages.error(request, exc.message)
     else:
         messages.success(request, f"{done.reward.name} for {done.employee}: {done.status}.")
-    return redirect("recognition:redemptions")
+    # Back to the filter and page the decision was made on.
+    back = {"status": _queue_filter(request.POST.get("status"))}
+    if (page := request.POST.get("page", "")).isdigit():
+        back["page"] = page
+    return redirect(f"{reverse_url('recognition:redemptions')}?{urlencode(back)}")
 
 
 @login_required

@@ -72,20 +72,29 @@ def employees_with_private(
     return employees.filter(employees_private_fields_q(viewer), **lookups)
 
 
+SEARCH_WORDS = 6
+
+
 def employees_search(
     employees: QuerySet[Employee], query: str, *, viewer: Viewer
 ) -> QuerySet[Employee]:
-    """Narrow `employees` (already scoped) to names, titles or teams containing `query`, or
-    emails containing it among the people whose private fields `viewer` may see."""
-    if not query:
-        return employees
-    return employees.filter(
-        Q(user__first_name__icontains=query)
-        | Q(user__last_name__icontains=query)
-        | Q(title__icontains=query)
-        | Q(team__name__icontains=query)
-        | (Q(user__email__icontains=query) & employees_private_fields_q(viewer))
-    )
+    """Narrow `employees` (already scoped) to those matching every word of `query`.
+
+    Each word must be part of the first name, last name, title or team name — the public card —
+    so "Noah Davies", "Davies Noah" and "noah dav" all find Noah Davies; or of the e-mail address
+    of someone whose private fields `viewer` may see (a search must not tell a colleague's
+    hidden e-mail).
+    """
+    private = employees_private_fields_q(viewer)
+    for word in query.split()[:SEARCH_WORDS]:
+        employees = employees.filter(
+            Q(user__first_name__icontains=word)
+            | Q(user__last_name__icontains=word)
+            | Q(title__icontains=word)
+            | Q(team__name__icontains=word)
+            | (Q(user__email__icontains=word) & private)
+        )
+    return employees
 
 
 def employee_sees_private_fields(viewer: Viewer, employee: Employee) -> bool:

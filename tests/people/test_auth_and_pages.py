@@ -378,3 +378,15 @@ def test_the_api_docs_are_served_from_local_static_files_only(db):
     assert "<script>" not in page
     script = Client().get("/api/docs/", {"script": ""}).content.decode()
     assert '"/api/schema/"' in script
+
+
+def test_the_directory_finds_a_full_name_in_either_order_but_not_an_email_address(client, cast):
+    client.force_login(cast["employee"].user)
+    email = cast["outsider"].user.email
+
+    for typed in ("Olga Outsider", "outsider olga", "olg outs"):
+        page = client.get("/people/", {"q": typed}).content.decode()
+        assert "Olga Outsider" in page, typed
+    by_email = client.get("/people/", {"q": email}).content.decode()
+    assert "Olga Outsider" not in by_email
+    assert "Nobody matches" in by_email

@@ -8,6 +8,7 @@ group memberships are exactly as they were, row for row.
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 import time_machine
@@ -864,6 +865,31 @@ def test_hr_confirms_and_cancels_on_the_page(client, cast):
 
     response = client.post(reverse("people:sync-confirm", args=[first.pk]), follow=True)
     assert "Only a sync waiting for confirmation can be confirmed." in response.content.decode()
+
+
+def test_a_cancelled_sync_reads_as_cancelled_with_nobody_deactivated_and_nothing_to_confirm(
+    client, cast
+):
+    hr_admin = cast["hr_admin"]
+    client.force_login(hr_admin.user)
+    sync = services.directory_sync_start(
+        kind="employees", content=_three_of_seven_missing(cast), requested_by=hr_admin.user
+    )
+    services.directory_sync_cancel(sync=sync)
+
+    html = client.get(reverse("people:sync-detail", args=[sync.pk])).content.decode()
+    page = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+    assert re.search(
+        r"Cancelled on \d+ \w+ \d{4} \d\d:\d\d: nothing was changed and nobody was deactivated\.",
+        page,
+    )
+    assert "3 deactivated" not in page
+    assert "would be deactivated" not in page
+    assert "Confirm" not in page
+    assert "Apply and deactivate" not in page
+    assert "sync-confirm" not in html and f"/{sync.pk}/confirm/" not in html
+    assert Employee.objects.filter(is_active=True).count() == 7
 
 
 def test_a_sync_left_waiting_for_a_week_expires(hr_admin, cast):

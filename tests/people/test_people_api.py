@@ -474,6 +474,16 @@ def test_a_filter_never_widens_what_the_viewer_sees_of_a_record(api, cast, org):
     assert [set(item) for item in sales] == [PUBLIC_FIELDS]
 
 
+def test_a_colleague_searches_full_names_but_never_email_addresses(api, cast):
+    client = api.as_(cast["employee"])
+    email = cast["outsider"].user.email
+
+    assert names(client.get(EMPLOYEES, {"search": "Outsider Olga"})) == ["Olga Outsider"]
+    assert names(client.get(EMPLOYEES, {"search": "olga outs"})) == ["Olga Outsider"]
+    assert names(client.get(EMPLOYEES, {"search": email})) == []
+    assert names(api.as_(cast["hr_admin"]).get(EMPLOYEES, {"search": email})) == ["Olga Outsider"]
+
+
 def test_the_employee_list_is_paginated_with_count_next_and_at_most_200_a_page(api, hr_admin, org):
     for _ in range(203):
         EmployeeFactory(team=org["sales"])

@@ -90,6 +90,42 @@ def test_the_manager_approves_rewards_and_publishes_a_story(
     assert ledger_problems() == []
 
 
+@pytest.mark.parametrize(
+    ("reward_points", "publish"), [(0, False), (25, False), (0, True), (25, True)]
+)
+def test_an_approved_exception_sends_the_employee_one_email(
+    api,
+    employee,
+    manager,
+    hr_admin,
+    policy,
+    django_capture_on_commit_callbacks,
+    reward_points,
+    publish,
+):
+    set_budget(manager, 100, by=hr_admin)
+    exception = log_exception(employee, policy=policy)
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.as_(manager).post(
+            f"{URL}{exception.pk}/review/",
+            {
+                "decision": "approved",
+                "note": "Exactly the judgement we want.",
+                "reward_points": reward_points,
+                "publish": publish,
+            },
+        )
+
+    assert response.status_code == 200, response.content
+    assert [m.to for m in mail.outbox] == [[employee.user.email]]
+    (message,) = mail.outbox
+    assert message.subject == f"Your policy exception for {policy.name}: approved"
+    assert ("25 points were added to your wallet" in message.body) == bool(reward_points)
+    assert ("Your story has been shared" in message.body) == publish
+
+
 def test_approval_with_coaching_needs_notes_and_gives_no_points(api, employee, manager, policy):
     exception = log_exception(employee, policy=policy)
     url = f"{URL}{exception.pk}/review/"

@@ -79,3 +79,33 @@ def test_a_colleague_found_by_search_can_be_recognised(org, employee, teammate):
     )
 
     assert list(Recognition.objects.values_list("receivers", flat=True)) == [crowd[2].pk]
+
+
+@pytest.mark.parametrize("typed", ["Noah Davies", "Davies Noah", "noah dav", "  NOAH   davies "])
+def test_the_search_matches_first_and_last_name_in_either_order(org, employee, typed):
+    noah = EmployeeFactory(team=org["sales"], first_name="Noah", last_name="Davies")
+    EmployeeFactory(team=org["sales"], first_name="Noah", last_name="Smith")
+
+    html = (
+        _client(employee)
+        .get("/recognition/", {"who": typed}, HTTP_HX_REQUEST="true")
+        .content.decode()
+    )
+
+    assert f'name="receivers" value="{noah.pk}"' in html
+    assert "Noah Smith" not in html
+
+
+def test_the_search_looks_only_at_public_fields_not_at_email_addresses(org, employee):
+    EmployeeFactory(
+        team=org["sales"], first_name="Noah", last_name="Davies", email="secret.handle@example.com"
+    )
+
+    html = (
+        _client(employee)
+        .get("/recognition/", {"who": "secret.handle"}, HTTP_HX_REQUEST="true")
+        .content.decode()
+    )
+
+    assert "Noah Davies" not in html
+    assert "Nobody matches" in html

@@ -3,7 +3,9 @@
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from recognition.models import PolicyException, Reaction, Recognition, Redemption
 from recognition.selectors import balances_for
@@ -68,6 +70,25 @@ def test_giving_through_the_htmx_form_returns_a_fresh_form_and_the_new_card(empl
     assert balances_for(teammate).wallet == 20
 
 
+def test_opening_the_give_address_shows_the_give_form(employee, teammate):
+    client = _client(employee)
+
+    response = client.get("/recognition/give/", {"who": "Tom"}, follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == "/recognition/?who=Tom#give-form"
+    page = response.content.decode()
+    assert 'id="give-form"' in page
+    assert f'name="receivers" value="{teammate.pk}"' in page
+
+
+def test_the_give_address_still_needs_a_sign_in(db):
+    response = Client().get("/recognition/give/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
 def test_a_refused_give_shows_the_reason_on_the_form(employee):
     client = _client(employee)
     form = {
@@ -127,6 +148,45 @@ def test_my_points_lists_the_history(employee, teammate):
     assert '<div class="stat">15</div>' in page
     assert "+15" in page
     assert "worth 1.50 GBP" in page
+
+
+def _text(html: str) -> str:
+    """The page as a person reads it: tags dropped, spaces collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_my_points_tells_points_given_from_points_received(employee, teammate, outsider):
+    give(employee, [teammate, outsider], points=10)
+    give(teammate, employee, points=15)
+
+    mine = _text(_client(employee).get("/recognition/points/").content.decode())
+
+    assert "You gave 10 points each to Olga Outsider and Tom Teammate" in mine
+    assert "From Tom Teammate" in mine
+    assert "Recognition from Erin Employee" not in mine  # her own gift is not "from" her
+    assert "Points to spend 15" in mine
+    assert "Received 15" not in mine
+    theirs = _text(_client(teammate).get("/recognition/points/").content.decode())
+    assert "From Erin Employee" in theirs
+    assert "You gave 15 points to Erin Employee" in theirs
+
+
+def test_my_points_reads_the_same_number_of_queries_however_long_the_history(
+    employee, teammate, outsider, django_assert_num_queries
+):
+    give(employee, [teammate, outsider], points=1)
+    give(teammate, employee, points=1)
+    client = _client(employee)
+    with CaptureQueriesContext(connection) as short:
+        assert client.get("/recognition/points/").status_code == 200
+
+    for _ in range(10):
+        give(employee, [teammate, outsider], points=1)
+        give(outsider, employee, points=1)
+
+    with django_assert_num_queries(len(short.captured_queries)):
+        page = _text(client.get("/recognition/points/").content.decode())
+    assert page.count("You gave 1 point each to Olga Outsider and Tom Teammate") == 11
 
 
 def test_redeeming_from_the_catalog_once_even_if_submitted_twice(employee, manager, hr_admin):
