@@ -284,7 +284,7 @@ class EmployeeFilter(filters.FilterSet):
     subtree = filters.NumberFilter(method="filter_subtree", label="Team id: the team and below")
     search = filters.CharFilter(
         method="filter_search",
-        label="Every word in the name, title or team (or email, among people whose full record you see)",
+        label="Every word in the name, title or team (or email, where you see the full record)",
     )
     # Private fields: a filter on them must not tell a colleague's hidden value.
     role_family = filters.CharFilter(
