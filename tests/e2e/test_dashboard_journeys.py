@@ -11,6 +11,7 @@ from cxculture.people.models import Employee, Team
 from surveys import services as survey_services
 from surveys.models import Invitation, Question, SurveyRun
 from tests.e2e.conftest import PHONE
+from tests.factories.people import EmployeeFactory
 from tests.factories.recognition import give
 from tests.factories.surveys import ProgramFactory, answer, load_question_library, open_run
 from tests.helpers import PASSWORD
