@@ -88,6 +88,8 @@ def forwards(apps, schema_editor):
     )
     if schema_editor.connection.vendor == "postgresql":
         with schema_editor.connection.cursor() as cursor:
+            # The deleted rows' foreign-key checks wait for the commit; CLUSTER wants none.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for model in (Response, Answer):
                 cursor.execute(f"CLUSTER {model._meta.db_table} USING {model._meta.db_table}_pkey")
 
