@@ -1,5 +1,7 @@
 """REST API for the organisation: teams, employees, values, policies and directory syncs."""
 
+import json
+
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -16,7 +18,7 @@ from rest_framework.response import Response
 from cxculture.lib.api import error_body
 
 from . import selectors, services
-from .models import CompanyValue, DirectorySync, Employee, Policy, Role, Team
+from .models import CompanyValue, DirectorySource, DirectorySync, Employee, Policy, Role, Team
 from .permissions import IsHRAdmin, IsHRAdminOrReadOnly, viewer_for
 
 # --- Serializers -------------------------------------------------------------------------------
@@ -186,6 +188,10 @@ class RowErrorSerializer(serializers.Serializer):
 
 class DirectorySyncSerializer(serializers.ModelSerializer):
     row_errors = RowErrorSerializer(source="errors", many=True, read_only=True)
+    mapping = serializers.DictField(child=serializers.CharField(), read_only=True)
+    source = serializers.SlugRelatedField(  # type: ignore[assignment,var-annotated]
+        slug_field="name", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = DirectorySync
@@ -200,6 +206,8 @@ class DirectorySyncSerializer(serializers.ModelSerializer):
             "unchanged_count",
             "deactivated_count",
             "confirm_deactivation",
+            "mapping",
+            "source",
             "message",
             "row_errors",
             "created_at",
@@ -242,6 +250,34 @@ class DirectoryCellField(serializers.Field):
         return value
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "example": {"external_id": "employee_id", "team_external_id": "team_id"},
+    }
+)
+class ColumnMappingField(serializers.Field):
+    """Target field -> the file's own header; a JSON object, or its text in a multipart form."""
+
+    default_error_messages = {"invalid": "Send an object of target field -> column name."}
+
+    def to_internal_value(self, data: object) -> dict:
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                self.fail("invalid")
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        if not all(isinstance(value, str | None) for value in data.values()):
+            self.fail("invalid")
+        return {str(key): value or "" for key, value in data.items()}
+
+    def to_representation(self, value: object) -> object:
+        return value
+
+
 class DirectorySyncCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=DirectorySync.Kind.choices)
     file = serializers.FileField(required=False, help_text="A UTF-8 CSV file.")
@@ -255,10 +291,32 @@ class DirectorySyncCreateSerializer(serializers.Serializer):
         ),
     )
     confirm_deactivation = serializers.BooleanField(required=False, default=False)
+    mapping = ColumnMappingField(
+        required=False,
+        help_text=(
+            "Target field -> the file's own header (or the rows' own keys), so an export loads "
+            "as it is; unmapped columns are ignored. People files may also map team_name, "
+            "parent_team_external_id, parent_team_name (teams taken from the people rows) and "
+            "is_manager (yes: manages their own team)."
+        ),
+    )
+    source = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="name",
+        queryset=DirectorySource.objects.all(),
+        required=False,
+        help_text="The name of a saved mapping to use (a sent `mapping` wins over it).",
+    )
+    save_mapping_as = serializers.CharField(
+        required=False,
+        max_length=100,
+        help_text="Save the mapping under this name (replacing a saved one of that name).",
+    )
 
     def validate(self, attrs: dict) -> dict:
         if ("file" in attrs) == ("rows" in attrs):
             raise serializers.ValidationError({"file": ["Send either a file or rows."]})
+        if "save_mapping_as" in attrs and "mapping" not in attrs:
+            raise serializers.ValidationError({"save_mapping_as": ["Send the mapping to save."]})
         return attrs
 
 
@@ -477,7 +535,8 @@ class PolicyViewSet(
             400: OpenApiResponse(
                 description=(
                     "Rejected: nothing was changed. `error.rows` lists each rejected row "
-                    "(row, column, reason) and `error.sync` the recorded sync."
+                    "(row, column, reason) and `error.sync` the recorded sync; or the mapping "
+                    "is wrong (`error.fields.mapping` names the target or header)."
                 )
             ),
             413: OpenApiResponse(description="The file is over the size limit."),
@@ -516,13 +575,18 @@ class DirectorySyncViewSet(
             services.directory_upload_check_size(upload.size)
             content, file_name = upload.read(), upload.name
         else:
-            content, file_name = services.rows_to_csv(data["kind"], data["rows"]), ""
+            mapped = "mapping" in data or "source" in data
+            content = services.rows_to_csv(data["kind"], data["rows"], mapped=mapped)
+            file_name = ""
         sync = services.directory_sync_start(
             kind=data["kind"],
             content=content,
             file_name=file_name,
             requested_by=request.user,  # type: ignore[arg-type]
             confirm_deactivation=data["confirm_deactivation"],
+            mapping=data.get("mapping"),
+            source=data.get("source"),
+            save_mapping_as=data.get("save_mapping_as", ""),
         )
         if sync.status == DirectorySync.Status.REJECTED:
             # The sync stays in the history, but the request itself was bad input: a 400 that

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.directory, name="directory"),
     path("sync/", views.sync_list, name="sync-list"),
     path("sync/<int:pk>/", views.sync_detail, name="sync-detail"),
+    path("sync/<int:pk>/map/", views.sync_map, name="sync-map"),
     path("sync/<int:pk>/confirm/", views.sync_confirm, name="sync-confirm"),
     path("sync/<int:pk>/cancel/", views.sync_cancel, name="sync-cancel"),
 ]
