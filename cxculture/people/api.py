@@ -1,7 +1,5 @@
 """REST API for the organisation: teams, employees, values, policies and directory syncs."""
 
-import json
-
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -15,7 +13,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cxculture.lib.api import error_body
+from cxculture.lib.api import ColumnMappingField, error_body
 
 from . import selectors, services
 from .models import CompanyValue, DirectorySource, DirectorySync, Employee, Policy, Role, Team
@@ -245,34 +243,6 @@ class DirectoryCellField(serializers.Field):
         if isinstance(data, list) and all(isinstance(item, str) for item in data):
             return ";".join(data)
         self.fail("invalid")
-
-    def to_representation(self, value: object) -> object:
-        return value
-
-
-@extend_schema_field(
-    {
-        "type": "object",
-        "additionalProperties": {"type": "string"},
-        "example": {"external_id": "employee_id", "team_external_id": "team_id"},
-    }
-)
-class ColumnMappingField(serializers.Field):
-    """Target field -> the file's own header; a JSON object, or its text in a multipart form."""
-
-    default_error_messages = {"invalid": "Send an object of target field -> column name."}
-
-    def to_internal_value(self, data: object) -> dict:
-        if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except ValueError:
-                self.fail("invalid")
-        if not isinstance(data, dict):
-            self.fail("invalid")
-        if not all(isinstance(value, str | None) for value in data.values()):
-            self.fail("invalid")
-        return {str(key): value or "" for key, value in data.items()}
 
     def to_representation(self, value: object) -> object:
         return value
