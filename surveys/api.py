@@ -28,6 +28,11 @@ from cxculture.audit.models import AuditEvent
 from cxculture.audit.services import audit_export
 from cxculture.lib.api import DomainError
 from cxculture.lib.csvio import csv_response, write_csv
+from cxculture.lib.ratelimit import (
+    SignedInUserThrottle,
+    SurveyLinkThrottle,
+    SurveySubmitAddressThrottle,
+)
 from cxculture.people.models import Team
 from cxculture.people.permissions import IsHRAdmin, IsHRAdminOrReadOnly, viewer_for
 
@@ -625,6 +630,9 @@ class ResponseViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Anonymous survey responses: submit only."""
 
     permission_classes = [AllowAny]
+    # Per link (a hash of its token), not per address: a company behind one office address
+    # answers at once. Anonymous answers per address keep only a high ceiling.
+    throttle_classes = [SurveyLinkThrottle, SurveySubmitAddressThrottle, SignedInUserThrottle]
     serializer_class = ResponseSubmitSerializer
 
     def get_queryset(self):

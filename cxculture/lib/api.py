@@ -4,6 +4,7 @@ Every error leaves the API as `{"error": {"code", "message", "fields"}}`, where 
 field name to a list of reasons (empty when the error is not about one field).
 """
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
-from rest_framework import exceptions, pagination
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -195,3 +197,31 @@ class RefuseNulBytesMiddleware:
                 return JsonResponse(error_body("invalid", NUL_MESSAGE, fields), status=400)
             return HttpResponse(NUL_MESSAGE, status=400, content_type="text/plain")
         return self.get_response(request)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "example": {"external_id": "employee_id", "team_external_id": "team_id"},
+    }
+)
+class ColumnMappingField(serializers.Field):
+    """Target field -> the file's own header; a JSON object, or its text in a multipart form."""
+
+    default_error_messages = {"invalid": "Send an object of target field -> column name."}
+
+    def to_internal_value(self, data: object) -> dict:
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                self.fail("invalid")
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        if not all(isinstance(value, str | None) for value in data.values()):
+            self.fail("invalid")
+        return {str(key): value or "" for key, value in data.items()}
+
+    def to_representation(self, value: object) -> object:
+        return value

@@ -7,12 +7,16 @@ with its row number as a person would count it in a spreadsheet (the header is r
 `csv_streaming_response` are every CSV download of the product: UTF-8, said so in the
 Content-Type and with a byte-order mark, without which Excel reads the file in the machine's
 legacy code page and garbles every accent ("Ã‰quipe" for "Équipe").
+With a column mapping (target field -> the file's own header), the file's headers may be
+anything: mapped columns are renamed to their targets and the others are ignored, so an export
+from another system loads without editing. `mapping_check` refuses a bad mapping up front.
+`csv_safe` neutralises values that a spreadsheet would run as a formula.
 """
 
 import csv
 import io
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
@@ -42,6 +46,74 @@ class CSVFileError(Exception):
         super().__init__(error.reason)
         self.error = error
         self.code = code
+
+
+class MappingError(Exception):
+    """A column mapping that cannot be used: an unknown target, a required target left out, or a
+    header the file does not have. `field` names the target or header at fault."""
+
+    def __init__(self, message: str, *, field: str):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def normalise_header(name: str) -> str:
+    """How headers are compared: case, surrounding spaces and a byte-order mark do not count."""
+    return name.replace("\ufeff", "").strip().lower()
+
+
+def mapping_check(
+    mapping: Mapping[str, str],
+    *,
+    targets: Sequence[str],
+    required: Iterable[str],
+    header: Sequence[str] | None = None,
+) -> dict[str, str]:
+    """The mapping (target -> header) cleaned, or MappingError naming the first thing wrong.
+
+    Targets left empty are dropped. With `header` (the file's first row), every mapped header
+    must be in it.
+    """
+    if not isinstance(mapping, Mapping):
+        raise MappingError("A mapping is an object of target field -> column name.", field="")
+    cleaned: dict[str, str] = {}
+    for target, column in mapping.items():
+        if not isinstance(target, str) or not isinstance(column, str | None):
+            raise MappingError("Targets and column names are text.", field=str(target))
+        if target not in targets:
+            raise MappingError(
+                f"Unknown target field {target!r}. Targets: {', '.join(targets)}.", field=target
+            )
+        if column and column.strip():
+            if len(column) > 200:
+                raise MappingError("A column name has at most 200 characters.", field=target)
+            cleaned[target] = column.strip()
+    for target in required:
+        if target not in cleaned:
+            raise MappingError(f"The target field {target!r} must be mapped.", field=target)
+    if header is not None:
+        present = {normalise_header(name) for name in header}
+        for target, column in cleaned.items():
+            if normalise_header(column) not in present:
+                raise MappingError(
+                    f"The column {column!r} (mapped to {target}) is not in the file. "
+                    f"Its columns: {', '.join(name for name in header if name.strip())}.",
+                    field=target,
+                )
+    return cleaned
+
+
+def read_header(raw: IO[bytes]) -> list[str]:
+    """The file's first row as written (stripped); CSVFileError when it cannot be read."""
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+    try:
+        header = next(_decoded(csv.reader(text)), [])
+    finally:
+        text.detach()
+    if _is_blank(header):
+        raise CSVFileError(RowError(1, "", "The file is empty."), code="empty_file")
+    return [name.strip() for name in header]
 
 
 def check_size(size: int | None, max_bytes: int) -> None:
@@ -81,11 +153,13 @@ def read_csv(
     *,
     required: Iterable[str],
     optional: Iterable[str] = (),
+    mapping: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield `(row_number, row)` with every value stripped; raise CSVFileError for the file.
 
-    The header must hold every required column and nothing unknown, so a typo in a column
-    name is an error and not a silently empty field.
+    Without a mapping, the header must hold every required column and nothing unknown, so a
+    typo in a column name is an error and not a silently empty field. With a mapping (target
+    -> the file's header), rows are keyed by target and unmapped columns are ignored.
     """
     required = list(required)
     allowed = set(required) | set(optional)
@@ -97,7 +171,10 @@ def read_csv(
     header = next(rows, [])
     if _is_blank(header) and all(_is_blank(values) for values in rows):
         raise CSVFileError(RowError(1, "", "The file is empty."), code="empty_file")
-    header = [column.strip().lower() for column in header]
+    header = [normalise_header(column) for column in header]
+    if mapping is not None:
+        yield from _read_mapped(rows, header, required, optional, mapping)
+        return
     missing = [column for column in required if column not in header]
     unknown = [column for column in header if column not in allowed]
     if missing or unknown:
@@ -134,6 +211,40 @@ def read_csv(
             row_number,
             {column: value.strip() for column, value in zip(header, values, strict=True)},
         )
+    if not seen_any:
+        raise CSVFileError(RowError(2, "", "The file has a header but no rows."), code="empty_file")
+
+
+def _read_mapped(
+    rows: Iterator[list[str]],
+    header: list[str],
+    required: list[str],
+    optional: Iterable[str],
+    mapping: Mapping[str, str],
+) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        cleaned = mapping_check(mapping, targets=[*required, *optional], required=required)
+    except MappingError as exc:
+        raise CSVFileError(RowError(1, exc.field, exc.message), code="wrong_mapping") from None
+    index: dict[str, int] = {}
+    for target, column in cleaned.items():
+        wanted = normalise_header(column)
+        if header.count(wanted) != 1:
+            reason = "is not in the file" if wanted not in header else "appears twice"
+            raise CSVFileError(
+                RowError(1, column, f"Wrong header: the column {column!r} {reason}."),
+                code="wrong_header",
+            )
+        index[target] = header.index(wanted)
+    seen_any = False
+    for row_number, values in enumerate(rows, start=2):
+        if _is_blank(values):
+            continue
+        seen_any = True
+        if len(values) != len(header):
+            yield row_number, {"__error__": f"Expected {len(header)} values, found {len(values)}."}
+            continue
+        yield row_number, {target: values[at].strip() for target, at in index.items()}
     if not seen_any:
         raise CSVFileError(RowError(2, "", "The file has a header but no rows."), code="empty_file")
 

@@ -6,6 +6,7 @@ Redis INCR (the key is created with SET NX and its expiry first), or, on caches 
 atomic increment, the same steps under a process lock (locmem is per process anyway).
 """
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle
+from rest_framework.throttling import BaseThrottle, UserRateThrottle
 
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600}
 _PERIODS |= {"hour": 3600, "d": 86400, "day": 86400}
@@ -111,3 +112,83 @@ class ExceptionCreateThrottle(CreateRateThrottle):
 class OutcomeImportCreateThrottle(CreateRateThrottle):
     scope = "outcome-import-create"
     setting = "CXC_RATELIMIT_OUTCOME_IMPORT"
+
+
+def _client_address(request: Request) -> str:
+    """REMOTE_ADDR, or behind CXC_TRUSTED_PROXY_COUNT proxies the address the outermost one saw
+    (as `cxculture.audit.middleware.client_ip`, which this floor may not import)."""
+    proxies = settings.CXC_TRUSTED_PROXY_COUNT
+    remote = request.META.get("REMOTE_ADDR") or "unknown"
+    if proxies <= 0:
+        return remote
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops = [hop for hop in hops if hop]
+    return hops[-proxies] if len(hops) >= proxies else remote
+
+
+class _SubmitThrottle(BaseThrottle):
+    """A throttle on `create` at `settings.<setting>`, counted per `key(request)` (None: not
+    counted)."""
+
+    scope = ""
+    setting = ""
+
+    def __init__(self) -> None:
+        self.decision: Decision | None = None
+
+    def key(self, request: Request) -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request: Request, view) -> bool:
+        if getattr(view, "action", None) != "create":
+            return True
+        who = self.key(request)
+        if who is None:
+            return True
+        limit, window = parse_rate(getattr(settings, self.setting))
+        self.decision = hit(f"{self.scope}:{who}", limit=limit, window=window)
+        return self.decision.allowed
+
+    def wait(self) -> float | None:
+        return float(self.decision.retry_after) if self.decision else None
+
+
+class SurveyLinkThrottle(_SubmitThrottle):
+    """Survey answers sent with an invitation link's token, counted per link: a whole company
+    behind one address (an office NAT, a contact-centre proxy) is never throttled as one.
+
+    The counter's key is a SHA-256 of the token, so the cache never holds a usable link.
+    """
+
+    scope = "survey-link"
+    setting = "CXC_THROTTLE_SURVEY_LINK"
+
+    def key(self, request: Request) -> str | None:
+        data = request.data
+        token = data.get("token") if hasattr(data, "get") else None
+        if not token:
+            return None
+        return hashlib.sha256(str(token).encode()).hexdigest()
+
+
+class SurveySubmitAddressThrottle(_SubmitThrottle):
+    """Anonymous survey answers per client address, at a ceiling high enough for a whole
+    company answering from behind one address (CXC_TRUSTED_PROXY_COUNT decides the address)."""
+
+    scope = "survey-submit-ip"
+    setting = "CXC_THROTTLE_SURVEY_SUBMIT_IP"
+
+    def key(self, request: Request) -> str | None:
+        if request.user and request.user.is_authenticated:
+            return None
+        return _client_address(request)
+
+
+class SignedInUserThrottle(UserRateThrottle):
+    """The API's per-user rate for signed-in people only (anonymous requests are counted by the
+    throttles above, not per address at the user rate)."""
+
+    def allow_request(self, request: Request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return True
+        return super().allow_request(request, view)

@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cxculture.lib import signing
-from cxculture.lib.api import DomainError
+from cxculture.lib.api import ColumnMappingField, DomainError
 from cxculture.lib.csvio import csv_streaming_response, write_csv
 from cxculture.lib.parsers import JSONParser
 from cxculture.lib.ratelimit import OutcomeImportCreateThrottle
@@ -35,6 +35,7 @@ from . import selectors, services
 from .authentication import OutcomeSourceAuthentication
 from .models import Metric, OutcomeImport, OutcomeImportError, OutcomeRecord, OutcomeSource
 from .permissions import OutcomeRecordAccess
+from .presets import PRESETS
 from .uploads import limit_upload
 
 # --- Serializers -------------------------------------------------------------------------------
@@ -154,6 +155,9 @@ class OutcomeImportSerializer(serializers.ModelSerializer):
             "id",
             "status",
             "source",
+            "preset",
+            "metric",
+            "mapping",
             "file_name",
             "file_size",
             "rows_estimated",
@@ -182,8 +186,35 @@ class OutcomeImportCreateSerializer(serializers.Serializer):
     source = serializers.CharField(  # type: ignore[assignment]
         max_length=50,
         required=False,
-        default="csv",
-        help_text="Where the rows come from; (source, external_id) identifies a record.",
+        default="",
+        help_text=(
+            "Where the rows come from; (source, external_id) identifies a record. Default: "
+            "the preset's source, else csv."
+        ),
+    )
+    preset = serializers.ChoiceField(
+        choices=sorted(PRESETS),
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text=(
+            "A helpdesk export read as it is: its columns, metric, source and score "
+            "conversion (see the README). A `mapping` sent with it overrides single columns."
+        ),
+    )
+    mapping = ColumnMappingField(
+        required=False,
+        help_text=(
+            "Target field -> the file's own header, so an export loads as it is (unmapped "
+            "columns are ignored). Targets: metric, value, occurred_at, team_external_id, "
+            "agent, customer_ref, interaction_ref, external_id, and source (each row's own)."
+        ),
+    )
+    metric = serializers.CharField(
+        max_length=50,
+        required=False,
+        default="",
+        help_text="The metric of every row, for a file without a metric column.",
     )
 
 
@@ -425,7 +456,12 @@ def _import_answer(job: OutcomeImport) -> Response:
         responses={
             201: OutcomeImportSerializer,
             202: OpenApiResponse(OutcomeImportSerializer, "Queued: a worker imports it."),
-            400: OpenApiResponse(description="Not UTF-8, empty, or a wrong header."),
+            400: OpenApiResponse(
+                description=(
+                    "Not UTF-8, empty, a wrong header, or a wrong mapping "
+                    "(`error.fields.mapping` names the target or header)."
+                )
+            ),
             413: OpenApiResponse(description="The file is over the size limit."),
             422: OpenApiResponse(description="The Idempotency-Key was used for another file."),
         },
@@ -478,6 +514,9 @@ class OutcomeImportViewSet(
             source=incoming.validated_data["source"],
             requested_by=request.user,  # type: ignore[arg-type]
             idempotency_key=request.headers.get("Idempotency-Key", ""),
+            mapping=incoming.validated_data.get("mapping"),
+            preset=incoming.validated_data["preset"],
+            metric=incoming.validated_data["metric"],
         )
         return _import_answer(job)
 

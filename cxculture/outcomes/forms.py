@@ -1,6 +1,7 @@
 from django import forms
 
 from .models import Metric
+from .presets import PRESETS
 
 
 class OutcomeImportForm(forms.Form):
@@ -12,6 +13,14 @@ class OutcomeImportForm(forms.Form):
         initial="csv",
         help_text="Where the rows come from (e.g. zendesk). Rows are told apart by source and "
         "external_id, so a file imported again under the same source changes nothing.",
+    )
+    preset = forms.ChoiceField(
+        required=False,
+        choices=[("", "— none: the file uses our column names —")]
+        + [(preset.name, preset.title) for preset in PRESETS.values()],
+        label="Helpdesk export",
+        help_text="Read a helpdesk's CSAT export as it is (its columns and scores). Leave the "
+        "source at csv to use the helpdesk's name as the source.",
     )
 
 

@@ -142,6 +142,12 @@ class OutcomeImport(models.Model):
     file_size = models.PositiveBigIntegerField(default=0)
     file_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     header = models.JSONField(default=list, blank=True, editable=False)
+    # Target field -> the file's own header (a preset's columns merged with the ones sent);
+    # empty when the file uses our column names.
+    mapping = models.JSONField(default=dict, blank=True, editable=False)
+    preset = models.CharField(max_length=50, blank=True, editable=False)
+    # The metric of every row when the file has no metric column (a CSAT export, say).
+    metric = models.SlugField(max_length=50, blank=True, editable=False)
     rows_estimated = models.PositiveIntegerField(default=0)
     rows_read = models.PositiveIntegerField(default=0)
     rows_accepted = models.PositiveIntegerField(default=0)

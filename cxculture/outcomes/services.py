@@ -34,7 +34,15 @@ from django.utils import timezone
 
 from cxculture.audit.services import audit_record
 from cxculture.lib.api import ConflictError, DomainError
-from cxculture.lib.csvio import CSVFileError, check_size, read_csv
+from cxculture.lib.csvio import (
+    CSVFileError,
+    MappingError,
+    check_size,
+    mapping_check,
+    normalise_header,
+    read_csv,
+    read_header,
+)
 from cxculture.people.models import Employee, Team
 
 from .models import (
@@ -46,6 +54,7 @@ from .models import (
     OutcomeSource,
     OutcomeWebhookEvent,
 )
+from .presets import PRESETS, Preset, ScoreError
 
 # --- Metric catalog ----------------------------------------------------------------------------
 
@@ -280,6 +289,9 @@ def outcome_source_touch(*, source: OutcomeSource) -> None:
 REQUIRED_COLUMNS = ("metric", "value", "occurred_at")
 OPTIONAL_COLUMNS = ("team_external_id", "agent", "customer_ref", "interaction_ref", "external_id")
 ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+# A mapped file may also carry each row's source (a combined export of several tools); rows
+# with it empty take the import's source.
+MAPPING_TARGETS = (*ALL_COLUMNS, "source")
 _YES = {"1", "yes", "y", "true"}
 _NO = {"0", "no", "n", "false"}
 _MAX_LENGTH = {"customer_ref": 100, "interaction_ref": 100, "external_id": 200}
@@ -909,7 +921,67 @@ class _FileFacts:
     header: list[str]
 
 
-def _inspect_upload(handle: IO[bytes]) -> _FileFacts:
+def _mapped_header(handle: IO[bytes]) -> list[str]:
+    """The header of a file read through a mapping, checked to have at least one row."""
+    try:
+        header = read_header(_binary(handle))
+        handle.seek(0)
+        rows = read_csv(_binary(handle), required=(), optional=(), mapping={})
+        try:
+            next(rows)
+        finally:
+            rows.close()  # type: ignore[attr-defined]
+    except CSVFileError as exc:
+        raise DomainError(exc.error.reason, code=exc.code, field="file") from None
+    handle.seek(0)
+    return header
+
+
+def outcome_mapping_resolve(
+    *,
+    header: Sequence[str],
+    mapping: Mapping[str, str] | None,
+    preset: str = "",
+    metric: str = "",
+) -> tuple[dict[str, str], Preset | None, str]:
+    """(mapping, preset, metric) for a file with this header, or a DomainError naming the field.
+
+    A preset's columns that the file lacks are left out, except the ones a record needs; the
+    mapping sent is laid over the preset's (an empty column name removes one of the preset's).
+    The metric is the one sent, else the preset's; without one the file must map `metric`.
+    """
+    chosen: Preset | None = None
+    columns: dict[str, str] = {}
+    if preset:
+        chosen = PRESETS.get(preset)
+        if chosen is None:
+            known = ", ".join(sorted(PRESETS))
+            raise DomainError(f"Unknown preset {preset!r}. Presets: {known}.", field="preset")
+        present = {normalise_header(name) for name in header}
+        columns = {
+            target: column
+            for target, column in chosen.columns.items()
+            if normalise_header(column) in present or target in ("value", "occurred_at")
+        }
+    columns.update(mapping or {})
+    metric = (metric or (chosen.metric if chosen else "")).strip().lower()
+    required = ("value", "occurred_at") + (() if metric else ("metric",))
+    try:
+        cleaned = mapping_check(columns, targets=MAPPING_TARGETS, required=required, header=header)
+    except MappingError as exc:
+        raise DomainError(exc.message, code="wrong_mapping", field="mapping") from None
+    if "team_external_id" not in cleaned and "agent" not in cleaned:
+        raise DomainError(
+            "Map team_external_id, agent or both: each record belongs to a team.",
+            code="wrong_mapping",
+            field="mapping",
+        )
+    if metric and not Metric.objects.filter(code=metric, is_active=True).exists():
+        raise DomainError(f"Unknown metric {metric!r}.", field="metric")
+    return cleaned, chosen, metric
+
+
+def _inspect_upload(handle: IO[bytes], *, mapped: bool = False) -> _FileFacts:
     """Check the whole file is UTF-8 and its header is right, before anything is stored.
 
     One streaming pass (about a second for 200 MB) so a Latin-1 file is refused up front, not
@@ -942,6 +1014,8 @@ def _inspect_upload(handle: IO[bytes]) -> _FileFacts:
             field="file",
         ) from None
     handle.seek(0)
+    if mapped:
+        return _FileFacts(sha256=digest.hexdigest(), lines=lines, header=_mapped_header(handle))
     rows = read_csv(_binary(handle), required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS)
     try:
         next(rows)
@@ -968,9 +1042,12 @@ def outcome_import_create(
     file: IO[bytes],
     file_name: str,
     size: int,
-    source: str = "csv",
+    source: str = "",
     requested_by: User | None,
     idempotency_key: str = "",
+    mapping: Mapping[str, str] | None = None,
+    preset: str = "",
+    metric: str = "",
 ) -> tuple[OutcomeImport, bool]:
     """Check an upload, store it and queue its import; return the job and whether it is new.
 
@@ -980,11 +1057,28 @@ def outcome_import_create(
     as a whole: the file is written to storage before the job row, and removed if that fails.
     """
     outcome_import_check_size(size)
+    mapped = mapping is not None or bool(preset)
+    if preset and preset in PRESETS and not source:
+        source = PRESETS[preset].source
     source = _clean_slug(source or "csv", field_name="source")
     idempotency_key = idempotency_key.strip()
     if len(idempotency_key) > 100:
         raise DomainError("An Idempotency-Key has at most 100 characters.", field="idempotency_key")
-    facts = _inspect_upload(file)
+    facts = _inspect_upload(file, mapped=mapped)
+    columns: dict[str, str] = {}
+    if mapped:
+        columns, chosen, metric = outcome_mapping_resolve(
+            header=facts.header, mapping=mapping, preset=preset, metric=metric
+        )
+        preset = chosen.name if chosen else ""
+        # Rejected rows and their download use the header as our reader sees it.
+        facts = _FileFacts(
+            sha256=facts.sha256,
+            lines=facts.lines,
+            header=[normalise_header(name) for name in facts.header],
+        )
+    else:
+        preset = metric = ""
 
     def repeat() -> tuple[OutcomeImport, bool] | None:
         if not idempotency_key:
@@ -1017,6 +1111,9 @@ def outcome_import_create(
                 file_size=size,
                 file_sha256=facts.sha256,
                 header=facts.header,
+                mapping=columns,
+                preset=preset,
+                metric=metric,
                 rows_estimated=max(0, facts.lines - 1),
                 requested_by=requested_by,
                 idempotency_key=idempotency_key,
@@ -1123,7 +1220,15 @@ def _import_rows(job: OutcomeImport, handle: IO[bytes]) -> None:
     )
     start_after = last_row = job.last_row
     batch: list[tuple[int, dict[str, str]]] = []
-    rows = read_csv(_binary(handle), required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS)
+    if job.mapping:
+        rows = read_csv(
+            _binary(handle),
+            required=("value", "occurred_at"),
+            optional=[t for t in MAPPING_TARGETS if t not in ("value", "occurred_at")],
+            mapping=job.mapping,
+        )
+    else:
+        rows = read_csv(_binary(handle), required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS)
     for row_number, row in rows:
         if row_number <= start_after:
             continue
@@ -1146,28 +1251,47 @@ def _import_batch(
 ) -> int:
     """Write one batch with its progress and rejected rows; return the errors stored."""
     validator.prefetch(row for _, row in batch if "__error__" not in row)
-    records: list[NewRecord] = []
+    by_source: dict[str, list[NewRecord]] = {job.source: []}
     errors: list[OutcomeImportError] = []
     rejected = 0
+    header_of = job.mapping or {}
+    preset = PRESETS.get(job.preset) if job.preset else None
     for row_number, row in batch:
+        source = job.source
         if "__error__" in row:
             problems = [("", row["__error__"])]
             record, row = None, {}
         else:
-            record, problems = validator.validate(row)
+            mapped, source, problems = _mapped_row(row, job=job, preset=preset)
+            record = None
+            if not problems:
+                record, problems = validator.validate(mapped)
         if record is not None:
-            records.append(record)
+            by_source.setdefault(source, []).append(record)
             continue
         rejected += 1
         # PostgreSQL text cannot hold NUL: keep the row readable with a replacement character.
-        values = {key: value.replace("\x00", "\ufffd") for key, value in row.items()}
+        # Columns and values are named as in the file.
+        values = {
+            normalise_header(header_of.get(key, key)): value.replace("\x00", "\ufffd")
+            for key, value in row.items()
+        }
         errors += [
             OutcomeImportError(
-                job_id=job.pk, row=row_number, column=column, reason=reason[:500], values=values
+                job_id=job.pk,
+                row=row_number,
+                column=header_of.get(column, column)[:100],
+                reason=reason[:500],
+                values=values,
             )
             for column, reason in problems
         ]
-    inserted = _write_records(records, source=job.source, import_job_id=job.pk, nps_ids=nps_ids)
+    inserted: set[tuple[str, str]] = set()
+    records = 0
+    for source, group in sorted(by_source.items()):
+        records += len(group)
+        written = _write_records(group, source=source, import_job_id=job.pk, nps_ids=nps_ids)
+        inserted |= {(source, external_id) for external_id in written}
     stored = errors[: max(0, room)]
     OutcomeImportError.objects.bulk_create(stored, batch_size=1000)
     moved = OutcomeImport.objects.filter(
@@ -1176,13 +1300,40 @@ def _import_batch(
         last_row=batch[-1][0],
         rows_read=F("rows_read") + len(batch),
         rows_accepted=F("rows_accepted") + len(inserted),
-        duplicates=F("duplicates") + len(records) - len(inserted),
+        duplicates=F("duplicates") + records - len(inserted),
         rows_rejected=F("rows_rejected") + rejected,
         updated_at=timezone.now(),
     )
     if moved != 1:
         raise _LostClaim
     return len(stored)
+
+
+def _mapped_row(
+    row: dict[str, str], *, job: OutcomeImport, preset: Preset | None
+) -> tuple[dict[str, str], str, list[tuple[str, str]]]:
+    """A mapped row in our terms: the import's metric filled in, the tool's score converted,
+    and the row's own source (or the import's); with the (column, reason) problems found."""
+    if not job.mapping:
+        return row, job.source, []
+    mapped = dict(row)
+    problems: list[tuple[str, str]] = []
+    if job.metric and not mapped.get("metric"):
+        mapped["metric"] = job.metric
+    if preset is not None and mapped.get("value"):
+        try:
+            mapped["value"] = preset.convert(mapped["value"])
+        except ScoreError as exc:
+            problems.append(("value", str(exc)))
+    source = job.source
+    raw_source = mapped.pop("source", "").strip().lower()
+    if raw_source:
+        if _SLUG.match(raw_source):
+            source = raw_source
+        else:
+            reason = "Use lowercase letters, digits, - and _ (at most 50 characters)."
+            problems.append(("source", reason))
+    return mapped, source, problems
 
 
 def outcome_imports_resume_stalled(*, now: dt.datetime | None = None) -> list[int]:

@@ -54,16 +54,20 @@ def _import_list(request: HttpRequest, limit: UploadLimitHandler | None) -> Http
         elif form.is_valid():
             upload = form.cleaned_data["file"]
             try:
+                preset = form.cleaned_data["preset"]
+                source = form.cleaned_data["source"]
                 job, _ = services.outcome_import_create(
                     file=upload,
                     file_name=upload.name or "",
                     size=upload.size,
-                    source=form.cleaned_data["source"],
+                    source="" if preset and source == "csv" else source,
                     requested_by=request.user,  # type: ignore[arg-type]
+                    preset=preset,
                 )
             except DomainError as exc:
                 status = exc.status
-                form.add_error(exc.field if exc.field in form.fields else "file", exc.message)
+                field = "preset" if exc.field in ("mapping", "metric") else exc.field
+                form.add_error(field if field in form.fields else "file", exc.message)
             else:
                 return redirect("outcomes:import-detail", pk=job.pk)
     else:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import CompanyValue, DirectorySync, Employee, Policy, Team
+from .models import CompanyValue, DirectorySource, DirectorySync, Employee, Policy, Team
 
 
 @admin.register(Team)
@@ -42,3 +42,10 @@ class DirectorySyncAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(DirectorySource)
+class DirectorySourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "updated_at"]
+    search_fields = ["name"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]

@@ -13,11 +13,11 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cxculture.lib.api import error_body
+from cxculture.lib.api import ColumnMappingField, error_body
 from cxculture.lib.parsers import JSONParser
 
 from . import selectors, services
-from .models import CompanyValue, DirectorySync, Employee, Policy, Role, Team
+from .models import CompanyValue, DirectorySource, DirectorySync, Employee, Policy, Role, Team
 from .permissions import IsHRAdmin, IsHRAdminOrReadOnly, viewer_for
 
 # --- Serializers -------------------------------------------------------------------------------
@@ -187,6 +187,10 @@ class RowErrorSerializer(serializers.Serializer):
 
 class DirectorySyncSerializer(serializers.ModelSerializer):
     row_errors = RowErrorSerializer(source="errors", many=True, read_only=True)
+    mapping = serializers.DictField(child=serializers.CharField(), read_only=True)
+    source = serializers.SlugRelatedField(  # type: ignore[assignment,var-annotated]
+        slug_field="name", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = DirectorySync
@@ -201,6 +205,8 @@ class DirectorySyncSerializer(serializers.ModelSerializer):
             "unchanged_count",
             "deactivated_count",
             "confirm_deactivation",
+            "mapping",
+            "source",
             "message",
             "row_errors",
             "created_at",
@@ -256,10 +262,32 @@ class DirectorySyncCreateSerializer(serializers.Serializer):
         ),
     )
     confirm_deactivation = serializers.BooleanField(required=False, default=False)
+    mapping = ColumnMappingField(
+        required=False,
+        help_text=(
+            "Target field -> the file's own header (or the rows' own keys), so an export loads "
+            "as it is; unmapped columns are ignored. People files may also map team_name, "
+            "parent_team_external_id, parent_team_name (teams taken from the people rows) and "
+            "is_manager (yes: manages their own team)."
+        ),
+    )
+    source = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="name",
+        queryset=DirectorySource.objects.all(),
+        required=False,
+        help_text="The name of a saved mapping to use (a sent `mapping` wins over it).",
+    )
+    save_mapping_as = serializers.CharField(
+        required=False,
+        max_length=100,
+        help_text="Save the mapping under this name (replacing a saved one of that name).",
+    )
 
     def validate(self, attrs: dict) -> dict:
         if ("file" in attrs) == ("rows" in attrs):
             raise serializers.ValidationError({"file": ["Send either a file or rows."]})
+        if "save_mapping_as" in attrs and "mapping" not in attrs:
+            raise serializers.ValidationError({"save_mapping_as": ["Send the mapping to save."]})
         return attrs
 
 
@@ -497,7 +525,8 @@ class PolicyViewSet(
             400: OpenApiResponse(
                 description=(
                     "Rejected: nothing was changed. `error.rows` lists each rejected row "
-                    "(row, column, reason) and `error.sync` the recorded sync."
+                    "(row, column, reason) and `error.sync` the recorded sync; or the mapping "
+                    "is wrong (`error.fields.mapping` names the target or header)."
                 )
             ),
             413: OpenApiResponse(description="The file is over the size limit."),
@@ -536,13 +565,18 @@ class DirectorySyncViewSet(
             services.directory_upload_check_size(upload.size)
             content, file_name = upload.read(), upload.name
         else:
-            content, file_name = services.rows_to_csv(data["kind"], data["rows"]), ""
+            mapped = "mapping" in data or "source" in data
+            content = services.rows_to_csv(data["kind"], data["rows"], mapped=mapped)
+            file_name = ""
         sync = services.directory_sync_start(
             kind=data["kind"],
             content=content,
             file_name=file_name,
             requested_by=request.user,  # type: ignore[arg-type]
             confirm_deactivation=data["confirm_deactivation"],
+            mapping=data.get("mapping"),
+            source=data.get("source"),
+            save_mapping_as=data.get("save_mapping_as", ""),
         )
         if sync.status == DirectorySync.Status.REJECTED:
             # The sync stays in the history, but the request itself was bad input: a 400 that

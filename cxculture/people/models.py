@@ -138,6 +138,29 @@ class Policy(models.Model):
         return self.name
 
 
+class DirectorySource(models.Model):
+    """A system HR exports the directory from, named once with how its columns map to ours.
+
+    `mapping` is target field -> the export's own header ({"external_id": "employee_id"}), so
+    the next export from the same system loads without editing the file or the mapping.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=[("teams", "Teams"), ("employees", "Employees")])
+    mapping = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class DirectorySync(models.Model):
     """One upload or API batch of directory rows, applied in a single transaction or not at all."""
 
@@ -146,6 +169,7 @@ class DirectorySync(models.Model):
         EMPLOYEES = "employees", "Employees"
 
     class Status(models.TextChoices):
+        NEEDS_MAPPING = "needs_mapping", "Needs a column mapping"
         PENDING = "pending", "Waiting for a worker"
         NEEDS_CONFIRMATION = "needs_confirmation", "Needs confirmation"
         APPLIED = "applied", "Applied"
@@ -162,6 +186,11 @@ class DirectorySync(models.Model):
     # a worker on any machine can apply it without shared file storage.
     content = models.BinaryField(editable=False)
     confirm_deactivation = models.BooleanField(default=False)
+    # Target field -> the file's own header; empty when the file uses our column names.
+    mapping = models.JSONField(default=dict, blank=True)
+    source = models.ForeignKey(
+        DirectorySource, null=True, blank=True, on_delete=models.SET_NULL, related_name="syncs"
+    )
     rows_total = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)

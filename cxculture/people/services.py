@@ -27,9 +27,18 @@ from django.utils.text import slugify
 
 from cxculture.audit.services import audit_record
 from cxculture.lib.api import ConflictError, DomainError
-from cxculture.lib.csvio import CSVFileError, RowError, check_size, read_csv
+from cxculture.lib.csvio import (
+    CSVFileError,
+    MappingError,
+    RowError,
+    check_size,
+    mapping_check,
+    normalise_header,
+    read_csv,
+    read_header,
+)
 
-from .models import CompanyValue, DirectorySync, Employee, Policy, Role, Team
+from .models import CompanyValue, DirectorySource, DirectorySync, Employee, Policy, Role, Team
 from .permissions import forget_viewer
 from .selectors import employees_without_password
 
@@ -412,8 +421,79 @@ EMPLOYEE_OPTIONAL_COLUMNS = (
     "manages",
     "is_active",
 )
+# Targets only a column mapping can use: one people file that also carries its teams (the team's
+# name and parent on each person's row), and "is_manager" (the person manages their own team).
+EMPLOYEE_MAPPING_ONLY_COLUMNS = (
+    "team_name",
+    "parent_team_external_id",
+    "parent_team_name",
+    "is_manager",
+)
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n", ""}
+
+# Headers that HR systems commonly use for each target, for guessing a mapping (compared after
+# normalise_header and with spaces and dashes as underscores).
+MAPPING_GUESSES: dict[str, dict[str, tuple[str, ...]]] = {
+    DirectorySync.Kind.TEAMS: {
+        "external_id": ("external_id", "team_id", "department_id", "dept_id", "org_unit_id", "id"),
+        "name": ("name", "team_name", "team", "department", "department_name", "org_unit"),
+        "parent_external_id": (
+            "parent_external_id",
+            "parent_team_id",
+            "parent_id",
+            "parent_department_id",
+            "parent_org_unit_id",
+            "parent",
+        ),
+    },
+    DirectorySync.Kind.EMPLOYEES: {
+        "external_id": (
+            "external_id",
+            "employee_id",
+            "employee_number",
+            "employee_no",
+            "emp_id",
+            "worker_id",
+            "person_id",
+            "staff_id",
+            "id",
+        ),
+        "email": ("email", "work_email", "email_address", "business_email", "e_mail"),
+        "first_name": ("first_name", "firstname", "given_name", "forename", "preferred_name"),
+        "last_name": ("last_name", "lastname", "surname", "family_name"),
+        "team_external_id": (
+            "team_external_id",
+            "team_id",
+            "department_id",
+            "dept_id",
+            "org_unit_id",
+        ),
+        "team_name": ("team_name", "team", "department", "department_name", "org_unit"),
+        "parent_team_external_id": (
+            "parent_team_external_id",
+            "parent_team_id",
+            "parent_department_id",
+            "parent_org_unit_id",
+            "parent_id",
+        ),
+        "parent_team_name": ("parent_team_name", "parent_team", "parent_department"),
+        "title": ("title", "job_title", "position", "job", "role"),
+        "role_family": ("role_family", "job_family", "function", "job_function"),
+        "location": ("location", "office", "site", "work_location", "city"),
+        "hire_date": ("hire_date", "start_date", "hired_on", "date_of_hire", "joined"),
+        "is_front_line": (
+            "is_front_line",
+            "frontline",
+            "front_line",
+            "is_frontline",
+            "customer_facing",
+        ),
+        "manages": ("manages", "manages_teams", "managed_teams"),
+        "is_manager": ("is_manager", "manager", "people_manager", "is_people_manager"),
+        "is_active": ("is_active", "active", "employment_active"),
+    },
+}
 
 
 def directory_columns(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -422,12 +502,106 @@ def directory_columns(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return EMPLOYEE_COLUMNS, EMPLOYEE_OPTIONAL_COLUMNS
 
 
-def rows_to_csv(kind: str, rows: Iterable[Mapping[str, Any]]) -> bytes:
-    """Turn API rows (dicts) into the CSV a file upload would hold: one pipeline for both."""
+def directory_mapping_targets(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(required, optional) targets a mapping of this kind may use."""
+    required, optional = directory_columns(kind)
+    if kind == DirectorySync.Kind.EMPLOYEES:
+        optional = optional + EMPLOYEE_MAPPING_ONLY_COLUMNS
+    return required, optional
+
+
+def _header_key(name: str) -> str:
+    return "_".join(normalise_header(name).replace("-", " ").replace(".", " ").split())
+
+
+def directory_mapping_guess(
+    kind: str, header: Iterable[str], *, saved: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """A mapping (target -> header) for these headers: the saved one where its headers are in
+    the file, then common names for the targets still free. Each header is used once."""
+    header = [name for name in header if name.strip()]
+    by_key = {_header_key(name): name for name in reversed(header)}
+    present = {normalise_header(name): name for name in header}
+    required, optional = directory_mapping_targets(kind)
+    guess: dict[str, str] = {}
+    for target, column in (saved or {}).items():
+        if target in required + optional and normalise_header(column) in present:
+            guess[target] = present[normalise_header(column)]
+    used = {normalise_header(column) for column in guess.values()}
+    for target, names in MAPPING_GUESSES[kind].items():
+        if target in guess:
+            continue
+        for name in names:
+            found = by_key.get(name)
+            if found is not None and normalise_header(found) not in used:
+                guess[target] = found
+                used.add(normalise_header(found))
+                break
+    return guess
+
+
+def directory_mapping_check(
+    *, kind: str, mapping: Mapping[str, str], content: bytes | None = None
+) -> dict[str, str]:
+    """The mapping cleaned, or a DomainError (400) on `mapping` naming the target or header."""
+    required, optional = directory_mapping_targets(kind)
+    header = None
+    if content is not None:
+        try:
+            header = read_header(io.BytesIO(content))
+        except CSVFileError as exc:
+            raise DomainError(exc.error.reason, code=exc.code, field="file") from None
+    try:
+        cleaned = mapping_check(
+            mapping, targets=required + optional, required=required, header=header
+        )
+    except MappingError as exc:
+        raise DomainError(exc.message, code="wrong_mapping", field="mapping") from None
+    if "parent_team_external_id" in cleaned and "team_name" not in cleaned:
+        raise DomainError(
+            "Map team_name too: teams are taken from the people rows only with their names.",
+            code="wrong_mapping",
+            field="mapping",
+        )
+    return cleaned
+
+
+def directory_source_save(
+    *, name: str, kind: str, mapping: Mapping[str, str], saved_by: User | None
+) -> DirectorySource:
+    """Create or replace the saved mapping called `name` (checked first)."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise DomainError("A mapping name has 1 to 100 characters.", field="save_mapping_as")
+    cleaned = directory_mapping_check(kind=kind, mapping=mapping)
+    source = DirectorySource.objects.select_for_update().filter(name=name).first()
+    if source is None:
+        return DirectorySource.objects.create(
+            name=name, kind=kind, mapping=cleaned, created_by=saved_by
+        )
+    if source.kind != kind:
+        raise DomainError(
+            f"The saved mapping {name!r} is for {source.kind}, not {kind}.",
+            field="save_mapping_as",
+        )
+    source.mapping = cleaned
+    source.save(update_fields=["mapping", "updated_at"])
+    return source
+
+
+def rows_to_csv(kind: str, rows: Iterable[Mapping[str, Any]], *, mapped: bool = False) -> bytes:
+    """Turn API rows (dicts) into the CSV a file upload would hold: one pipeline for both.
+
+    With `mapped`, the rows carry the source's own names: every key becomes a column, in the
+    order first seen.
+    """
     required, optional = directory_columns(kind)
     rows = list(rows)
-    extra = sorted({key for row in rows for key in row} - set(required) - set(optional))
-    header = list(required) + [c for c in optional if any(c in row for row in rows)] + extra
+    if mapped:
+        header = list(dict.fromkeys(key for row in rows for key in row))
+    else:
+        extra = sorted({key for row in rows for key in row} - set(required) - set(optional))
+        header = list(required) + [c for c in optional if any(c in row for row in rows)] + extra
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -457,20 +631,94 @@ def directory_sync_start(
     file_name: str = "",
     requested_by: User | None,
     confirm_deactivation: bool = False,
+    mapping: Mapping[str, str] | None = None,
+    source: DirectorySource | None = None,
+    save_mapping_as: str = "",
+    wait_for_mapping: bool = False,
 ) -> DirectorySync:
-    """Record a sync and apply it: in this request when small, by a Celery worker when large."""
+    """Record a sync and apply it: in this request when small, by a Celery worker when large.
+
+    With a `mapping` (target -> the file's header) or a saved `source`, the file keeps its own
+    headers; a sent mapping wins over the source's, and `save_mapping_as` keeps it under a
+    name for next time. A bad mapping is refused (400 on `mapping`) before anything is stored.
+    `wait_for_mapping` stores the file with status needs_mapping, for the page's mapping step.
+    """
     if kind not in DirectorySync.Kind.values:
         raise DomainError(f"Unknown kind {kind!r}: use teams or employees.", field="kind")
     data = content if isinstance(content, bytes) else content.read()
     directory_upload_check_size(len(data))
+    if source is not None and source.kind != kind:
+        raise DomainError(
+            f"The saved mapping {source.name!r} is for {source.kind}, not {kind}.", field="source"
+        )
+    if mapping is None and source is not None:
+        mapping = source.mapping
+    cleaned: dict[str, str] = {}
+    if mapping is not None and not wait_for_mapping:
+        cleaned = directory_mapping_check(kind=kind, mapping=mapping, content=data)
+        if save_mapping_as:
+            source = directory_source_save(
+                name=save_mapping_as, kind=kind, mapping=cleaned, saved_by=requested_by
+            )
     sync = DirectorySync.objects.create(
         kind=kind,
         content=data,
         file_name=file_name,
         requested_by=requested_by,
         confirm_deactivation=confirm_deactivation,
+        mapping=cleaned,
+        source=source,
+        status=(
+            DirectorySync.Status.NEEDS_MAPPING if wait_for_mapping else DirectorySync.Status.PENDING
+        ),
     )
+    if wait_for_mapping:
+        return sync
     return _apply_now_or_later(sync, size=len(data))
+
+
+def directory_header_is_foreign(*, content: bytes) -> bool:
+    """True when the file is an export from another system, not a file in our column names:
+    it has no `external_id` column (the key every sync matches on). A file with our key and a
+    mistake in another column is checked as it is, so the mistake is named; a file whose header
+    cannot be read is not foreign either, so the sync reports why."""
+    try:
+        header = {normalise_header(name) for name in read_header(io.BytesIO(content))}
+    except CSVFileError:
+        return False
+    return "external_id" not in header
+
+
+def directory_sync_header(*, sync: DirectorySync) -> list[str]:
+    """The headers of a sync's file, as written (for the mapping step)."""
+    try:
+        return read_header(io.BytesIO(bytes(sync.content)))
+    except CSVFileError as exc:
+        raise DomainError(exc.error.reason, code=exc.code, field="file") from None
+
+
+@transaction.atomic
+def directory_sync_map(
+    *,
+    sync: DirectorySync,
+    mapping: Mapping[str, str],
+    save_mapping_as: str = "",
+    saved_by: User | None = None,
+) -> DirectorySync:
+    """Give a sync waiting for its mapping the mapping, then apply it as when it was sent."""
+    locked = DirectorySync.objects.select_for_update().get(pk=sync.pk)
+    if locked.status != DirectorySync.Status.NEEDS_MAPPING:
+        raise ConflictError("Only a sync waiting for its column mapping can be mapped.")
+    content = bytes(locked.content)
+    cleaned = directory_mapping_check(kind=locked.kind, mapping=mapping, content=content)
+    if save_mapping_as:
+        locked.source = directory_source_save(
+            name=save_mapping_as, kind=locked.kind, mapping=cleaned, saved_by=saved_by
+        )
+    locked.mapping = cleaned
+    locked.status = DirectorySync.Status.PENDING
+    locked.save(update_fields=["mapping", "status", "source", "updated_at"])
+    return _apply_now_or_later(locked, size=len(content))
 
 
 def _apply_now_or_later(sync: DirectorySync, *, size: int) -> DirectorySync:
@@ -508,7 +756,11 @@ def directory_sync_confirm(*, sync: DirectorySync) -> DirectorySync:
 def directory_sync_cancel(*, sync: DirectorySync) -> DirectorySync:
     updated = DirectorySync.objects.filter(
         pk=sync.pk,
-        status__in=[DirectorySync.Status.NEEDS_CONFIRMATION, DirectorySync.Status.PENDING],
+        status__in=[
+            DirectorySync.Status.NEEDS_CONFIRMATION,
+            DirectorySync.Status.NEEDS_MAPPING,
+            DirectorySync.Status.PENDING,
+        ],
     ).update(status=DirectorySync.Status.CANCELLED, finished_at=timezone.now(), content=b"")
     if not updated:
         raise ConflictError("This sync has finished and cannot be cancelled.")
@@ -517,10 +769,12 @@ def directory_sync_cancel(*, sync: DirectorySync) -> DirectorySync:
 
 
 def directory_syncs_expire(*, older_than: dt.timedelta = dt.timedelta(days=7)) -> int:
-    """Cancel syncs left waiting for confirmation, so stale snapshots are never applied."""
+    """Cancel syncs left waiting for confirmation or a mapping, so stale snapshots are never
+    applied."""
     cutoff = timezone.now() - older_than
     return DirectorySync.objects.filter(
-        status=DirectorySync.Status.NEEDS_CONFIRMATION, updated_at__lt=cutoff
+        status__in=[DirectorySync.Status.NEEDS_CONFIRMATION, DirectorySync.Status.NEEDS_MAPPING],
+        updated_at__lt=cutoff,
     ).update(status=DirectorySync.Status.CANCELLED, finished_at=timezone.now(), content=b"")
 
 
@@ -532,9 +786,13 @@ class _SyncPlan:
     updated: int = 0
     unchanged: int = 0
     deactivated: int = 0
+    # Target -> the file's own header: errors name the column the way the file does.
+    columns: dict[str, str] = field(default_factory=dict)
+    # Teams taken from the people rows of a mapped file: (created, updated, unchanged).
+    teams: tuple[int, int, int] | None = None
 
     def reject(self, row: int, column: str, reason: str) -> None:
-        self.errors.append(RowError(row, column, reason))
+        self.errors.append(RowError(row, self.columns.get(column, column), reason))
 
 
 @transaction.atomic
@@ -546,7 +804,7 @@ def directory_sync_apply(*, sync_id: int) -> DirectorySync:
     sync = DirectorySync.objects.select_for_update().get(pk=sync_id)
     if sync.status != DirectorySync.Status.PENDING:
         return sync
-    plan = _SyncPlan()
+    plan = _SyncPlan(columns=dict(sync.mapping or {}))
     try:
         with transaction.atomic():
             if sync.kind == DirectorySync.Kind.TEAMS:
@@ -583,6 +841,11 @@ def directory_sync_apply(*, sync_id: int) -> DirectorySync:
             f"{plan.created} created, {plan.updated} updated, {plan.unchanged} unchanged, "
             f"{plan.deactivated} deactivated."
         )
+        if plan.teams is not None:
+            sync.message = (
+                "Teams: {} created, {} updated, {} unchanged. People: ".format(*plan.teams)
+                + sync.message
+            )
         sync.content = b""
         sync.finished_at = timezone.now()
     sync.save()
@@ -613,16 +876,85 @@ def _parse_bool(value: str) -> bool | None:
     return None
 
 
+def _read_rows(sync: DirectorySync) -> Iterable[tuple[int, dict[str, str]]]:
+    """The sync's rows keyed by our column names (through its mapping, when it has one)."""
+    if sync.mapping:
+        required, optional = directory_mapping_targets(sync.kind)
+    else:
+        required, optional = directory_columns(sync.kind)
+    return read_csv(
+        io.BytesIO(bytes(sync.content)),
+        required=required,
+        optional=optional,
+        mapping=sync.mapping or None,
+    )
+
+
 def _apply_teams(sync: DirectorySync, plan: _SyncPlan) -> None:
-    required, optional = directory_columns(sync.kind)
-    existing = {team.external_id: team for team in Team.objects.all()}
-    seen: dict[str, int] = {}
     rows: list[tuple[int, dict[str, str]]] = []
-    for row_number, row in read_csv(io.BytesIO(sync.content), required=required, optional=optional):
+    for row_number, row in _read_rows(sync):
         plan.rows_total += 1
         if "__error__" in row:
             plan.reject(row_number, "", row["__error__"])
             continue
+        rows.append((row_number, row))
+    _apply_team_rows(rows, plan)
+
+
+def _derive_teams(rows: list[tuple[int, dict[str, str]]], plan: _SyncPlan) -> None:
+    """Create and update the teams that a people file carries on its rows (team_external_id,
+    team_name, parent_team_external_id, parent_team_name), before the people are checked.
+
+    Rows that disagree about a team (two names, two parents) are rejected; a parent that only
+    appears as a parent gets its name from parent_team_name and keeps its own place in the tree.
+    """
+    to_team = {"external_id": "team_external_id", "name": "team_name"}
+    to_team["parent_external_id"] = "parent_team_external_id"
+    team_plan = _SyncPlan(columns={ours: plan.columns.get(t, t) for ours, t in to_team.items()})
+    teams: dict[str, tuple[int, dict[str, str]]] = {}
+    for row_number, row in rows:
+        if "__error__" in row or not row.get("team_external_id"):
+            continue  # the people pass reports these
+        team_row = {"external_id": row["team_external_id"], "name": row.get("team_name", "")}
+        if "parent_team_external_id" in row:
+            team_row["parent_external_id"] = row["parent_team_external_id"]
+        first = teams.get(team_row["external_id"])
+        if first is None:
+            teams[team_row["external_id"]] = (row_number, team_row)
+            continue
+        first_row, first_team = first
+        for ours, target in to_team.items():
+            if ours in team_row and team_row[ours] != first_team[ours] and first_team[ours]:
+                plan.reject(
+                    row_number,
+                    target,
+                    f"Team {team_row['external_id']!r} has {first_team[ours]!r} here on row "
+                    f"{first_row}.",
+                )
+            elif ours in team_row and not first_team[ours]:
+                first_team[ours] = team_row[ours]
+    existing = set(Team.objects.values_list("external_id", flat=True))
+    for row_number, row in rows:
+        parent = row.get("parent_team_external_id", "")
+        if (
+            parent
+            and parent not in teams
+            and parent not in existing
+            and row.get("parent_team_name")
+        ):
+            teams[parent] = (row_number, {"external_id": parent, "name": row["parent_team_name"]})
+    if plan.errors:
+        return
+    _apply_team_rows(list(teams.values()), team_plan)
+    plan.errors += team_plan.errors
+    plan.teams = (team_plan.created, team_plan.updated, team_plan.unchanged)
+
+
+def _apply_team_rows(rows_in: list[tuple[int, dict[str, str]]], plan: _SyncPlan) -> None:
+    existing = {team.external_id: team for team in Team.objects.all()}
+    seen: dict[str, int] = {}
+    rows: list[tuple[int, dict[str, str]]] = []
+    for row_number, row in rows_in:
         external_id = row["external_id"]
         if not external_id:
             plan.reject(row_number, "external_id", "Required.")
@@ -707,7 +1039,12 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
     `manages` does not take anyone's teams away); `is_active` defaults to yes, since the file
     is the full list of people.
     """
-    required, optional = directory_columns(sync.kind)
+    rows = list(_read_rows(sync))
+    if "team_name" in (sync.mapping or {}):
+        _derive_teams(rows, plan)
+        if plan.errors:
+            plan.rows_total = len(rows)
+            return
     teams = {team.external_id: team for team in Team.objects.filter(is_active=True)}
     existing = {
         employee.external_id: employee
@@ -722,7 +1059,7 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
     seen_emails: dict[str, int] = {}
     parsed: list[tuple[int, dict[str, Any]]] = []
     columns: set[str] = set()
-    for row_number, row in read_csv(io.BytesIO(sync.content), required=required, optional=optional):
+    for row_number, row in rows:
         plan.rows_total += 1
         if "__error__" in row:
             plan.reject(row_number, "", row["__error__"])
@@ -787,7 +1124,11 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
                 reason = f"{row['hire_date']!r} is not a YYYY-MM-DD date."
                 plan.reject(row_number, "hire_date", reason)
         flags: dict[str, bool] = {}
-        for column, default in (("is_front_line", False), ("is_active", True)):
+        for column, default in (
+            ("is_front_line", False),
+            ("is_active", True),
+            ("is_manager", False),
+        ):
             flag = _parse_bool(row.get(column, "")) if row.get(column, "") else default
             if flag is None:
                 plan.reject(row_number, column, f"{row[column]!r} is not yes/no.")
@@ -797,6 +1138,8 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
             for ext in (row.get("manages") or "").replace(",", ";").split(";")
             if ext.strip()
         ]
+        if flags["is_manager"] and team is not None:
+            manages.append(row["team_external_id"])
         unknown = [ext for ext in manages if ext not in teams]
         if unknown:
             plan.reject(row_number, "manages", f"Unknown team(s): {', '.join(unknown)}.")
@@ -849,7 +1192,7 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
     synced_fields = ["team"] + [
         name for name in EMPLOYEE_FIELDS if name != "team" and name in columns
     ]
-    syncs_manages = "manages" in columns
+    syncs_manages = "manages" in columns or "is_manager" in columns
     employee_group, _ = Group.objects.get_or_create(name=Role.EMPLOYEE)
     manager_group, _ = Group.objects.get_or_create(name=Role.MANAGER)
     created_active: list[int] = []

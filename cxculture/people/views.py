@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from cxculture.lib.api import DomainError
 
 from . import selectors, services
-from .forms import DirectorySyncForm
+from .forms import DirectoryMappingForm, DirectorySyncForm
 from .models import DirectorySync
 from .permissions import viewer_for
 
@@ -44,17 +44,30 @@ def sync_list(request: HttpRequest) -> HttpResponse:
         form = DirectorySyncForm(request.POST, request.FILES)
         if form.is_valid():
             upload = form.cleaned_data["file"]
+            kind, source = form.cleaned_data["kind"], form.cleaned_data["source"]
             try:
                 services.directory_upload_check_size(upload.size)
+                content = upload.read()
+                # A file in our own column names is applied at once; an export from another
+                # system (or a chosen saved mapping) goes through the mapping step first.
+                needs_mapping = (
+                    source is not None
+                    or form.cleaned_data["map_columns"]
+                    or services.directory_header_is_foreign(content=content)
+                )
                 sync = services.directory_sync_start(
-                    kind=form.cleaned_data["kind"],
-                    content=upload.read(),
+                    kind=kind,
+                    content=content,
                     file_name=upload.name,
                     requested_by=request.user,  # type: ignore[arg-type]
+                    source=source,
+                    wait_for_mapping=needs_mapping,
                 )
             except DomainError as exc:
-                form.add_error("file", exc.message)
+                form.add_error("source" if exc.field == "source" else "file", exc.message)
             else:
+                if sync.status == DirectorySync.Status.NEEDS_MAPPING:
+                    return redirect("people:sync-map", pk=sync.pk)
                 return redirect("people:sync-detail", pk=sync.pk)
     else:
         form = DirectorySyncForm()
@@ -69,6 +82,41 @@ def sync_list(request: HttpRequest) -> HttpResponse:
             "employee_columns": services.EMPLOYEE_COLUMNS + services.EMPLOYEE_OPTIONAL_COLUMNS,
         },
     )
+
+
+@login_required
+def sync_map(request: HttpRequest, pk: int) -> HttpResponse:
+    """The mapping step: each header of the file with the field it fills, pre-filled from the
+    saved mapping and by guessing common names."""
+    _require_hr(request)
+    syncs = selectors.directory_syncs_for_viewer(viewer_for(request.user)).select_related("source")
+    sync = get_object_or_404(syncs, pk=pk)
+    if sync.status != DirectorySync.Status.NEEDS_MAPPING:
+        return redirect("people:sync-detail", pk=sync.pk)
+    headers = [name for name in services.directory_sync_header(sync=sync) if name]
+    required, optional = services.directory_mapping_targets(sync.kind)
+    saved = sync.source.mapping if sync.source else None
+    form = DirectoryMappingForm(
+        request.POST or None,
+        headers=headers,
+        required=required,
+        optional=optional,
+        guess=services.directory_mapping_guess(sync.kind, headers, saved=saved),
+        initial={"save_mapping_as": sync.source.name if sync.source else ""},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.directory_sync_map(
+                sync=sync,
+                mapping=form.cleaned_data["mapping"],
+                save_mapping_as=form.cleaned_data["save_mapping_as"],
+                saved_by=request.user,  # type: ignore[arg-type]
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("people:sync-detail", pk=sync.pk)
+    return render(request, "people/sync_map.html", {"sync": sync, "form": form})
 
 
 @login_required

@@ -334,6 +334,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 CXC_RATELIMIT_RECOGNITION = env.str("CXC_RATELIMIT_RECOGNITION", default="60/minute")
 CXC_RATELIMIT_EXCEPTION = env.str("CXC_RATELIMIT_EXCEPTION", default="60/minute")
 CXC_RATELIMIT_OUTCOME_IMPORT = env.str("CXC_RATELIMIT_OUTCOME_IMPORT", default="30/minute")
+# Survey answers sent with an emailed link are counted per link (a hash of its token), so one
+# office address does not throttle a whole company; anonymous answers per address have only a
+# high ceiling.
+CXC_THROTTLE_SURVEY_LINK = env.str("CXC_THROTTLE_SURVEY_LINK", default="10/minute")
+CXC_THROTTLE_SURVEY_SUBMIT_IP = env.str("CXC_THROTTLE_SURVEY_SUBMIT_IP", default="6000/minute")
 # Links in emails (survey invitations, notifications) start with the address people reach the
 # site at; the demo serves http://127.0.0.1:8000.
 CXC_BASE_URL = env.str("CXC_BASE_URL", default="http://127.0.0.1:8000")

@@ -9,10 +9,12 @@ from hypothesis import strategies as st
 
 from cxculture.lib.csvio import (
     CSVFileError,
+    MappingError,
     check_size,
     csv_response,
     csv_safe,
     csv_streaming_response,
+    mapping_check,
     read_csv,
     write_csv,
 )
@@ -206,3 +208,48 @@ def test_a_streamed_csv_download_sends_the_byte_order_mark_once_first():
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert body.count(codecs.BOM_UTF8) == 1 and body.startswith(codecs.BOM_UTF8)
     assert body.decode("utf-8-sig") == "row,reason\r\n2,Sæson mangler\r\n"
+
+
+# --- Column mappings ----------------------------------------------------------------------------
+
+
+def test_a_mapping_renames_the_files_columns_matching_headers_in_any_case_and_ignores_the_rest():
+    raw = io.BytesIO(b"\xef\xbb\xbfEmployee ID, Work Email ,Notes\nE-1,a@example.com,x\n")
+
+    rows = list(
+        read_csv(
+            raw,
+            required=["external_id"],
+            optional=["email"],
+            mapping={"external_id": "employee id", "email": "Work Email"},
+        )
+    )
+
+    assert rows == [(2, {"external_id": "E-1", "email": "a@example.com"})]
+
+
+@pytest.mark.parametrize(
+    ("mapping", "header", "field", "words"),
+    [
+        ({"colour": "A"}, None, "colour", "Unknown target field 'colour'"),
+        ({"email": "A"}, None, "external_id", "'external_id' must be mapped"),
+        ({"external_id": "B"}, ["A"], "external_id", "The column 'B' (mapped to external_id)"),
+    ],
+)
+def test_a_bad_mapping_names_the_target_or_header_at_fault(mapping, header, field, words):
+    with pytest.raises(MappingError) as caught:
+        mapping_check(
+            mapping, targets=["external_id", "email"], required=["external_id"], header=header
+        )
+
+    assert caught.value.field == field
+    assert words in caught.value.message
+
+
+def test_a_mapped_column_that_appears_twice_in_the_file_is_refused():
+    raw = io.BytesIO(b"id,ID\n1,2\n")
+
+    with pytest.raises(CSVFileError) as caught:
+        list(read_csv(raw, required=["external_id"], mapping={"external_id": "id"}))
+
+    assert caught.value.error.reason == "Wrong header: the column 'id' appears twice."
