@@ -1021,8 +1021,8 @@ def response_cells_for_storage(
     pool of small top-level teams is stored without a team.
     """
     pool = ""
-    parents: dict[int, int | None] = {}
-    paths: dict[int, str] = {}
+    parents: dict[Any, Any] = {}
+    paths: dict[Any, str] = {}
     counts: Counter[tuple[Any, tuple[str, ...]]] = Counter()
     keys = []
     for team_path, values in cells:
@@ -1034,13 +1034,13 @@ def response_cells_for_storage(
         counts[key] += 1
         keys.append(key)
     stored = anonymity.coarsen_for_storage(parents=parents, cells=counts, k=k, pool=pool)
-    placed = []
+    placed: list[tuple[int | None, str, tuple[str, ...]]] = []
     for key in keys:
-        node, values = stored[key]
-        if node == pool:
-            placed.append((None, "", values))
+        team, stored_values = stored[key]
+        if team == pool:
+            placed.append((None, "", stored_values))
         else:
-            placed.append((node, paths[node], values))
+            placed.append((team, paths[team], stored_values))  # type: ignore[arg-type]
     return placed
 
 
@@ -1052,7 +1052,7 @@ def _responses_unseal(run: SurveyRun) -> None:
     invitation carries, and their physical order says nothing about when each arrived.
     """
     boxes = SealedResponse.objects.filter(run=run).values_list("box", flat=True)
-    payloads = [sealing.unseal(box) for box in boxes]
+    payloads = [sealing.unseal(bytes(box)) for box in boxes]
     if not payloads:
         return
     secrets.SystemRandom().shuffle(payloads)
@@ -1060,7 +1060,8 @@ def _responses_unseal(run: SurveyRun) -> None:
         k=run.anonymity_threshold,
         cells=[(payload["team_path"], tuple(payload["values"])) for payload in payloads],
     )
-    responses, answers = [], []
+    responses: list[Response] = []
+    answers: list[Answer] = []
     for payload, (team_id, team_path, values) in zip(payloads, placed, strict=True):
         response = Response(
             run=run,

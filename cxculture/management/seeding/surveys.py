@@ -273,22 +273,24 @@ def _seed_run(
         for answer in answers:
             answers_of.setdefault(answer[1], []).append(answer)
         rows.sealed.extend(
-            (
-                random_uuid(rng),
-                run.pk,
-                sealing.seal(
-                    {
-                        "team_path": team_path,
-                        "values": list(values),
-                        "comment": comment,
-                        "answers": [
-                            [q, value, "", ""]
-                            for _, _, q, value, _, _ in answers_of.get(response_id, [])
-                        ],
-                    }
-                ),
-            )
-            for response_id, team_path, values, comment in responses
+            [
+                (
+                    random_uuid(rng),
+                    run.pk,
+                    sealing.seal(
+                        {
+                            "team_path": team_path,
+                            "values": list(values),
+                            "comment": comment,
+                            "answers": [
+                                [q, value, "", ""]
+                                for _, _, q, value, _, _ in answers_of.get(response_id, [])
+                            ],
+                        }
+                    ),
+                )
+                for response_id, team_path, values, comment in responses
+            ]
         )
         return
     # Stored as a closed run stores them: in random order, teams and attributes coarsened.
@@ -298,9 +300,11 @@ def _seed_run(
         cells=[(team_path, values) for _, team_path, values, _ in responses],
     )
     rows.responses.extend(
-        (response_id, run.pk, team_id, stored_path, *stored_values, comment)
-        for (response_id, _, _, comment), (team_id, stored_path, stored_values) in zip(
-            responses, placed, strict=True
-        )
+        [
+            (response_id, run.pk, team_id, stored_path, *stored_values, comment)
+            for (response_id, _, _, comment), (team_id, stored_path, stored_values) in zip(
+                responses, placed, strict=True
+            )
+        ]
     )
     rows.answers.extend(answers)
