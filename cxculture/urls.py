@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from cxculture.actions import api as actions_api
@@ -12,6 +11,8 @@ from cxculture.insights import api as insights_api
 from cxculture.insights import views as insights_views
 from cxculture.outcomes import api as outcomes_api
 from cxculture.people import api as people_api
+from cxculture.people import api_auth
+from cxculture.people.signin import SignInForm
 from recognition import api as recognition_api
 from surveys import api as surveys_api
 
@@ -53,7 +54,7 @@ router.register("actions", actions_api.ActionViewSet, basename="action")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include(router.urls)),
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", api_auth.ApiTokenView.as_view(), name="api-token"),
     path("points/balance/", recognition_api.PointsBalanceView.as_view(), name="points-balance"),
     path("insights/linkage/", insights_api.LinkageView.as_view(), name="insights-linkage"),
     path(
@@ -70,7 +71,9 @@ urlpatterns = [
     path("", insights_views.home, name="home"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=SignInForm
+        ),
         name="login",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
