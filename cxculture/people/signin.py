@@ -7,8 +7,8 @@ the failure is committed makes concurrent guesses count exactly like sequential 
 """
 
 from django.contrib.auth import authenticate, get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.http import HttpRequest
 
