@@ -399,9 +399,10 @@ def _locked_redemption(
     """The redemption, locked, in one of the `allowed` states; refused (403) when `decided_by`
     is the person who asked for it: nobody approves or fulfils their own redemption."""
     locked = Redemption.objects.select_for_update().get(pk=redemption.pk)
-    if decided_by is not None and Employee.objects.filter(
-        pk=locked.employee_id, user_id=decided_by.pk
-    ).exists():
+    if (
+        decided_by is not None
+        and Employee.objects.filter(pk=locked.employee_id, user_id=decided_by.pk).exists()
+    ):
         raise Forbidden(OWN_REDEMPTION)
     if locked.status not in allowed:
         raise ConflictError(f"This redemption is {locked.get_status_display().lower()}.")
