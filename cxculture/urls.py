@@ -55,6 +55,8 @@ router.register("actions", actions_api.ActionViewSet, basename="action")
 api_v1: list[URLPattern | URLResolver] = [
     path("", include(router.urls)),
     path("auth/token/", api_auth.ApiTokenView.as_view(), name="api-token"),
+    path("auth/logout/", api_auth.ApiTokenLogoutView.as_view(), name="api-logout"),
+    path("auth/logout-all/", api_auth.ApiTokenLogoutAllView.as_view(), name="api-logout-all"),
     path("points/balance/", recognition_api.PointsBalanceView.as_view(), name="points-balance"),
     path("insights/linkage/", insights_api.LinkageView.as_view(), name="insights-linkage"),
     path(

@@ -22,7 +22,8 @@ from cxculture.audit.services import audit_record
 from cxculture.lib.api import ConflictError, DomainError
 from cxculture.lib.csvio import CSVFileError, RowError, check_size, read_csv
 
-from .models import CompanyValue, DirectorySync, Employee, Policy, Role, Team
+from .authentication import password_fingerprint
+from .models import ApiToken, CompanyValue, DirectorySync, Employee, Policy, Role, Team
 from .permissions import forget_viewer
 
 MAX_REPORTED_ERRORS = 1000
@@ -205,6 +206,8 @@ def employee_update(*, employee: Employee, **changes: Any) -> Employee:
             setattr(employee, name, changes[name])
     user.save()
     employee.save()
+    if not user.is_active:
+        api_tokens_revoke(user_ids=[user.pk])
     return employee
 
 
@@ -823,3 +826,30 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
             is_active=False, updated_at=timezone.now()
         )
         User.objects.filter(employee__pk__in=missing_ids).update(is_active=False)
+    if to_deactivate:
+        api_tokens_revoke(user_ids=[employee.user_id for employee in to_deactivate])
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def api_token_create(*, user: User) -> tuple[ApiToken, str]:
+    """Issue an API token for `user` and return it with its key, which is shown this once: only
+    its digest is kept. It lasts `CXC_API_TOKEN_TTL_HOURS`. The user's expired tokens go."""
+    ApiToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
+    return ApiToken.objects.create(user=user, password_fingerprint=password_fingerprint(user))
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken) -> None:
+    """Sign one API client out: its token stops working at once."""
+    ApiToken.objects.filter(pk=token.pk).delete()
+
+
+@transaction.atomic
+def api_tokens_revoke(*, user_ids: Iterable[int]) -> int:
+    """End every API token of these users (signing out everywhere, deactivation); returns how
+    many there were."""
+    deleted, _ = ApiToken.objects.filter(user_id__in=list(user_ids)).delete()
+    return deleted

@@ -8,7 +8,7 @@ the failure is committed makes concurrent guesses count exactly like sequential 
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.http import HttpRequest
 
@@ -23,7 +23,7 @@ def username_max_length() -> int:
 
 def authenticate_one_at_a_time(
     request: HttpRequest | None, *, username: str, password: str
-) -> AbstractBaseUser | None:
+) -> User | None:
     """`django.contrib.auth.authenticate` (the lockout check, the password, the failure's
     bookkeeping) in a transaction holding a PostgreSQL advisory lock on the username, released
     at commit, so attempts for one username are tried one after another. (SQLite serialises
@@ -35,7 +35,8 @@ def authenticate_one_at_a_time(
                     "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
                     [_SIGN_IN_LOCK_NAMESPACE, username],
                 )
-        return authenticate(request, username=username, password=password)
+        user = authenticate(request, username=username, password=password)
+    return user if isinstance(user, User) else None
 
 
 class SignInForm(AuthenticationForm):
