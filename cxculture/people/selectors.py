@@ -94,3 +94,25 @@ def directory_syncs_for_viewer(viewer: Viewer) -> QuerySet[DirectorySync]:
     if not viewer.is_hr_admin:
         return DirectorySync.objects.none()
     return DirectorySync.objects.select_related("requested_by").defer("content")
+
+
+# A newer sync of the same kind in one of these states makes an older one stale: it was applied,
+# or it may still be. (A rejected or cancelled one changed nothing.)
+SUPERSEDING_STATUSES = (
+    DirectorySync.Status.APPLIED,
+    DirectorySync.Status.PENDING,
+    DirectorySync.Status.NEEDS_CONFIRMATION,
+)
+
+
+def directory_sync_superseded_by(
+    sync: DirectorySync, *, statuses: tuple[str, ...] = SUPERSEDING_STATUSES
+) -> DirectorySync | None:
+    """The newest sync of the same kind sent after `sync` (ids only grow) in one of `statuses`,
+    or None while `sync` is the latest."""
+    return (
+        DirectorySync.objects.filter(kind=sync.kind, pk__gt=sync.pk, status__in=statuses)
+        .defer("content")
+        .order_by("-pk")
+        .first()
+    )

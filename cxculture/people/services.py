@@ -25,6 +25,7 @@ from cxculture.lib.csvio import CSVFileError, RowError, check_size, read_csv
 from .authentication import password_fingerprint
 from .models import ApiToken, CompanyValue, DirectorySync, Employee, Policy, Role, Team
 from .permissions import forget_viewer
+from .selectors import directory_sync_superseded_by
 
 MAX_REPORTED_ERRORS = 1000
 # A person's email is also their username, so it has the username's limit.
@@ -388,12 +389,23 @@ def _apply_now_or_later(sync: DirectorySync, *, size: int) -> DirectorySync:
     return sync
 
 
+def superseded_message(sync: DirectorySync, newer: DirectorySync, doing: str) -> str:
+    return (
+        f"A newer {sync.get_kind_display().lower()} sync (#{newer.pk}) was sent after this one; "
+        f"{doing} this one would undo it. Send this file again if it is still right."
+    )
+
+
 @transaction.atomic
 def directory_sync_confirm(*, sync: DirectorySync) -> DirectorySync:
-    """Apply a sync that stopped because it would deactivate many people.
+    """Apply a sync that stopped because it would deactivate many people, while it is still the
+    latest of its kind: a newer sync (applied, or on its way) would be undone by it (409).
 
     A large file goes back to a worker, as when it was first sent.
     """
+    newer = directory_sync_superseded_by(sync)
+    if newer is not None:
+        raise ConflictError(superseded_message(sync, newer, "confirming"), code="superseded")
     updated = DirectorySync.objects.filter(
         pk=sync.pk, status=DirectorySync.Status.NEEDS_CONFIRMATION
     ).update(status=DirectorySync.Status.PENDING, confirm_deactivation=True)
@@ -449,6 +461,14 @@ def directory_sync_apply(*, sync_id: int) -> DirectorySync:
     """
     sync = DirectorySync.objects.select_for_update().get(pk=sync_id)
     if sync.status != DirectorySync.Status.PENDING:
+        return sync
+    # A worker may get to a sync after a newer one of its kind was applied: it would undo it.
+    newer = directory_sync_superseded_by(sync, statuses=(DirectorySync.Status.APPLIED,))
+    if newer is not None:
+        sync.status = DirectorySync.Status.CANCELLED
+        sync.message = superseded_message(sync, newer, "applying")
+        sync.content, sync.finished_at = b"", timezone.now()
+        sync.save()
         return sync
     plan = _SyncPlan()
     try:
