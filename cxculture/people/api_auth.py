@@ -48,7 +48,8 @@ class ApiTokenSerializer(serializers.Serializer):
 
 class ApiTokenView(APIView):
     """Trade a username and password for an API token (`Authorization: Token <token>`) that
-    lasts `CXC_API_TOKEN_TTL_HOURS`. Five failures lock the username from that address."""
+    lasts `CXC_API_TOKEN_TTL_HOURS`. Under the sign-in lockout: `CXC_LOGIN_FAILURE_LIMIT` failures
+    lock the username from that address."""
 
     # Public, and deaf to an `Authorization` header: a client still sending its expired token
     # gets a new one instead of a 401.
