@@ -765,10 +765,10 @@ def context(ctx: dict) -> dict:
     from django.contrib.auth.models import User
     from django.test import Client
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from cxculture.insights.culture import MAX_RUNS
     from cxculture.people.models import CompanyValue, Employee, Team
+    from cxculture.people.services import api_token_create
     from surveys import services as survey_services
     from surveys.models import Invitation, Question, Response, SurveyRun
 
@@ -778,8 +778,9 @@ def context(ctx: dict) -> dict:
         .order_by("pk")
         .select_related("user")[:2000]
     )
-    tokens = [Token.objects.get_or_create(user=p.user)[0].key for p in people]
-    hr_token = Token.objects.get_or_create(user=hr)[0].key
+    # Expiring tokens, issued the way `POST /api/v1/auth/token/` issues them.
+    tokens = [api_token_create(user=p.user)[1] for p in people]
+    hr_token = api_token_create(user=hr)[1]
     client = Client()
     client.force_login(hr)
     run = SurveyRun.objects.filter(status=SurveyRun.Status.CLOSED).order_by("-closes_on").first()

@@ -4,15 +4,15 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
-from rest_framework.settings import api_settings
 
 from cxculture.actions import api as actions_api
 from cxculture.insights import api as insights_api
 from cxculture.insights import views as insights_views
 from cxculture.outcomes import api as outcomes_api
 from cxculture.people import api as people_api
+from cxculture.people import api_auth
+from cxculture.people.signin import SignInForm
 from recognition import api as recognition_api
 from surveys import api as surveys_api
 
@@ -54,12 +54,9 @@ router.register("actions", actions_api.ActionViewSet, basename="action")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include(router.urls)),
-    path(
-        "auth/token/",
-        # DRF's view names its own parsers; the project's JSON parser refuses hostile nesting.
-        ObtainAuthToken.as_view(parser_classes=api_settings.DEFAULT_PARSER_CLASSES),
-        name="api-token",
-    ),
+    path("auth/token/", api_auth.ApiTokenView.as_view(), name="api-token"),
+    path("auth/logout/", api_auth.ApiTokenLogoutView.as_view(), name="api-logout"),
+    path("auth/logout-all/", api_auth.ApiTokenLogoutAllView.as_view(), name="api-logout-all"),
     path("points/balance/", recognition_api.PointsBalanceView.as_view(), name="points-balance"),
     path("insights/linkage/", insights_api.LinkageView.as_view(), name="insights-linkage"),
     path(
@@ -77,7 +74,9 @@ urlpatterns = [
     path("", insights_views.home, name="home"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=SignInForm
+        ),
         name="login",
     ),
     path("accounts/", include("cxculture.people.signin_urls")),

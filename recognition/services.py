@@ -396,8 +396,20 @@ def redemption_request(*, employee: Employee, reward: Reward) -> Redemption:
     return redemption
 
 
-def _locked_redemption(redemption: Redemption, allowed: Sequence[str]) -> Redemption:
+OWN_REDEMPTION = "Someone else decides on your own redemptions."
+
+
+def _locked_redemption(
+    redemption: Redemption, allowed: Sequence[str], *, decided_by: User | None = None
+) -> Redemption:
+    """The redemption, locked, in one of the `allowed` states; refused (403) when `decided_by`
+    is the person who asked for it: nobody approves or fulfils their own redemption."""
     locked = Redemption.objects.select_for_update().get(pk=redemption.pk)
+    if (
+        decided_by is not None
+        and Employee.objects.filter(pk=locked.employee_id, user_id=decided_by.pk).exists()
+    ):
+        raise Forbidden(OWN_REDEMPTION)
     if locked.status not in allowed:
         raise ConflictError(f"This redemption is {locked.get_status_display().lower()}.")
     return locked
@@ -405,7 +417,7 @@ def _locked_redemption(redemption: Redemption, allowed: Sequence[str]) -> Redemp
 
 @transaction.atomic
 def redemption_approve(*, redemption: Redemption, by: User, note: str = "") -> Redemption:
-    redemption = _locked_redemption(redemption, [Redemption.Status.PENDING])
+    redemption = _locked_redemption(redemption, [Redemption.Status.PENDING], decided_by=by)
     redemption.status = Redemption.Status.APPROVED
     redemption.decided_by, redemption.decided_at = by, timezone.now()
     redemption.note = note.strip()[:500] or redemption.note
@@ -448,7 +460,7 @@ def redemption_reject(*, redemption: Redemption, by: User, note: str) -> Redempt
 
 @transaction.atomic
 def redemption_fulfil(*, redemption: Redemption, by: User) -> Redemption:
-    redemption = _locked_redemption(redemption, [Redemption.Status.APPROVED])
+    redemption = _locked_redemption(redemption, [Redemption.Status.APPROVED], decided_by=by)
     redemption.status = Redemption.Status.FULFILLED
     redemption.fulfilled_at = timezone.now()
     redemption.save()

@@ -8,7 +8,6 @@ import random
 from collections.abc import Iterable
 
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 
 from cxculture.people import services
 from cxculture.people.models import DirectorySync, Employee, Team
@@ -24,9 +23,9 @@ PASSWORD = "correct horse battery staple"
 
 
 def token_for(person: Employee) -> str:
-    """The API token of `person`, created the way `POST /api/v1/auth/token/` would."""
-    token, _ = Token.objects.get_or_create(user=person.user)
-    return token.key
+    """An API token of `person`, created the way `POST /api/v1/auth/token/` would."""
+    _, key = services.api_token_create(user=person.user)
+    return key
 
 
 def grow_organisation(

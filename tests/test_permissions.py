@@ -225,6 +225,9 @@ PEOPLE_MATRIX: list[Case] = [
         body=credentials("not the password"),
         about="wrong password",
     ),
+    # Signing out ends the token sent; the matrix signs in without one (see test_api_tokens.py).
+    Case("POST", "/api/v1/auth/logout/", statuses(401), about="without a token"),
+    Case("POST", "/api/v1/auth/logout-all/", statuses(204)),
 ]
 
 

@@ -11,13 +11,18 @@ PRODUCTION = {
     "DJANGO_SECRET_KEY": "x" * 30 + "a-long-random-production-secret-key-for-the-check",
     "DJANGO_ALLOWED_HOSTS": "cx.example.com",
     "DJANGO_EMAIL_URL": "smtp+tls://cx:secret@mail.example.com:587",
+    "CXC_CACHE_URL": "redis://127.0.0.1:6379/11",
 }
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return _python("manage.py", *args, env=env)
+
+
+def _python(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CXC_"))}
-    return subprocess.run(  # noqa: S603 - our own manage.py
-        [sys.executable, "manage.py", *args],
+    return subprocess.run(  # noqa: S603 - our own code
+        [sys.executable, *args],
         cwd=ROOT,
         env={**clean, **env},
         capture_output=True,
@@ -40,8 +45,10 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "Set the DJANGO_SECRET_KEY environment variable" in result.stderr
 
 
-def test_production_refuses_to_start_without_allowed_hosts_or_mail():
-    for missing in ("DJANGO_ALLOWED_HOSTS", "DJANGO_EMAIL_URL"):
+def test_production_refuses_to_start_without_allowed_hosts_mail_or_a_shared_cache():
+    # Without CXC_CACHE_URL each process would keep its own cache: rate limits, the lockout's
+    # neighbours and the dashboard's figures would differ from one worker to the next.
+    for missing in ("DJANGO_ALLOWED_HOSTS", "DJANGO_EMAIL_URL", "CXC_CACHE_URL"):
         env = {k: v for k, v in PRODUCTION.items() if k != missing}
         result = _manage("check", env=env)
         assert result.returncode != 0, missing
@@ -51,3 +58,32 @@ def test_production_refuses_to_start_without_allowed_hosts_or_mail():
 def test_the_default_settings_need_no_variable_at_all():
     result = _manage("check", env={"DJANGO_SETTINGS_MODULE": "cxculture.settings.dev"})
     assert result.returncode == 0, result.stderr
+
+
+def test_the_web_and_the_workers_default_to_the_same_production_settings():
+    without_module = {k: v for k, v in PRODUCTION.items() if k != "DJANGO_SETTINGS_MODULE"}
+    defaults = {}
+    for entry_point in ("cxculture.wsgi", "cxculture.celery"):
+        result = _python(
+            "-c",
+            f"import os, {entry_point}; print(os.environ['DJANGO_SETTINGS_MODULE'])",
+            env=without_module,
+        )
+        assert result.returncode == 0, result.stderr
+        defaults[entry_point] = result.stdout.strip()
+
+    assert defaults == {
+        "cxculture.wsgi": "cxculture.settings.production",
+        "cxculture.celery": "cxculture.settings.production",
+    }
+
+
+def test_a_worker_started_without_settings_refuses_to_start_without_secrets():
+    result = _python(
+        "-c",
+        "from cxculture.celery import app; app.loader.import_default_modules()",
+        env={},
+    )
+
+    assert result.returncode != 0
+    assert "Set the DJANGO_SECRET_KEY environment variable" in result.stderr

@@ -16,7 +16,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, pagination, renderers, serializers, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -28,6 +28,7 @@ from cxculture.lib.api import ColumnMappingField, DomainError
 from cxculture.lib.csvio import csv_streaming_response, write_csv
 from cxculture.lib.parsers import JSONParser
 from cxculture.lib.ratelimit import OutcomeImportCreateThrottle
+from cxculture.people.authentication import ApiTokenAuthentication
 from cxculture.people.models import Team
 from cxculture.people.permissions import IsHRAdmin, IsHRAdminOrReadOnly, viewer_for
 
@@ -397,7 +398,7 @@ class OutcomeRecordViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     # Token first, as everywhere (so a 401 names the same scheme); a source's Bearer token is
     # not a `Token …` header, so it passes on to OutcomeSourceAuthentication.
     authentication_classes = [
-        TokenAuthentication,
+        ApiTokenAuthentication,
         OutcomeSourceAuthentication,
         SessionAuthentication,
     ]

@@ -594,7 +594,12 @@ class DirectorySyncViewSet(
         responses={
             200: DirectorySyncSerializer,
             202: OpenApiResponse(DirectorySyncSerializer, "Large file: a worker applies it."),
-            409: OpenApiResponse(description="The sync is not waiting for confirmation."),
+            409: OpenApiResponse(
+                description=(
+                    "The sync is not waiting for confirmation, or a newer sync of its kind was "
+                    "sent after it (`superseded`)."
+                )
+            ),
         },
     )
     @action(detail=True, methods=["post"])

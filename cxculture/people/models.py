@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from knox.models import AbstractAuthToken
 
 
 class Role(models.TextChoices):
@@ -207,3 +208,17 @@ class DirectorySync(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} sync #{self.pk} ({self.status})"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token (django-rest-knox, `KNOX_TOKEN_MODEL`): only a SHA-512 digest of the token
+    and its first 15 characters (to find the row) are stored; it expires `CXC_API_TOKEN_TTL_HOURS`
+    after it was issued. `password_fingerprint` binds it to the password it was issued under (an
+    HMAC of the password hash, as Django binds sessions), so any password change or reset, from
+    any path, ends it."""
+
+    password_fingerprint = models.CharField(max_length=128, editable=False)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = "API token"

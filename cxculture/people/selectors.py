@@ -149,3 +149,25 @@ def employees_without_password() -> QuerySet[Employee]:
     return Employee.objects.filter(is_active=True, user__is_active=True).filter(
         Q(user__password__startswith=UNUSABLE_PASSWORD_PREFIX) | Q(user__password="")
     )
+
+
+# A newer sync of the same kind in one of these states makes an older one stale: it was applied,
+# or it may still be. (A rejected or cancelled one changed nothing.)
+SUPERSEDING_STATUSES = (
+    DirectorySync.Status.APPLIED,
+    DirectorySync.Status.PENDING,
+    DirectorySync.Status.NEEDS_CONFIRMATION,
+)
+
+
+def directory_sync_superseded_by(
+    sync: DirectorySync, *, statuses: tuple[str, ...] = SUPERSEDING_STATUSES
+) -> DirectorySync | None:
+    """The newest sync of the same kind sent after `sync` (ids only grow) in one of `statuses`,
+    or None while `sync` is the latest."""
+    return (
+        DirectorySync.objects.filter(kind=sync.kind, pk__gt=sync.pk, status__in=statuses)
+        .defer("content")
+        .order_by("-pk")
+        .first()
+    )

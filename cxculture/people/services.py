@@ -38,9 +38,19 @@ from cxculture.lib.csvio import (
     read_header,
 )
 
-from .models import CompanyValue, DirectorySource, DirectorySync, Employee, Policy, Role, Team
+from .authentication import password_fingerprint
+from .models import (
+    ApiToken,
+    CompanyValue,
+    DirectorySource,
+    DirectorySync,
+    Employee,
+    Policy,
+    Role,
+    Team,
+)
 from .permissions import forget_viewer
-from .selectors import employees_without_password
+from .selectors import directory_sync_superseded_by, employees_without_password
 
 MAX_REPORTED_ERRORS = 1000
 # A person's email is also their username, so it has the username's limit.
@@ -222,6 +232,8 @@ def employee_update(*, employee: Employee, **changes: Any) -> Employee:
             setattr(employee, name, changes[name])
     user.save()
     employee.save()
+    if not user.is_active:
+        api_tokens_revoke(user_ids=[user.pk])
     return employee
 
 
@@ -732,12 +744,23 @@ def _apply_now_or_later(sync: DirectorySync, *, size: int) -> DirectorySync:
     return sync
 
 
+def superseded_message(sync: DirectorySync, newer: DirectorySync, doing: str) -> str:
+    return (
+        f"A newer {sync.get_kind_display().lower()} sync (#{newer.pk}) was sent after this one; "
+        f"{doing} this one would undo it. Send this file again if it is still right."
+    )
+
+
 @transaction.atomic
 def directory_sync_confirm(*, sync: DirectorySync) -> DirectorySync:
-    """Apply a sync that stopped because it would deactivate many people.
+    """Apply a sync that stopped because it would deactivate many people, while it is still the
+    latest of its kind: a newer sync (applied, or on its way) would be undone by it (409).
 
     A large file goes back to a worker, as when it was first sent.
     """
+    newer = directory_sync_superseded_by(sync)
+    if newer is not None:
+        raise ConflictError(superseded_message(sync, newer, "confirming"), code="superseded")
     updated = DirectorySync.objects.filter(
         pk=sync.pk, status=DirectorySync.Status.NEEDS_CONFIRMATION
     ).update(status=DirectorySync.Status.PENDING, confirm_deactivation=True)
@@ -803,6 +826,14 @@ def directory_sync_apply(*, sync_id: int) -> DirectorySync:
     """
     sync = DirectorySync.objects.select_for_update().get(pk=sync_id)
     if sync.status != DirectorySync.Status.PENDING:
+        return sync
+    # A worker may get to a sync after a newer one of its kind was applied: it would undo it.
+    newer = directory_sync_superseded_by(sync, statuses=(DirectorySync.Status.APPLIED,))
+    if newer is not None:
+        sync.status = DirectorySync.Status.CANCELLED
+        sync.message = superseded_message(sync, newer, "applying")
+        sync.content, sync.finished_at = b"", timezone.now()
+        sync.save()
         return sync
     plan = _SyncPlan(columns=dict(sync.mapping or {}))
     try:
@@ -1272,3 +1303,30 @@ def _apply_employees(sync: DirectorySync, plan: _SyncPlan) -> None:
         # New people get an invitation to choose a password once the sync commits; only
         # those without one (someone taking over an existing account keeps theirs).
         _invite_later(created_active, timezone.now())
+    if to_deactivate:
+        api_tokens_revoke(user_ids=[employee.user_id for employee in to_deactivate])
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def api_token_create(*, user: User) -> tuple[ApiToken, str]:
+    """Issue an API token for `user` and return it with its key, which is shown this once: only
+    its digest is kept. It lasts `CXC_API_TOKEN_TTL_HOURS`. The user's expired tokens go."""
+    ApiToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
+    return ApiToken.objects.create(user=user, password_fingerprint=password_fingerprint(user))
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken) -> None:
+    """Sign one API client out: its token stops working at once."""
+    ApiToken.objects.filter(pk=token.pk).delete()
+
+
+@transaction.atomic
+def api_tokens_revoke(*, user_ids: Iterable[int]) -> int:
+    """End every API token of these users (signing out everywhere, deactivation); returns how
+    many there were."""
+    deleted, _ = ApiToken.objects.filter(user_id__in=list(user_ids)).delete()
+    return deleted

@@ -126,7 +126,16 @@ def sync_detail(request: HttpRequest, pk: int) -> HttpResponse:
     template = "people/sync_detail.html"
     if request.headers.get("HX-Request"):
         template = "people/_sync_status.html"
-    return render(request, template, {"sync": sync, "Status": DirectorySync.Status})
+    superseded = None
+    if sync.status == DirectorySync.Status.NEEDS_CONFIRMATION:
+        newer = selectors.directory_sync_superseded_by(sync)
+        if newer is not None:
+            superseded = services.superseded_message(sync, newer, "confirming")
+    return render(
+        request,
+        template,
+        {"sync": sync, "Status": DirectorySync.Status, "superseded": superseded},
+    )
 
 
 @login_required

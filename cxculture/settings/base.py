@@ -30,7 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -189,7 +189,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 REST_FRAMEWORK = {
     # Token first, so an anonymous call gets 401 with `WWW-Authenticate: Token` (not 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "cxculture.people.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -213,6 +213,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "cxculture.lib.schema.AutoSchema",
     "EXCEPTION_HANDLER": "cxculture.lib.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# API tokens (django-rest-knox): stored as SHA-512 digests, sent as `Authorization: Token <key>`,
+# ended by their lifetime, signing out, a password change and deactivation.
+KNOX_TOKEN_MODEL = "people.ApiToken"  # noqa: S105 - a model name
+CXC_API_TOKEN_TTL_HOURS = env.int("CXC_API_TOKEN_TTL_HOURS", default=24)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=CXC_API_TOKEN_TTL_HOURS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "cxculture API",

@@ -11,6 +11,11 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 # No default: invitations and password resets need a real mail server.
 MAILERS = mailers_from_email_url(env.email_url("DJANGO_EMAIL_URL"))
 
+# No default: one cache shared by every web process and worker (e.g. redis://redis:6379/1).
+# A per-process memory cache would give each process its own rate-limit counters and its own
+# dashboard figures.
+CACHES = {"default": env.cache("CXC_CACHE_URL")}
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -195,14 +195,17 @@ def test_an_api_token_from_username_and_password_authenticates_api_requests(empl
     assert client.get("/api/v1/teams/").status_code == 401
 
 
-def test_the_same_token_comes_back_for_the_same_person(employee):
+def test_each_sign_in_gets_a_token_of_its_own_and_both_work(employee):
     client = Client()
     credentials = {"username": employee.user.get_username(), "password": PASSWORD}
 
     first = client.post("/api/v1/auth/token/", credentials, content_type="application/json")
     second = client.post("/api/v1/auth/token/", credentials, content_type="application/json")
 
-    assert first.json()["token"] == second.json()["token"]
+    assert first.json()["token"] != second.json()["token"]
+    for answer in (first, second):
+        auth = {"Authorization": f"Token {answer.json()['token']}"}
+        assert client.get("/api/v1/teams/", headers=auth).status_code == 200
 
 
 def test_a_wrong_token_is_refused(employee):

@@ -847,7 +847,8 @@ def test_hr_confirms_and_cancels_on_the_page(client, cast):
     second = services.directory_sync_start(
         kind="employees", content=_three_of_seven_missing(cast), requested_by=hr_admin.user
     )
-    page = client.get(reverse("people:sync-detail", args=[first.pk])).content.decode()
+    # The second, newer, is the one to confirm: the first is superseded while the second waits.
+    page = client.get(reverse("people:sync-detail", args=[second.pk])).content.decode()
     assert "Apply and deactivate 3 people" in page
     assert "would be deactivated" in page
 
@@ -856,6 +857,9 @@ def test_hr_confirms_and_cancels_on_the_page(client, cast):
     second.refresh_from_db()
     assert second.status == DirectorySync.Status.CANCELLED
     assert Employee.objects.filter(is_active=True).count() == 7
+    # Cancelled, the second changed nothing: the first is the latest again.
+    page = client.get(reverse("people:sync-detail", args=[first.pk])).content.decode()
+    assert "Apply and deactivate 3 people" in page
 
     response = client.post(reverse("people:sync-confirm", args=[first.pk]), follow=True)
     first.refresh_from_db()
@@ -889,6 +893,88 @@ def test_a_cancelled_sync_reads_as_cancelled_with_nobody_deactivated_and_nothing
     assert "Confirm" not in page
     assert "Apply and deactivate" not in page
     assert "sync-confirm" not in html and f"/{sync.pk}/confirm/" not in html
+SUPERSEDED = (
+    "A newer employees sync (#{newer}) was sent after this one; confirming this one would undo "
+    "it. Send this file again if it is still right."
+)
+
+
+def test_a_waiting_sync_cannot_be_confirmed_after_a_newer_complete_sync_was_applied(api, cast):
+    hr_admin = cast["hr_admin"]
+    stale = sync_on_api(api, hr_admin, "employees", _three_of_seven_missing(cast)).json()["id"]
+    newer = sync_on_api(api, hr_admin, "employees", to_csv(everyone(cast))).json()
+    assert newer["status"] == "applied"
+
+    response = api.as_(hr_admin).post(f"{URL}{stale}/confirm/")
+
+    assert response.status_code == 409
+    assert response.json()["error"] == {
+        "code": "superseded",
+        "message": SUPERSEDED.format(newer=newer["id"]),
+        "fields": {},
+    }
+    assert DirectorySync.objects.get(pk=stale).status == DirectorySync.Status.NEEDS_CONFIRMATION
+    assert Employee.objects.filter(is_active=True).count() == 7
+
+
+def test_a_waiting_sync_cannot_be_confirmed_while_a_newer_one_waits_too(api, cast):
+    hr_admin = cast["hr_admin"]
+    stale = sync_on_api(api, hr_admin, "employees", _three_of_seven_missing(cast)).json()["id"]
+    newer = sync_on_api(api, hr_admin, "employees", _three_of_seven_missing(cast)).json()["id"]
+
+    assert api.as_(hr_admin).post(f"{URL}{stale}/confirm/").status_code == 409
+    assert api.as_(hr_admin).post(f"{URL}{newer}/confirm/").status_code == 200
+    assert Employee.objects.filter(is_active=True).count() == 4
+
+
+def test_a_newer_sync_of_the_other_kind_does_not_supersede_a_waiting_one(api, cast, org):
+    hr_admin = cast["hr_admin"]
+    waiting = sync_on_api(api, hr_admin, "employees", _three_of_seven_missing(cast)).json()["id"]
+    teams = [{"external_id": team.external_id, "name": team.name} for team in org.values()]
+    assert sync_on_api(api, hr_admin, "teams", to_csv(teams)).json()["status"] == "applied"
+
+    assert api.as_(hr_admin).post(f"{URL}{waiting}/confirm/").status_code == 200
+
+
+def test_the_page_offers_no_confirm_for_a_superseded_sync_and_refuses_it(client, cast):
+    hr_admin = cast["hr_admin"]
+    client.force_login(hr_admin.user)
+    stale = services.directory_sync_start(
+        kind="employees", content=_three_of_seven_missing(cast), requested_by=hr_admin.user
+    )
+    newer = services.directory_sync_start(
+        kind="employees", content=to_csv(everyone(cast)), requested_by=hr_admin.user
+    )
+
+    page = client.get(reverse("people:sync-detail", args=[stale.pk])).content.decode()
+
+    assert "Apply and deactivate" not in page
+    assert escape(SUPERSEDED.format(newer=newer.pk)) in page
+    response = client.post(reverse("people:sync-confirm", args=[stale.pk]), follow=True)
+    assert escape(SUPERSEDED.format(newer=newer.pk)) in response.content.decode()
+    assert Employee.objects.filter(is_active=True).count() == 7
+
+
+def test_a_confirmed_sync_still_queued_when_a_newer_one_is_applied_is_cancelled(
+    settings, hr_admin, cast, django_capture_on_commit_callbacks
+):
+    stale = services.directory_sync_start(
+        kind="employees", content=_three_of_seven_missing(cast), requested_by=hr_admin.user
+    )
+    settings.CXC_DIRECTORY_SYNC_INLINE_MAX_BYTES = 1  # the confirmed file goes to a worker
+    with django_capture_on_commit_callbacks(execute=False):
+        services.directory_sync_confirm(sync=stale)
+    settings.CXC_DIRECTORY_SYNC_INLINE_MAX_BYTES = 1_000_000
+    newer = services.directory_sync_start(
+        kind="employees", content=to_csv(everyone(cast)), requested_by=hr_admin.user
+    )
+    assert newer.status == DirectorySync.Status.APPLIED
+
+    services.directory_sync_apply(sync_id=stale.pk)  # the worker gets to it now
+
+    stale.refresh_from_db()
+    assert stale.status == DirectorySync.Status.CANCELLED
+    assert stale.message == SUPERSEDED.format(newer=newer.pk).replace("confirming", "applying")
     assert Employee.objects.filter(is_active=True).count() == 7
 
 

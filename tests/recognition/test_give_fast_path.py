@@ -159,7 +159,7 @@ def test_a_give_with_points_reads_nothing_back(employee, teammate):
     # The token and its user, the viewer (one query), the receivers, the values, the accounts
     # locked, the month's gifts to the receivers; nothing is read after the writes.
     assert _tables(captured, "SELECT") == [
-        "authtoken_token",
+        "people_apitoken",
         "people_employee",
         "people_employee",
         "people_companyvalue",

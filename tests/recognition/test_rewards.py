@@ -3,8 +3,10 @@
 import pytest
 from django.core import mail
 
+from cxculture.people.models import Role
 from recognition.models import Account, Redemption, Reward
 from recognition.selectors import balances_for, ledger_problems
+from tests.factories.people import EmployeeFactory
 from tests.factories.recognition import RewardFactory, fund_wallet
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +143,63 @@ def test_people_see_their_own_redemptions_and_hr_sees_all(api, funded, teammate,
     assert len(api.as_(funded).get(URL).json()["results"]) == 1
     assert api.as_(teammate).get(URL).json()["results"] == []
     assert len(api.as_(hr_admin).get(URL).json()["results"]) == 1
+
+
+@pytest.fixture
+def other_hr_admin(org):
+    return EmployeeFactory(first_name="Otto", team=org["root"], roles=[Role.HR_ADMIN])
+
+
+@pytest.fixture
+def hr_redemption_id(api, org, hr_admin):
+    head = EmployeeFactory(first_name="Hedda", team=org["root"], manages=[org["root"]])
+    fund_wallet(hr_admin, 100, manager=head, hr=hr_admin)
+    reward = RewardFactory(name="Spa day", cost_points=60)
+    return api.as_(hr_admin).post(URL, {"reward": reward.pk}).json()["id"]
+
+
+def test_an_hr_admin_cannot_approve_their_own_redemption(api, hr_admin, hr_redemption_id):
+    response = api.as_(hr_admin).post(f"{URL}{hr_redemption_id}/approve/", {})
+
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == "Someone else decides on your own redemptions."
+    assert Redemption.objects.get(pk=hr_redemption_id).status == Redemption.Status.PENDING
+
+
+def test_an_hr_admin_cannot_fulfil_their_own_redemption(
+    api, hr_admin, other_hr_admin, hr_redemption_id
+):
+    approved = api.as_(other_hr_admin).post(f"{URL}{hr_redemption_id}/approve/", {})
+    assert approved.json()["status"] == "approved"
+
+    response = api.as_(hr_admin).post(f"{URL}{hr_redemption_id}/fulfil/", {})
+
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == "Someone else decides on your own redemptions."
+    assert Redemption.objects.get(pk=hr_redemption_id).status == Redemption.Status.APPROVED
+    fulfilled = api.as_(other_hr_admin).post(f"{URL}{hr_redemption_id}/fulfil/", {})
+    assert fulfilled.json()["status"] == "fulfilled"
+
+
+def test_the_redemptions_page_refuses_approving_ones_own_redemption(
+    client, hr_admin, hr_redemption_id
+):
+    client.force_login(hr_admin.user)
+
+    response = client.post(
+        f"/recognition/redemptions/{hr_redemption_id}/approve/", {"note": ""}, follow=True
+    )
+
+    assert "Someone else decides on your own redemptions." in response.content.decode()
+    assert Redemption.objects.get(pk=hr_redemption_id).status == Redemption.Status.PENDING
+
+
+def test_the_redemptions_page_offers_no_approve_button_for_ones_own(
+    client, hr_admin, hr_redemption_id
+):
+    client.force_login(hr_admin.user)
+
+    page = client.get("/recognition/redemptions/").content.decode()
+
+    assert f"/recognition/redemptions/{hr_redemption_id}/approve/" not in page
+    assert "someone else approves and fulfils it" in page

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -158,3 +159,78 @@ def test_behind_a_trusted_proxy_the_lock_follows_the_address_the_proxy_saw(setti
 
     assert _sign_in_via(username, PASSWORD, forwarded_for="198.51.100.7").status_code == 429
     assert _sign_in_via(username, PASSWORD, forwarded_for="198.51.100.8").status_code == 302
+
+
+def _at_once(count: int, attempt) -> list:
+    """`attempt(n)` from `count` threads released together, each on its own connection."""
+    barrier = threading.Barrier(count)
+
+    def run(n: int):
+        try:
+            barrier.wait(timeout=30)
+            return attempt(n)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+@pytest.fixture
+def tried(monkeypatch) -> list[str]:
+    """Every password the server checks against a user's hash, in order."""
+    checked: list[str] = []
+    check_password = User.check_password
+
+    def counting_check(user, raw_password):
+        checked.append(raw_password)
+        return check_password(user, raw_password)
+
+    monkeypatch.setattr(User, "check_password", counting_check)
+    return checked
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL)")
+def test_20_guesses_at_once_on_the_sign_in_page_try_only_5_passwords(tried, employee):
+    username = employee.user.username
+
+    statuses = _at_once(20, lambda n: _sign_in(Client(), username, f"wrong-{n}").status_code)
+
+    # Exactly as when sent one after another: 4 guesses are checked and refused, the 5th
+    # failure locks, and the other 15 are refused without their password being tried.
+    assert sorted(statuses) == [200] * 4 + [429] * 16
+    assert len(tried) == 5
+    assert _sign_in(Client(), username, PASSWORD).status_code == 429
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL)")
+def test_20_guesses_at_once_on_the_token_endpoint_try_only_5_passwords(tried, employee):
+    username = employee.user.username
+
+    answers = _at_once(20, lambda n: _token(username, f"wrong-{n}").status_code)
+
+    assert set(answers) == {400}
+    assert len(tried) == 5
+    assert _token(username, PASSWORD).status_code == 400
+
+
+def test_an_overlong_username_on_the_sign_in_page_gets_the_ordinary_form_error():
+    response = _sign_in(Client(raise_request_exception=False), "a" * 300, "wrong")
+
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in _text(response)
+    assert not AccessAttempt.objects.exists()
+
+
+def test_an_overlong_username_on_the_token_endpoint_is_a_400_in_the_error_format():
+    response = _token("a" * 300, "wrong")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert error["fields"]["username"] == ["Ensure this field has no more than 150 characters."]
+    assert not AccessAttempt.objects.exists()
