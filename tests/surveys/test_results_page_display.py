@@ -61,3 +61,30 @@ def test_the_group_choice_of_the_results_has_one_entry_for_the_organisation(
 
     select = re.search(r'<select id="subtree".*?</select>', html, re.S).group(0)
     assert re.findall(r"<option[^>]*>([^<]*)</option>", select) == ["Whole organisation", "Support"]
+
+
+@pytest.fixture
+def closed(opens, crowd):
+    run = _pulse(opens)
+    _answer_all(run, opens, eng_proud=4, eng_stay=4, rec_noticed=2)
+    return services.survey_run_close(run=run, today=opens)
+
+
+def test_a_team_with_no_teams_below_gets_a_sentence_not_an_empty_table(client, cast, org, closed):
+    client.force_login(cast["manager"].user)
+
+    html = client.get(
+        f"/surveys/runs/{closed.pk}/results/", {"subtree": org["support_a"].pk}
+    ).content.decode()
+
+    assert 'class="heatmap"' not in html
+    assert "Support A has no teams below it" in html
+
+
+def test_a_department_still_gets_its_teams_table(client, cast, org, closed):
+    client.force_login(cast["manager"].user)
+
+    html = client.get(f"/surveys/runs/{closed.pk}/results/").content.decode()
+
+    assert 'class="heatmap"' in html
+    assert "has no teams below it" not in html
