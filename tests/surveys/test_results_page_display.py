@@ -88,3 +88,16 @@ def test_a_department_still_gets_its_teams_table(client, cast, org, closed):
 
     assert 'class="heatmap"' in html
     assert "has no teams below it" not in html
+
+
+def test_the_results_say_how_the_index_differs_from_the_engagement_driver_and_what_a_dash_means(
+    client, cast, closed
+):
+    client.force_login(cast["hr_admin"].user)
+
+    html = client.get(f"/surveys/runs/{closed.pk}/results/").content.decode()
+
+    note = re.search(r'<p class="muted" id="drivers-note">(.*?)</p>', html, re.S)
+    assert note, "no note under the drivers"
+    assert "engagement index averages the engagement questions asked in this run" in note.group(1)
+    assert "“—”" in note.group(1) and "not asked" in note.group(1)
