@@ -22,6 +22,8 @@ CHROMIUM = os.environ.get("CXC_CHROMIUM") or shutil.which("chromium") or "/usr/b
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
+# Each role's main journey runs at both widths: `@BOTH_WIDTHS` gives the test a `viewport`.
+BOTH_WIDTHS = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
 # The flags the machine notes ask for: no background networking on a closed network.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -77,6 +79,39 @@ class Session:
         self.page.fill("#id_password", password)
         self.page.click("button[type=submit]")
         self.page.wait_for_url(re.compile(r".*/$"))
+
+    @property
+    def width(self) -> int:
+        return self.page.viewport_size["width"]
+
+    def use_menu(self, name: str) -> None:
+        """Follow a link of the main menu as a person would: the Menu button first on a phone,
+        the Manage list for role work."""
+        toggle = self.page.locator("label.nav-toggle-label")
+        if toggle.is_visible() and not self.page.locator("#nav-toggle").is_checked():
+            toggle.click()
+        link = self.page.locator("nav.nav").get_by_role("link", name=name, exact=True)
+        if not link.is_visible():
+            self.page.locator("nav.nav details.nav-manage > summary").click()
+        with self.page.expect_navigation():
+            link.click()
+
+    def shows(self, name: str) -> None:
+        """Screenshot the page and check that nothing scrolls sideways at this width."""
+        self.screenshot(f"{name}-{self.width}")
+        overflow = self.horizontal_overflow()
+        assert overflow == 0, f"{self.page.url} scrolls sideways by {overflow} px at {self.width}"
+
+    def assert_no_console_errors(self) -> None:
+        """No console errors; the one the colleague search logs while nobody is ticked (fixed on
+        another branch) makes the test an expected failure instead, after every other check."""
+        known = "hx-include returned no matches"
+        assert [error for error in self.console_errors if known not in error] == []
+        if self.console_errors:
+            pytest.xfail(
+                "fixed on branch wt-uxa: the colleague search's hx-include logs a console error "
+                "while nobody is ticked"
+            )
 
     def horizontal_overflow(self) -> int:
         """How many pixels the page is wider than the screen (0 when nothing scrolls sideways)."""

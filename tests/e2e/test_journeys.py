@@ -4,12 +4,15 @@ import re
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
+from recognition import selectors as recognition_selectors
 from recognition.models import Recognition
 from surveys.models import Response, SurveyRun
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import BOTH_WIDTHS, PHONE
 from tests.factories.people import CompanyValueFactory
-from tests.factories.surveys import load_question_library
+from tests.factories.recognition import give
+from tests.factories.surveys import ProgramFactory, load_question_library, open_run, question
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -103,3 +106,61 @@ def test_hr_opens_a_run_and_an_employee_answers_from_the_emailed_link(open_sessi
     assert "already answered" in respondent.page.inner_text("main")
     hr.go(f"/surveys/programs/{run.program_id}/")
     assert "Weekly pulse" in hr.page.inner_text("main")
+
+
+@BOTH_WIDTHS
+def test_an_employee_answers_the_open_survey_from_home_recognises_a_colleague_and_sees_their_points(
+    open_session, cast, viewport
+):
+    employee, teammate = cast["employee"], cast["teammate"]
+    load_question_library()
+    CompanyValueFactory(name="Customer first")
+    run = open_run(
+        ProgramFactory(name="Spring pulse", questions=[question("eng-proud")]),
+        timezone.localdate(),
+    )
+    give(teammate, employee, points=30, message="Thanks for covering my shift.")
+    session = open_session(viewport)
+
+    session.sign_in(employee.user.email, PASSWORD)
+
+    assert session.page.locator("#home-points [data-field=wallet]").inner_text() == "30"
+    assert "Spring pulse #1" in session.page.locator("#home-survey").inner_text()
+    assert "Thanks for covering my shift." in session.page.locator("#home-recognition").inner_text()
+    session.shows("employee-journey-home")
+
+    # Answer the open survey from the home page.
+    with session.page.expect_navigation():
+        session.page.get_by_role("link", name="Answer the survey").click()
+    assert "I am proud to work here." in session.page.inner_text("main")
+    session.page.locator(".choices-agreement label", has_text="Agree").first.click()
+    session.shows("employee-journey-survey")
+    with session.page.expect_navigation():
+        session.page.get_by_role("button", name="Send my answers").click()
+    assert Response.objects.filter(run=run).count() == 1
+    session.use_menu("Home")
+    assert "No survey is waiting for you." in session.page.locator("#home-survey").inner_text()
+
+    # Recognise a colleague, with points from the monthly allowance.
+    with session.page.expect_navigation():
+        session.page.get_by_role("link", name="Recognise someone").click()
+    session.page.fill("#id_who", "Tom")
+    session.page.get_by_label("Tom Teammate").check()
+    session.page.fill("#id_message", "Calmed an angry customer and fixed the refund on the call.")
+    session.page.get_by_label("Customer first").check()
+    session.page.fill("#id_points_per_receiver", "10")
+    session.page.get_by_role("button", name="Send recognition").click()
+    session.page.wait_for_selector("text=Recognition sent")
+    feed = session.page.locator("#feed").inner_text()
+    assert "Calmed an angry customer" in feed and "Tom Teammate" in feed
+    session.shows("employee-journey-recognition")
+
+    # My points: 10 of the 100 given, the 30 received to spend, both in the history.
+    session.go("/recognition/points/")
+    cards = session.page.locator("main .card .stat").all_inner_texts()
+    assert cards[:2] == ["90", "30"]
+    history = session.page.locator("main table tbody").inner_text()
+    assert "+30" in history and "-10" in history
+    assert recognition_selectors.balances_for(employee).allowance == 90
+    session.shows("employee-journey-points")
+    session.assert_no_console_errors()
