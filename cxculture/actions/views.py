@@ -121,7 +121,7 @@ def action_create(request: HttpRequest) -> HttpResponse:
         "due_bounds": services.due_on_bounds(today=timezone.localdate()),
         "driver_labels": _driver_labels(viewer, run, team),
     }
-    if request.method == "POST":
+    if request.method == "POST" and "find" not in request.POST:
         form = ActionForm(request.POST, **kwargs)
         if form.is_valid():
             values = form.cleaned_data
@@ -147,21 +147,24 @@ def action_create(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Action committed.")
                 return redirect("actions:detail", pk=created.pk)
     else:
-        driver = request.GET.get("driver", "")
+        # A first visit (perhaps from a results page: run, driver, team), or the owner search
+        # without JavaScript ("Find" posts the form back to be shown again, unsaved).
+        driver = data.get("source_driver") or data.get("driver", "")
         initial: dict[str, Any] = {
             "owner": selected,
             "due_on": timezone.localdate() + dt.timedelta(days=60),
         }
-        # Fields carried over from an owner search without JavaScript (the form reloaded).
-        for name in ("title", "description", "source_kind", "source_label", "due_on"):
-            if request.GET.get(name):
-                initial[name] = request.GET[name]
+        for name in ("title", "description", "source_label", "source_policy", "due_on"):
+            if data.get(name):
+                initial[name] = data[name]
         if run is not None:
             initial["source_run"] = run.pk
             initial["source_kind"] = Action.SourceKind.SURVEY_DRIVER
         if driver in Driver.values:
             initial["source_driver"] = driver
             initial["source_kind"] = Action.SourceKind.SURVEY_DRIVER
+        if data.get("source_kind") in Action.SourceKind.values:
+            initial["source_kind"] = data["source_kind"]
         if team is not None:
             initial["team"] = team.pk
         form = ActionForm(initial=initial, **kwargs)

@@ -2,6 +2,7 @@
 
 import re
 
+from cxculture.actions.models import Action
 from cxculture.people.models import Employee
 from tests.factories.people import EmployeeFactory
 
@@ -96,14 +97,21 @@ def test_the_owner_search_finds_people_in_the_scope_only(client, cast, org):
 def test_the_owner_search_works_without_javascript(client, cast, org):
     client.force_login(cast["manager"].user)
 
-    page = client.get(
+    page = client.post(
         "/actions/new/",
-        {"team": org["support_a"].pk, "owner_q": "erin", "title": "Weekly shout-outs"},
+        {
+            "team": org["support_a"].pk,
+            "owner_q": "erin",
+            "title": "Weekly shout-outs",
+            "source_kind": "other",
+            "find": "1",
+        },
     ).content.decode()
 
     assert _options(page)[-1] == "Erin Employee — Support A"
     assert "Tom Teammate — Support A" not in _options(page)
     assert 'value="Weekly shout-outs"' in page
+    assert not Action.objects.exists()
 
 
 def test_employees_cannot_search_owners(client, cast):
