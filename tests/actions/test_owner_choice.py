@@ -2,9 +2,16 @@
 
 import re
 
+import pytest
+
+from cxculture.actions.forms import OWNER_CHOICES_SHOWN
 from cxculture.actions.models import Action
 from cxculture.people.models import Employee
 from tests.factories.people import EmployeeFactory
+
+# Signing in and the form's lists (teams, runs, policies, the owners shown): the same at any
+# number of people, the owner list capped and searched rather than listing everyone.
+FORM_QUERIES = 6
 
 
 def _owner_list(html: str) -> str:
@@ -118,3 +125,18 @@ def test_employees_cannot_search_owners(client, cast):
     client.force_login(cast["employee"].user)
 
     assert client.get("/actions/new/owners/").status_code == 403
+
+
+@pytest.mark.parametrize("people", [5, 150])
+def test_the_create_form_costs_the_same_queries_and_lists_at_most_100_owners(
+    client, cast, org, django_assert_num_queries, people
+):
+    for _ in range(people):
+        EmployeeFactory(team=org["sales"])
+    client.force_login(cast["executive"].user)
+    client.get("/actions/new/")  # warm the session and the viewer
+
+    with django_assert_num_queries(FORM_QUERIES):
+        page = client.get("/actions/new/").content.decode()
+
+    assert len(_options(page)) == min(OWNER_CHOICES_SHOWN, Employee.objects.count())
