@@ -10,6 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from cxculture.actions.models import Action, ActionUpdate
+from cxculture.lib.api import DomainError
 from tests.factories.actions import make_action
 
 from .conftest import MARCH
@@ -68,8 +69,6 @@ def test_an_overlong_timeline_update_is_refused_naming_the_field(api, clock, cas
 
 
 def test_the_service_refuses_an_overlong_description_naming_the_field(clock, cast, org):
-    from cxculture.lib.api import DomainError
-
     with pytest.raises(DomainError) as refused:
         make_action(by=cast["manager"], team=org["support_a"], description=LONG)
 
