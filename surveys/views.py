@@ -156,12 +156,48 @@ def _heatmap_body(heatmap: dict[str, Any]) -> SafeString:
     return mark_safe("\n".join(rows))  # noqa: S308 - names and reasons escaped above
 
 
-def _subtree_choices(heatmap: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _single_top_team(rows: list[dict[str, Any]]) -> int | None:
+    """The one top-level team among `rows` (teams in tree order, with their depth), when there
+    is exactly one: it holds everyone, so it is the organisation under another name."""
+    teams = [row for row in rows if row.get("team")]
+    if not teams:
+        return None
+    top = min(row["depth"] for row in teams)
+    tops = [row["team"] for row in teams if row["depth"] == top]
+    return tops[0] if len(tops) == 1 else None
+
+
+def _subtree_choices(
+    heatmap: dict[str, Any] | None, *, of_organisation: bool = False
+) -> list[dict[str, Any]]:
     """The teams below the group to pick as the group: those with teams below them (a team
     without is one click away in the heatmap), so the list stays short at 2,000 teams. The
-    heatmap's rows are in tree order, so a row has teams below when the next row is deeper."""
+    heatmap's rows are in tree order, so a row has teams below when the next row is deeper.
+    Below the organisation, a single top-level team is left out: the list already offers the
+    whole organisation, and it is the same people."""
     rows = heatmap["rows"] if heatmap else []
-    return [row for row, after in pairwise(rows) if row["team"] and after["depth"] > row["depth"]]
+    same_as_organisation = _single_top_team(rows) if of_organisation else None
+    return [
+        row
+        for row, after in pairwise(rows)
+        if row["team"] and after["depth"] > row["depth"] and row["team"] != same_as_organisation
+    ]
+
+
+def _participation_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The participation rows with one row for the organisation: a single top-level team with
+    the organisation's counts is the same group, listed once."""
+    if not rows or rows[0]["team"] is not None:
+        return rows  # not the organisation's table
+    top = _single_top_team(rows[1:])
+    figures = ("shown", "invited", "responded")
+    return [
+        row
+        for row in rows
+        if row["team"] is None
+        or row["team"] != top
+        or any(row[key] != rows[0][key] for key in figures)
+    ]
 
 
 @login_required
@@ -170,7 +206,11 @@ def run_results(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(selectors.runs_for_viewer(viewer), pk=pk)
     context: dict[str, Any] = {"run": run, "params": request.GET.urlencode()}
     if run.status != SurveyRun.Status.CLOSED:
-        context["participation"] = selectors.run_participation(viewer, run)
+        participation = selectors.run_participation(viewer, run)
+        context["participation"] = {
+            **participation,
+            "rows": _participation_rows(participation["rows"]),
+        }
         return render(request, "surveys/run_participation.html", context)
     try:
         query = selectors.ResultsQuery.from_params(request.GET)
@@ -189,7 +229,10 @@ def run_results(request: HttpRequest, pk: int) -> HttpResponse:
             "results": results,
             "heatmap_body": _heatmap_body(results["heatmap"]) if results["heatmap"] else "",
             "breakdowns": breakdowns,
-            "teams": _subtree_choices(results["heatmap"]),
+            "teams": _subtree_choices(
+                results["heatmap"],
+                of_organisation=bool(results["group"]) and results["group"]["team"] is None,
+            ),
             "tenure_bands": TenureBand.choices,
             "selected": {
                 key: request.GET.get(key, "") for key in ("subtree", "team", *selectors.ATTRIBUTES)

@@ -25,7 +25,15 @@ from cxculture.people.permissions import Viewer, viewer_for
 from surveys.models import Driver, Question, SurveyRun
 
 from . import selectors, services
-from .models import Action, ActionUpdate
+from .models import (
+    DESCRIPTION_MAX_LENGTH,
+    DROP_REASON_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
+    SOURCE_LABEL_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Action,
+    ActionUpdate,
+)
 
 # --- Serializers -------------------------------------------------------------------------
 
@@ -67,8 +75,10 @@ class ActionSerializer(serializers.ModelSerializer):
 
 
 class ActionCreateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    title = serializers.CharField(max_length=TITLE_MAX_LENGTH)
+    description = serializers.CharField(
+        max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
     source_kind = serializers.ChoiceField(
         choices=Action.SourceKind.choices, default=Action.SourceKind.OTHER
     )
@@ -85,7 +95,7 @@ class ActionCreateSerializer(serializers.Serializer):
         queryset=Policy.objects.all(), required=False, allow_null=True, default=None
     )
     source_label = serializers.CharField(
-        max_length=300, required=False, allow_blank=True, default=""
+        max_length=SOURCE_LABEL_MAX_LENGTH, required=False, allow_blank=True, default=""
     )
     team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.all(),
@@ -94,19 +104,40 @@ class ActionCreateSerializer(serializers.Serializer):
         default=None,
         help_text="Empty for an organisation-wide action.",
     )
-    owner = serializers.PrimaryKeyRelatedField(queryset=Employee.objects.all())
-    due_on = serializers.DateField()
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=Employee.objects.all(),
+        help_text="Someone in the action's scope: for a team, a person in its subtree or a "
+        "manager of it or of a team above; for the organisation, anyone active.",
+    )
+    due_on = serializers.DateField(
+        help_text="From today up to three years ahead.",
+    )
 
 
 class ActionPatchSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
-    owner = serializers.PrimaryKeyRelatedField(queryset=Employee.objects.all(), required=False)
-    due_on = serializers.DateField(required=False)
+    title = serializers.CharField(max_length=TITLE_MAX_LENGTH, required=False)
+    description = serializers.CharField(
+        max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True
+    )
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=Employee.objects.all(),
+        required=False,
+        help_text="Someone in the action's scope.",
+    )
+    due_on = serializers.DateField(
+        required=False,
+        help_text="Not before the day the action was made, up to three years ahead.",
+    )
     status = serializers.ChoiceField(choices=Action.Status.choices, required=False)
-    drop_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    drop_reason = serializers.CharField(
+        max_length=DROP_REASON_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
     note = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text="Added to the timeline."
+        max_length=NOTE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Added to the timeline.",
     )
 
 
@@ -120,9 +151,13 @@ class ActionUpdateSerializer(serializers.ModelSerializer):
 
 
 class ActionUpdateCreateSerializer(serializers.Serializer):
-    text = serializers.CharField(required=False, allow_blank=True, default="")
+    text = serializers.CharField(
+        max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
     status = serializers.ChoiceField(choices=Action.Status.choices, required=False)
-    drop_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    drop_reason = serializers.CharField(
+        max_length=DROP_REASON_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
 
 
 class FollowThroughSerializer(serializers.Serializer):

@@ -8,9 +8,26 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 
 from cxculture.people.models import Employee, Policy, Team
 from surveys.models import Driver, Question, SurveyRun
+
+# What a person may write; the database holds every text to its limit (a check on its length:
+# SQLite does not enforce a varchar's length), so no writer can store a 14 MB description.
+TITLE_MAX_LENGTH = 200
+DESCRIPTION_MAX_LENGTH = 4000
+DROP_REASON_MAX_LENGTH = 1000
+SOURCE_LABEL_MAX_LENGTH = 300
+NOTE_MAX_LENGTH = 2000
+# A timeline entry joins a note with the lines the service writes (new owner, due date moved,
+# drop reason), so it may be longer than a note.
+UPDATE_TEXT_MAX_LENGTH = 4000
+
+
+def _at_most(field: str, limit: int) -> LessThanOrEqual:
+    return LessThanOrEqual(Length(field), limit)
 
 
 class Action(models.Model):
@@ -35,7 +52,7 @@ class Action(models.Model):
 
     OPEN_STATUSES = (Status.PLANNED, Status.IN_PROGRESS)
 
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.TextField(blank=True)
     source_kind = models.CharField(
         max_length=20, choices=SourceKind.choices, default=SourceKind.OTHER
@@ -50,7 +67,7 @@ class Action(models.Model):
     source_policy = models.ForeignKey(
         Policy, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    source_label = models.CharField(max_length=300, blank=True)
+    source_label = models.CharField(max_length=SOURCE_LABEL_MAX_LENGTH, blank=True)
     team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.PROTECT, related_name="actions"
     )
@@ -92,6 +109,21 @@ class Action(models.Model):
                 ),
                 name="action_source_kind_valid",
             ),
+            models.CheckConstraint(
+                condition=_at_most("title", TITLE_MAX_LENGTH), name="action_title_length"
+            ),
+            models.CheckConstraint(
+                condition=_at_most("description", DESCRIPTION_MAX_LENGTH),
+                name="action_description_length",
+            ),
+            models.CheckConstraint(
+                condition=_at_most("drop_reason", DROP_REASON_MAX_LENGTH),
+                name="action_drop_reason_length",
+            ),
+            models.CheckConstraint(
+                condition=_at_most("source_label", SOURCE_LABEL_MAX_LENGTH),
+                name="action_source_label_length",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "due_on"]),
@@ -123,6 +155,9 @@ class ActionUpdate(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=~Q(text="") | ~Q(status_to=""), name="action_update_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=_at_most("text", UPDATE_TEXT_MAX_LENGTH), name="action_update_text_length"
             ),
         ]
         indexes = [models.Index(fields=["action", "-created_at"])]

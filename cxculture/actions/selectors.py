@@ -22,7 +22,7 @@ from surveys import selectors as survey_selectors
 from surveys.models import Driver, Question, SurveyRun
 
 from .models import Action, ActionPrompt, ActionUpdate
-from .permissions import visible_q
+from .permissions import path_ids, visible_q
 
 LATEST_UPDATES = 3
 
@@ -70,8 +70,43 @@ def teams_for_new_action(viewer: Viewer) -> QuerySet[Team]:
     return teams.filter(viewer.subtree_q())
 
 
-def owners_for_new_action() -> QuerySet[Employee]:
-    return Employee.objects.filter(is_active=True).select_related("user")
+def owners_for_scope(team: Team | None, *, search: str = "") -> QuerySet[Employee]:
+    """Who may own an action of this scope: for a team, the active people in its subtree and
+    the managers of the team or of a team above it; for the organisation (None), anyone active.
+    The form offers these and the services accept only these. `search` narrows by name,
+    e-mail or title."""
+    people = Employee.objects.filter(is_active=True).select_related("user", "team")
+    if team is not None:
+        leads = Employee.objects.filter(managed_teams__in=path_ids(team.path)).values("pk")
+        people = people.filter(Q(team__path__startswith=team.path) | Q(pk__in=leads))
+    for word in search.split()[:5]:
+        people = people.filter(
+            Q(user__first_name__icontains=word)
+            | Q(user__last_name__icontains=word)
+            | Q(user__email__icontains=word)
+        )
+    return people.order_by("user__first_name", "user__last_name", "id")
+
+
+def default_owner(viewer: Viewer, team: Team | None) -> Employee | None:
+    """The owner a new action starts with: the viewer when they lead the scope (for the
+    organisation: when they may commit for it), else the nearest active manager of the team
+    or a team above it."""
+    me = viewer.employee
+    if team is None:
+        return me if me is not None and viewer.sees_whole_organisation else None
+    leads_it = any(team.path.startswith(path) for path in viewer.managed_paths)
+    if me is not None and me.is_active and leads_it:
+        return me
+    nearest = (
+        Team.managers.through.objects.filter(
+            team_id__in=path_ids(team.path), employee__is_active=True
+        )
+        .select_related("employee__user")
+        .order_by("-team__depth", "employee_id")
+        .first()
+    )
+    return nearest.employee if nearest is not None else None
 
 
 def closed_runs() -> QuerySet[SurveyRun]:

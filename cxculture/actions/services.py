@@ -21,11 +21,64 @@ from cxculture.people.permissions import Viewer
 from surveys.models import Driver, Question, SurveyRun
 
 from . import selectors
-from .models import Action, ActionPrompt, ActionUpdate
+from .models import (
+    DESCRIPTION_MAX_LENGTH,
+    DROP_REASON_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
+    SOURCE_LABEL_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Action,
+    ActionPrompt,
+    ActionUpdate,
+)
 from .permissions import may_change, may_create_for, path_ids
 
 Status = Action.Status
 Source = Action.SourceKind
+
+DUE_YEARS_AHEAD = 3
+OWNER_OUTSIDE_SCOPE = (
+    "Choose an owner in the action's scope: someone in the team (or below it) or one of its "
+    "managers."
+)
+
+
+def _check_length(value: str, *, field: str, limit: int) -> None:
+    if len(value) > limit:
+        raise DomainError(f"Write at most {limit} characters here.", field=field)
+
+
+def _check_owner(owner: Employee, team: Team | None) -> None:
+    if not owner.is_active:
+        raise DomainError("The owner must be an active employee.", field="owner")
+    if not selectors.owners_for_scope(team).filter(pk=owner.pk).exists():
+        raise DomainError(OWNER_OUTSIDE_SCOPE, field="owner")
+
+
+def due_on_bounds(*, today: dt.date, made_on: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The earliest and latest due dates: from today (or, for an action made earlier, from the
+    day it was made) up to three years from today."""
+    try:
+        latest = today.replace(year=today.year + DUE_YEARS_AHEAD)
+    except ValueError:  # 29 February
+        latest = today.replace(year=today.year + DUE_YEARS_AHEAD, day=28)
+    return (made_on if made_on is not None else today), latest
+
+
+def _check_due_on(due_on: dt.date, *, made_on: dt.date | None = None) -> None:
+    earliest, latest = due_on_bounds(today=timezone.localdate(), made_on=made_on)
+    if due_on < earliest:
+        if made_on is None:
+            raise DomainError("The due date cannot be before today.", field="due_on")
+        raise DomainError(
+            f"The due date cannot be before the action was made ({made_on:%-d %b %Y}).",
+            field="due_on",
+        )
+    if due_on > latest:
+        raise DomainError(
+            f"Choose a due date within {DUE_YEARS_AHEAD} years (by {latest:%-d %b %Y}).",
+            field="due_on",
+        )
 
 
 def _check_source(
@@ -75,10 +128,13 @@ def action_create(
         raise PermissionDenied("You may not commit actions for this scope.")
     if not title.strip():
         raise DomainError("Give the action a title.", field="title")
-    if not owner.is_active:
-        raise DomainError("The owner must be an active employee.", field="owner")
+    _check_length(title.strip(), field="title", limit=TITLE_MAX_LENGTH)
+    _check_length(description.strip(), field="description", limit=DESCRIPTION_MAX_LENGTH)
+    _check_length(source_label.strip(), field="source_label", limit=SOURCE_LABEL_MAX_LENGTH)
     if team is not None and not team.is_active:
         raise DomainError("This team is no longer active.", field="team")
+    _check_owner(owner, team)
+    _check_due_on(due_on)
     _check_source(
         source_kind=source_kind,
         run=source_run,
@@ -120,6 +176,7 @@ def _apply_status(
         raise DomainError("Choose a valid status.", field="status")
     if status == Status.DROPPED and not drop_reason.strip():
         raise DomainError("Say why the action is dropped.", field="drop_reason")
+    _check_length(drop_reason.strip(), field="drop_reason", limit=DROP_REASON_MAX_LENGTH)
     old = action.status
     action.status = status
     action.drop_reason = drop_reason.strip() if status == Status.DROPPED else ""
@@ -147,22 +204,26 @@ def action_update(
     unknown = set(changes) - allowed
     if unknown:
         raise DomainError(f"{sorted(unknown)[0]} cannot be changed.", field=sorted(unknown)[0])
+    _check_length(note.strip(), field="note", limit=NOTE_MAX_LENGTH)
     texts = [note.strip()] if note.strip() else []
     if "title" in changes:
         if not str(changes["title"]).strip():
             raise DomainError("Give the action a title.", field="title")
+        _check_length(str(changes["title"]).strip(), field="title", limit=TITLE_MAX_LENGTH)
         action.title = str(changes["title"]).strip()
     if "description" in changes:
-        action.description = str(changes["description"]).strip()
+        description = str(changes["description"]).strip()
+        _check_length(description, field="description", limit=DESCRIPTION_MAX_LENGTH)
+        action.description = description
     if "owner" in changes and changes["owner"].pk != action.owner_id:
         owner: Employee = changes["owner"]
-        if not owner.is_active:
-            raise DomainError("The owner must be an active employee.", field="owner")
+        _check_owner(owner, action.team)
         action.owner = owner
         action.followers.add(owner)
         texts.append(f"Owner is now {owner.display_name}.")
     if "due_on" in changes and changes["due_on"] != action.due_on:
         new_due: dt.date = changes["due_on"]
+        _check_due_on(new_due, made_on=timezone.localdate(action.created_at))
         texts.append(f"Due date moved from {action.due_on:%-d %b %Y} to {new_due:%-d %b %Y}.")
         action.due_on = changes["due_on"]
     status_from = status_to = ""
@@ -173,6 +234,7 @@ def action_update(
         if status_to == Status.DROPPED:
             texts.append(f"Dropped: {action.drop_reason}")
     elif status == Status.DROPPED and drop_reason.strip():
+        _check_length(drop_reason.strip(), field="drop_reason", limit=DROP_REASON_MAX_LENGTH)
         action.drop_reason = drop_reason.strip()
     action.save()
     if texts or status_to:
@@ -192,6 +254,7 @@ def action_update_post(
     """Post to the timeline: a note, a status change, or both (one entry)."""
     if not text.strip() and (status is None or status == action.status):
         raise DomainError("Write an update or change the status.", field="text")
+    _check_length(text.strip(), field="text", limit=NOTE_MAX_LENGTH)
     with transaction.atomic():
         action = action_update(
             by=by, action=action, note=text, status=status, drop_reason=drop_reason

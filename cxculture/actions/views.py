@@ -19,7 +19,7 @@ from cxculture.people.permissions import viewer_for
 from surveys.models import Driver, SurveyRun
 
 from . import selectors, services
-from .forms import ActionForm, UpdateForm
+from .forms import OWNER_CHOICES_SHOWN, ActionForm, UpdateForm, owner_choices
 from .models import Action
 from .permissions import may_change, may_create_any, may_create_for
 
@@ -72,6 +72,29 @@ def _driver_labels(viewer: Any, run: SurveyRun | None, team: Team | None) -> dic
     }
 
 
+def _owner_field(
+    viewer: Any, team: Team | None, *, search: str = "", selected: int | None = None
+) -> tuple[Any, list[Any], int | None]:
+    """The owners of the scope (for validation), the few the list shows, and the one selected.
+
+    Without a search the list starts with the chosen owner (or the default one); a search shows
+    only its matches and selects the chosen owner if among them, else the first match."""
+    owners = selectors.owners_for_scope(team)
+    shown = list(selectors.owners_for_scope(team, search=search)[:OWNER_CHOICES_SHOWN])
+    if search:
+        if all(person.pk != selected for person in shown):
+            selected = shown[0].pk if shown else None
+        return owners, shown, selected
+    if selected is None:
+        default = selectors.default_owner(viewer, team)
+        selected = default.pk if default is not None else None
+    if selected is not None and all(person.pk != selected for person in shown):
+        kept = owners.filter(pk=selected).first()
+        if kept is not None:
+            shown.insert(0, kept)
+    return owners, shown, selected
+
+
 @login_required
 def action_create(request: HttpRequest) -> HttpResponse:
     viewer = viewer_for(request.user)
@@ -84,13 +107,21 @@ def action_create(request: HttpRequest) -> HttpResponse:
     team_id = _int(data.get("team"))
     run = runs.filter(pk=run_id).first() if run_id is not None else None
     team = teams.filter(pk=team_id).first() if team_id is not None else None
+    if team is None and "team" not in data and not may_create_for(viewer, None):
+        team = teams.first()  # a manager commits for a team they lead, never the organisation
+    search = data.get("owner_q", "").strip()
+    owners, shown, selected = _owner_field(
+        viewer, team, search=search, selected=_int(data.get("owner"))
+    )
     kwargs: dict[str, Any] = {
         "teams": teams,
-        "owners": selectors.owners_for_new_action(),
+        "owners": owners,
+        "shown_owners": shown,
         "runs": runs,
+        "due_bounds": services.due_on_bounds(today=timezone.localdate()),
         "driver_labels": _driver_labels(viewer, run, team),
     }
-    if request.method == "POST":
+    if request.method == "POST" and "find" not in request.POST:
         form = ActionForm(request.POST, **kwargs)
         if form.is_valid():
             values = form.cleaned_data
@@ -116,21 +147,55 @@ def action_create(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Action committed.")
                 return redirect("actions:detail", pk=created.pk)
     else:
-        driver = request.GET.get("driver", "")
+        # A first visit (perhaps from a results page: run, driver, team), or the owner search
+        # without JavaScript ("Find" posts the form back to be shown again, unsaved).
+        driver = data.get("source_driver") or data.get("driver", "")
         initial: dict[str, Any] = {
-            "owner": viewer.employee.pk if viewer.employee else None,
+            "owner": selected,
             "due_on": timezone.localdate() + dt.timedelta(days=60),
         }
+        for name in ("title", "description", "source_label", "source_policy", "due_on"):
+            if data.get(name):
+                initial[name] = data[name]
         if run is not None:
             initial["source_run"] = run.pk
             initial["source_kind"] = Action.SourceKind.SURVEY_DRIVER
         if driver in Driver.values:
             initial["source_driver"] = driver
             initial["source_kind"] = Action.SourceKind.SURVEY_DRIVER
+        if data.get("source_kind") in Action.SourceKind.values:
+            initial["source_kind"] = data["source_kind"]
         if team is not None:
             initial["team"] = team.pk
         form = ActionForm(initial=initial, **kwargs)
-    return render(request, "actions/create.html", {"form": form, "run": run, "team": team})
+    return render(
+        request,
+        "actions/create.html",
+        {"form": form, "run": run, "team": team, "owner_q": search},
+    )
+
+
+@login_required
+def owner_options(request: HttpRequest) -> HttpResponse:
+    """The owner list's options for a scope and a search: what the create form's owner search
+    and team choice swap in with htmx."""
+    viewer = viewer_for(request.user)
+    if not may_create_any(viewer):
+        raise PermissionDenied
+    team_id = _int(request.GET.get("team"))
+    team = None
+    if team_id is not None:
+        team = selectors.teams_for_new_action(viewer).filter(pk=team_id).first()
+        if team is None:
+            raise Http404
+    search = request.GET.get("owner_q", "").strip()
+    selected = _int(request.GET.get("owner"))
+    _, shown, selected = _owner_field(viewer, team, search=search, selected=selected)
+    return render(
+        request,
+        "actions/_owner_options.html",
+        {"choices": owner_choices(shown), "selected": selected, "search": search},
+    )
 
 
 def _visible_action(request: HttpRequest, pk: int) -> Action:
@@ -178,6 +243,10 @@ def action_update_post(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(error))
         else:
             messages.success(request, "Update posted.")
+    else:
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else None
+            messages.error(request, f"{label or 'Update'}: {' '.join(str(e) for e in errors)}")
     return redirect("actions:detail", pk=action.pk)
 
 

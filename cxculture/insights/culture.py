@@ -58,14 +58,27 @@ def _require(viewer: Viewer) -> None:
 
 def departments_for(viewer: Viewer) -> list[Team]:
     """The departments the viewer may pick: teams with teams below them, plus the roots of the
-    subtrees a manager leads, in tree order. A team with none below is reached by drilling down
-    from the heatmap (any team in the viewer's scope is accepted), so the picker stays a short
-    list at 2,000 teams."""
-    return list(
+    subtrees a manager leads, in tree order; for HR and executives, not a single top-level team
+    (the whole organisation is their first choice). A team with none below is reached by
+    drilling down from the heatmap (any team in the viewer's scope is accepted), so the picker
+    stays a short list at 2,000 teams."""
+    teams = list(
         _teams_in_scope(viewer)
-        .filter(has_teams_below() | Q(path__in=viewer.managed_paths))
+        .annotate(below=has_teams_below())
+        .filter(Q(below=True) | Q(path__in=viewer.managed_paths) | Q(parent__isnull=True))
         .order_by("path")
     )
+    roots = [team for team in teams if team.path.count("/") == 2]
+    # A single top-level team holds everyone: for those offered "the whole organisation" it
+    # is the same choice under another name, so it is listed once.
+    same_as_organisation = (
+        roots[0].pk if viewer.sees_whole_organisation and len(roots) == 1 else None
+    )
+    return [
+        team
+        for team in teams
+        if team.pk != same_as_organisation and (team.below or team.path in viewer.managed_paths)  # type: ignore[attr-defined]
+    ]
 
 
 def _teams_in_scope(viewer: Viewer) -> QuerySet[Team]:

@@ -53,12 +53,31 @@ def linkage(request: HttpRequest) -> HttpResponse:
             "y_label": data["metric"]["label"],
             "points": [{"x": p["x"], "y": p["y"], "label": p["team_name"]} for p in data["points"]],
         }
+    chosen = (data.get("window") or {}).get("code")
     return render(
         request,
         "insights/linkage.html",
-        {"data": data, "chart": chart, "error": error, "params": request.GET},
+        {
+            "data": data,
+            "chart": chart,
+            "error": error,
+            "params": request.GET,
+            "windows": [_window_choice(w, chosen) for w in data.get("windows", [])],
+        },
         status=status,
     )
+
+
+def _window_choice(window: dict[str, Any], chosen: str | None) -> dict[str, Any]:
+    """A window as the page's filter shows it: a short name in the list (a long option is cut
+    off on a phone) and the description under it for the chosen one."""
+    name, _, description = window["label"].partition(": ")
+    return {
+        "code": window["code"],
+        "name": name,
+        "description": description[:1].upper() + description[1:] if description else "",
+        "chosen": window["code"] == chosen,
+    }
 
 
 @login_required

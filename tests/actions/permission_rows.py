@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
+
 from cxculture.actions.models import Action
 from tests.factories.actions import make_action
 from tests.matrix import READ, Case, Target, World, once, pk_of, statuses
@@ -50,7 +52,7 @@ def _new(team_key: str | None) -> Callable[[World, Any], dict[str, Any]]:
         return {
             "title": "Coach on callbacks",
             "owner": world.cast["manager"].pk,
-            "due_on": str(dt.date(2026, 6, 1)),
+            "due_on": str(timezone.localdate() + dt.timedelta(days=60)),
             "team": world.org[team_key].pk if team_key else None,
         }
 

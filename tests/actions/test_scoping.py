@@ -87,7 +87,7 @@ def test_executives_and_hr_change_organisation_actions(api, cast, org_action, ro
     assert response.status_code == expected
 
 
-def test_a_manager_commits_actions_only_for_teams_they_lead(api, cast, org):
+def test_a_manager_commits_actions_only_for_teams_they_lead(api, clock, cast, org):
     body = {"title": "Coach on callbacks", "owner": cast["manager"].pk, "due_on": "2026-06-01"}
 
     mine = api.as_(cast["manager"]).post("/api/v1/actions/", {**body, "team": org["support_b"].pk})

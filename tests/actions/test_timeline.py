@@ -94,7 +94,7 @@ def test_dropping_with_a_reason_records_it_on_the_action_and_the_timeline(api, c
     assert (latest.status_to, latest.text) == ("dropped", "Dropped: The tool is being replaced.")
 
 
-def test_moving_the_due_date_is_told_on_the_timeline(api, cast, org):
+def test_moving_the_due_date_is_told_on_the_timeline(api, clock, cast, org):
     action = make_action(by=cast["manager"], team=org["support_a"], due_on=dt.date(2026, 5, 1))
 
     api.as_(cast["manager"]).patch(f"/api/v1/actions/{action.pk}/", {"due_on": "2026-06-15"})
@@ -104,7 +104,7 @@ def test_moving_the_due_date_is_told_on_the_timeline(api, cast, org):
     assert latest.text == "Due date moved from 1 May 2026 to 15 Jun 2026."
 
 
-def test_a_survey_source_must_be_a_closed_run_and_a_driver(api, cast, org):
+def test_a_survey_source_must_be_a_closed_run_and_a_driver(api, clock, cast, org):
     body = {
         "title": "Recognise more",
         "owner": cast["manager"].pk,

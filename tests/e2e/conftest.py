@@ -22,6 +22,8 @@ CHROMIUM = os.environ.get("CXC_CHROMIUM") or shutil.which("chromium") or "/usr/b
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
+# Each role's main journey runs at both widths: `@BOTH_WIDTHS` gives the test a `viewport`.
+BOTH_WIDTHS = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
 # The flags the machine notes ask for: no background networking on a closed network.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -62,6 +64,7 @@ class Session:
         self.page = self.context.new_page()
         self.base_url = base_url
         self.console_errors: list[str] = []
+        self.known_problems: list[str] = []
         self.page.on(
             "console", lambda msg: msg.type == "error" and self.console_errors.append(msg.text)
         )
@@ -77,6 +80,64 @@ class Session:
         self.page.fill("#id_password", password)
         self.page.click("button[type=submit]")
         self.page.wait_for_url(re.compile(r".*/$"))
+
+    @property
+    def width(self) -> int:
+        return self.page.viewport_size["width"]
+
+    def use_menu(self, name: str) -> None:
+        """Follow a link of the main menu as a person would: the Menu button first on a phone,
+        the Manage list for role work."""
+        toggle = self.page.locator("label.nav-toggle-label")
+        if toggle.is_visible() and not self.page.locator("#nav-toggle").is_checked():
+            toggle.click()
+        link = self.page.locator("nav.nav").get_by_role("link", name=name, exact=True)
+        if not link.is_visible():
+            self.page.locator("nav.nav details.nav-manage > summary").click()
+        with self.page.expect_navigation():
+            link.click()
+
+    def shows(self, name: str) -> None:
+        """Screenshot the page and check that nothing scrolls sideways at this width.
+
+        Wide tables are fixed on another branch (wt-uxa): a page pushed wider only by tables is
+        noted, and `finish()` makes the test an expected failure after every other check."""
+        self.screenshot(f"{name}-{self.width}")
+        overflow = self.horizontal_overflow()
+        if overflow == 0:
+            return
+        wide = self.too_wide()
+        if wide and all(element.startswith("table") for element in wide):
+            self.known_problems.append(f"tables overflow {self.page.url} by {overflow} px")
+            return
+        raise AssertionError(
+            f"{self.page.url} scrolls sideways by {overflow} px at {self.width}: {wide}"
+        )
+
+    def too_wide(self) -> list[str]:
+        """The outermost elements reaching past the screen's right edge (what to fix)."""
+        return self.page.evaluate(
+            """() => {
+                const limit = document.documentElement.clientWidth;
+                const wide = Array.from(document.querySelectorAll('main *')).filter(
+                    (el) => el.getBoundingClientRect().right > limit + 0.5);
+                return wide.filter((el) => !wide.includes(el.parentElement)).map((el) =>
+                    el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+                    (el.className && typeof el.className === 'string'
+                        ? '.' + el.className.trim().split(/\\s+/).join('.') : ''));
+            }"""
+        )
+
+    def finish(self) -> None:
+        """The checks at the end of a journey: no console errors, and no problem noted along the
+        way. Problems that are fixed on branch wt-uxa (wide tables, and the console error the
+        colleague search logs while nobody is ticked) make the test an expected failure."""
+        known = "hx-include returned no matches"
+        assert [error for error in self.console_errors if known not in error] == []
+        if any(known in error for error in self.console_errors):
+            self.known_problems.append("the colleague search logs a console error")
+        if self.known_problems:
+            pytest.xfail("fixed on branch wt-uxa: " + "; ".join(self.known_problems))
 
     def horizontal_overflow(self) -> int:
         """How many pixels the page is wider than the screen (0 when nothing scrolls sideways)."""

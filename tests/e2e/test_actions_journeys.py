@@ -9,9 +9,11 @@ import pytest
 from django.utils import timezone
 
 from cxculture.actions.models import Action, ActionUpdate
-from tests.e2e.conftest import PHONE
+from recognition.models import PolicyException
+from tests.e2e.conftest import BOTH_WIDTHS, PHONE
 from tests.factories.actions import closed_run, pulse_program, recognition_answers
-from tests.factories.people import EmployeeFactory
+from tests.factories.people import EmployeeFactory, PolicyFactory
+from tests.factories.recognition import log_exception
 from tests.factories.surveys import load_question_library
 from tests.helpers import PASSWORD
 
@@ -99,3 +101,75 @@ def test_a_weak_driver_becomes_an_action_the_team_sees_and_another_team_does_not
         assert session.console_errors == []
     # Last: the browser logs the 404 as a console error.
     assert outsider.go(f"/actions/{action.pk}/").status == 404
+
+
+@BOTH_WIDTHS
+def test_a_manager_reads_the_teams_results_commits_an_action_and_reviews_an_exception(
+    open_session, cast, org, viewport
+):
+    manager = cast["manager"]
+    load_question_library()
+    for _ in range(4):
+        EmployeeFactory(team=org["support_a"])
+    closed_run(
+        pulse_program(name="March pulse"),
+        dt.date(2026, 3, 2),
+        {org["support_a"]: recognition_answers([4, 5, 2, 2, 1, 3], [4, 2, 2, 2, 2, 2])},
+    )
+    exception = log_exception(
+        cast["employee"], policy=PolicyFactory(name="Refunds only within 30 days")
+    )
+    session = open_session(viewport)
+
+    session.sign_in(manager.user.email, PASSWORD)
+
+    results = session.page.locator("#home-results")
+    assert "Latest results: Support" in results.inner_text()
+    assert "6 responses" in results.inner_text()
+    session.shows("manager-journey-home")
+
+    # The team's results: six responses, Recognition the weak driver at 25% favourable.
+    with session.page.expect_navigation():
+        results.get_by_role("link", name="See the full results").click()
+    assert session.page.locator(".stats .stat").nth(2).inner_text() == "6"
+    weak = session.page.locator('#drivers-table tr[data-driver="recognition"]')
+    assert weak.get_attribute("class") == "driver-weak"
+    assert "25.0%" in weak.inner_text()
+    session.shows("manager-journey-results")
+
+    # Commit an action on it: the owner starts as the manager, who leads the team.
+    with session.page.expect_navigation():
+        weak.get_by_role("link", name="Commit an action").click()
+    owner = session.page.locator("#id_owner option:checked").inner_text()
+    assert owner == "Maya Manager — Support"
+    # The owner list holds the team's people; a search narrows it as one types (htmx).
+    session.page.fill("#id_owner_q", "erin")
+    session.page.wait_for_function(
+        "() => document.querySelector('#id_owner option:checked')?.textContent"
+        " === 'Erin Employee — Support A'"
+    )
+    assert session.page.locator("#id_owner option[value]:not([value=''])").count() == 1
+    session.page.fill("#id_title", TITLE)
+    session.page.fill("#id_due_on", (timezone.localdate() + dt.timedelta(days=45)).isoformat())
+    session.shows("manager-journey-commit")
+    with session.page.expect_navigation():
+        session.page.get_by_role("button", name="Commit", exact=True).click()
+    detail = session.page.locator("main").inner_text()
+    assert TITLE in detail and "owned by Erin Employee" in detail
+    assert "Recognition was 25% favourable" in detail
+    assert Action.objects.get(title=TITLE).owner == cast["employee"]
+    session.shows("manager-journey-action")
+
+    # Review the exception waiting for them: approve it with a note.
+    session.use_menu("Exception reviews")
+    card = session.page.locator("article", has_text="Refunds only within 30 days")
+    assert "Erin Employee" in card.inner_text()
+    card.get_by_label("Approve", exact=True).check()
+    card.locator("textarea").fill("Right call: keep the customer.")
+    session.shows("manager-journey-exception-review")
+    with session.page.expect_navigation():
+        card.get_by_role("button", name="Save review").click()
+    exception.refresh_from_db()
+    assert exception.status == PolicyException.Status.APPROVED
+    assert "Nothing waiting for your review." in session.page.inner_text("main")
+    session.finish()

@@ -10,12 +10,13 @@ from django.utils import timezone
 from cxculture.people.models import Employee, Team
 from surveys import services as survey_services
 from surveys.models import Invitation, Question, SurveyRun
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import BOTH_WIDTHS, PHONE
+from tests.factories.outcomes import builtin_metrics
 from tests.factories.people import EmployeeFactory
 from tests.factories.recognition import give
 from tests.factories.surveys import ProgramFactory, answer, load_question_library, open_run
 from tests.helpers import PASSWORD
-from tests.insights.conftest import make_teams
+from tests.insights.conftest import make_teams, outcomes, survey
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -162,3 +163,82 @@ def test_a_manager_sees_what_waits_for_them_on_the_dashboard_at_390_px(
     assert phone.horizontal_overflow() == 0
     phone.screenshot("manager-culture-dashboard-my-work-390")
     assert phone.console_errors == []
+
+
+# How wide a select's chosen text is against the room it has (its width less padding and the
+# arrow): a choice cut off in the closed list is what "truncated labels" means.
+CUT_OFF_SELECTS = """() => Array.from(document.querySelectorAll('form.filters select')).filter(
+    (select) => {
+        const style = getComputedStyle(select);
+        const context = document.createElement('canvas').getContext('2d');
+        context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+        const text = select.options[select.selectedIndex]?.text || '';
+        const room = select.clientWidth - parseFloat(style.paddingLeft)
+            - parseFloat(style.paddingRight) - 16;
+        return context.measureText(text).width > room;
+    }).map((select) => select.id)"""
+
+
+def _cells(session, table: str) -> list[list[str]]:
+    """A table's body as its text (not as styled: headers may be shown in capitals)."""
+    return session.page.evaluate(
+        f"""() => Array.from(document.querySelectorAll('{table} tbody tr')).map((row) =>
+            Array.from(row.children).map((cell) => cell.textContent.trim()))"""
+    )
+
+
+@BOTH_WIDTHS
+def test_an_executive_reads_the_dashboard_drills_into_a_department_and_opens_the_linkage(
+    open_session, executive, org, viewport
+):
+    load_question_library()
+    builtin_metrics()
+    support = make_teams(org["support"], [5, 6, 5], prefix="Support desk")
+    sales = make_teams(org["sales"], [5, 5], prefix="Sales desk")
+    teams = [*support, *sales]
+    survey(teams, [5, 3, 2, 1, 4])
+    outcomes([("csat", team, 1.0 + i, "2026-03-05T12:00:00Z") for i, team in enumerate(teams)])
+    session = open_session(viewport)
+    session.sign_in(executive.user.email, PASSWORD)
+
+    # The dashboard: one entry for the organisation, a department per row of the heatmap.
+    session.use_menu("Dashboard")
+    departments = session.page.locator("#id_department option").all_inner_texts()
+    assert departments == ["The whole organisation", "Support", "Sales"]
+    rows = session.page.locator("#heatmap-table tbody tr")
+    assert _cells(session, "#heatmap-table") == [["Sales", "50.0"], ["Support", "62.5"]]
+    session.shows("executive-journey-dashboard")
+
+    # Drill into Support: its desks become the rows.
+    with session.page.expect_navigation():
+        rows.get_by_role("link", name="Support").click()
+    lead = session.page.locator("#culture-body .lead").inner_text()
+    assert lead.startswith("Support, from")
+    assert _cells(session, "#heatmap-table") == [
+        ["Support desk 1", "100.0"],
+        ["Support desk 2", "50.0"],
+        ["Support desk 3", "40.0"],
+    ]
+    session.shows("executive-journey-department")
+
+    # The linkage: five desks, one point each, every choice readable in its list.
+    session.use_menu("Insights")
+    session.page.select_option("#id_metric", "csat")
+    with session.page.expect_navigation():
+        session.page.get_by_role("button", name="Show").click()
+    session.page.wait_for_function(
+        "() => window.Chart && Chart.getChart(document.querySelector('canvas[data-scatter]'))"
+    )
+    drawn = session.page.evaluate(
+        "Chart.getChart(document.querySelector('canvas[data-scatter]')).data.datasets[0].data"
+    )
+    assert sorted(point["y"] for point in drawn) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    points = session.page.locator("table", has_text="One row per team in the chart.")
+    names = [name.strip() for name in points.locator("tbody th").all_text_contents()]
+    assert sorted(names) == sorted(team.name for team in teams)
+    assert "Across 5 teams" in session.page.locator(".summary").inner_text()
+    assert session.page.evaluate(CUT_OFF_SELECTS) == []
+    help_text = session.page.locator("#window-help").inner_text()
+    assert help_text == "Outcomes in the 30 days up to the run's close."
+    session.shows("executive-journey-linkage")
+    session.finish()

@@ -5,6 +5,8 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.utils import timezone
+
 from cxculture.actions import services
 from cxculture.actions.models import Action
 from cxculture.people.models import Employee, Team
@@ -50,13 +52,23 @@ def recognition_answers(noticed: Sequence[int], valued: Sequence[int]) -> list[d
 
 
 def make_action(*, by: Employee, **kwargs: Any) -> Action:
+    """An action made through the service. A due date already past (an action made when it was
+    still ahead, now overdue) is set after the service made it due today, which it accepts."""
+    today = timezone.localdate()
     values: dict[str, Any] = {
         "title": "Thank people in the weekly huddle",
         "owner": by,
-        "due_on": dt.date(2026, 5, 1),
+        "due_on": max(dt.date(2026, 5, 1), today + dt.timedelta(days=60)),
     }
     values.update(kwargs)
-    return services.action_create(by=viewer_for(by.user), **values)
+    due_on = values["due_on"]
+    if due_on < today:
+        values["due_on"] = today
+    action = services.action_create(by=viewer_for(by.user), **values)
+    if due_on < today:
+        Action.objects.filter(pk=action.pk).update(due_on=due_on)
+        action.due_on = due_on
+    return action
 
 
 def set_status(action: Action, *, by: Employee, status: str, reason: str = "") -> Action:

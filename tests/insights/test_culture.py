@@ -3,6 +3,7 @@ recognition reach and values, exceptions, and who may see which department."""
 
 import datetime as dt
 import random
+import re
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from cxculture.people.models import Employee
 from cxculture.people.permissions import viewer_for
 from recognition import services as recognition_services
-from tests.factories.people import CompanyValueFactory
+from tests.factories.people import CompanyValueFactory, TeamFactory
 from tests.factories.recognition import give, log_exception
 from tests.insights.conftest import make_teams, survey
 
@@ -341,3 +342,24 @@ def test_on_the_seeded_demo_the_year_trend_shows_every_closed_run(client, execut
     assert all(point["shown"] and point["engagement_index"] is not None for point in data["trend"])
     assert all(row["shown"] and row["rate"] is not None for row in data["participation"])
     assert {row["name"] for row in data["heatmap"]["rows"]} >= {"Service desk 0", "Service desk 5"}
+
+
+def test_the_department_choice_has_one_entry_for_the_organisation(client, hr_admin, org):
+    client.force_login(hr_admin.user)
+
+    html = client.get("/insights/culture/").content.decode()
+
+    select = re.search(r'<select name="department".*?</select>', html, re.S).group(0)
+    assert re.findall(r"<option[^>]*>([^<]*)</option>", select) == [
+        "The whole organisation",
+        "Support",
+    ]
+
+
+def test_a_second_top_level_team_keeps_the_first_in_the_department_choice(api, hr_admin, org):
+    board = TeamFactory(name="Board", external_id="BOARD")
+
+    data = _get(api, hr_admin)
+
+    assert [team["name"] for team in data["departments"]] == ["Company", "Support"]
+    assert board.pk not in [team["id"] for team in data["departments"]]

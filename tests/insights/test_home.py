@@ -308,3 +308,15 @@ def test_a_superuser_without_an_employee_record_gets_the_organisation_cards(clie
     assert "You run the listening" in page
     assert 'id="home-recognition"' not in page
     assert "No survey of your team has closed yet." in page
+
+
+def test_every_link_of_the_recognition_card_opens_a_page(client, employee):
+    client.force_login(employee.user)
+    home = client.get("/").content.decode()
+    card = home.split('id="home-recognition"', 1)[1].split("</section>", 1)[0]
+
+    links = re.findall(r'href="([^"#]+)[^"]*"', card)
+
+    assert links
+    for link in links:
+        assert client.get(link.replace("&amp;", "&")).status_code == 200, link

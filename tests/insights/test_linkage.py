@@ -1,6 +1,7 @@
 """EX-CX linkage: the right teams, the right outcome days, the right statistics."""
 
 import datetime as dt
+import re
 
 import pytest
 from scipy import stats as scipy_stats
@@ -229,3 +230,22 @@ def test_a_driver_score_can_stand_in_for_the_engagement_index(api, hr_admin, reg
     assert by_engagement["linkage"]["reason"] == (
         "No correlation can be computed: every team has the same value."
     )
+
+
+def test_the_page_offers_short_window_names_and_describes_the_chosen_one(client, hr_admin, region):
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])
+    client.force_login(hr_admin.user)
+
+    page = client.get("/insights/linkage/", {"run": run.pk, "window": "30"}).content.decode()
+
+    window = re.search(r'<select name="window".*?</select>', page, re.S).group(0)
+    assert re.findall(r"<option[^>]*>([^<]*)</option>", window) == [
+        "Same period",
+        "30 days later",
+        "60 days later",
+        "90 days later",
+        "Reverse",
+    ]
+    assert 'class="filters filters-wide"' in page
+    assert "Outcomes in the 30 days after the run" in page

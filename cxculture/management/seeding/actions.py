@@ -7,6 +7,7 @@ once the beat task runs (and the demo manager can commit one from a weak driver)
 
 import datetime as dt
 import random
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -37,9 +38,14 @@ def _at(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time(10, 0)))
 
 
-def _backdate(action: Action, made_on: dt.date) -> None:
-    Action.objects.filter(pk=action.pk).update(created_at=_at(made_on))
+def _create_made_on(made_on: dt.date, *, due_on: dt.date, **values: Any) -> Action:
+    """Create through the service as if on `made_on`: the service takes due dates from today
+    on, so the action is made due today (or later) and then dated back with its due date."""
+    action = services.action_create(due_on=max(due_on, timezone.localdate()), **values)
+    Action.objects.filter(pk=action.pk).update(created_at=_at(made_on), due_on=due_on)
     ActionUpdate.objects.filter(action=action).update(created_at=_at(made_on))
+    action.due_on = due_on
+    return action
 
 
 def _progress(action: Action, *, by, on: dt.date, text: str, status: str) -> None:
@@ -97,7 +103,8 @@ def seed_actions(org: DemoOrg) -> None:
         due_on = made_on + dt.timedelta(days=30 if overdue else rng.choice([45, 60, 90]))
         if still_going:
             due_on = max(due_on, today + dt.timedelta(days=rng.choice([20, 40])))
-        action = services.action_create(
+        action = _create_made_on(
+            made_on,
             by=by,
             title=IDEAS[weakest],
             description=(
@@ -111,7 +118,6 @@ def seed_actions(org: DemoOrg) -> None:
             source_run=run,
             source_driver=weakest,
         )
-        _backdate(action, made_on)
         started = made_on + dt.timedelta(days=7)
         if started < today:
             _progress(
@@ -140,7 +146,8 @@ def seed_actions(org: DemoOrg) -> None:
     if org_scores:
         weakest = min(org_scores, key=lambda driver: org_scores[driver])
         made_on = later.closes_on + dt.timedelta(days=5)
-        action = services.action_create(
+        action = _create_made_on(
+            made_on,
             by=executive,
             title=f"Organisation-wide: {IDEAS[weakest].lower()}",
             description="Our weakest driver across the whole organisation; every leader joins in.",
@@ -151,4 +158,3 @@ def seed_actions(org: DemoOrg) -> None:
             source_run=later,
             source_driver=weakest,
         )
-        _backdate(action, made_on)
