@@ -64,7 +64,6 @@ class Session:
         self.page = self.context.new_page()
         self.base_url = base_url
         self.console_errors: list[str] = []
-        self.known_problems: list[str] = []
         self.page.on(
             "console", lambda msg: msg.type == "error" and self.console_errors.append(msg.text)
         )
@@ -98,18 +97,12 @@ class Session:
             link.click()
 
     def shows(self, name: str) -> None:
-        """Screenshot the page and check that nothing scrolls sideways at this width.
-
-        Wide tables are fixed on another branch (wt-uxa): a page pushed wider only by tables is
-        noted, and `finish()` makes the test an expected failure after every other check."""
+        """Screenshot the page and check that nothing scrolls sideways at this width."""
         self.screenshot(f"{name}-{self.width}")
         overflow = self.horizontal_overflow()
         if overflow == 0:
             return
         wide = self.too_wide()
-        if wide and all(element.startswith("table") for element in wide):
-            self.known_problems.append(f"tables overflow {self.page.url} by {overflow} px")
-            return
         raise AssertionError(
             f"{self.page.url} scrolls sideways by {overflow} px at {self.width}: {wide}"
         )
@@ -129,15 +122,8 @@ class Session:
         )
 
     def finish(self) -> None:
-        """The checks at the end of a journey: no console errors, and no problem noted along the
-        way. Problems that are fixed on branch wt-uxa (wide tables, and the console error the
-        colleague search logs while nobody is ticked) make the test an expected failure."""
-        known = "hx-include returned no matches"
-        assert [error for error in self.console_errors if known not in error] == []
-        if any(known in error for error in self.console_errors):
-            self.known_problems.append("the colleague search logs a console error")
-        if self.known_problems:
-            pytest.xfail("fixed on branch wt-uxa: " + "; ".join(self.known_problems))
+        """The check at the end of a journey: no console errors."""
+        assert self.console_errors == []
 
     def horizontal_overflow(self) -> int:
         """How many pixels the page is wider than the screen (0 when nothing scrolls sideways)."""
