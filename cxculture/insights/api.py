@@ -153,7 +153,21 @@ class LinkageView(APIView):
             OpenApiParameter("run", OpenApiTypes.INT, description="A closed run (latest)."),
             OpenApiParameter("metric", OpenApiTypes.STR, description="Outcome metric code."),
             OpenApiParameter(
-                "window", OpenApiTypes.STR, enum=list(selectors.WINDOW_CHOICES), default="same"
+                "window",
+                OpenApiTypes.STR,
+                enum=[*selectors.WINDOW_CHOICES, selectors.CUSTOM],
+                default=selectors.DEFAULT_WINDOW,
+                description="A preset outcome period tied to the run (not with outcome dates).",
+            ),
+            OpenApiParameter(
+                "outcome_from",
+                OpenApiTypes.DATE,
+                description="First outcome day to link (default: the run's opening).",
+            ),
+            OpenApiParameter(
+                "outcome_to",
+                OpenApiTypes.DATE,
+                description="Last outcome day to link (default: 90 days after the run's close).",
             ),
             OpenApiParameter(
                 "driver", OpenApiTypes.STR, description="engagement (default) or a driver code."

@@ -35,7 +35,11 @@ from surveys.selectors import group_scores, may_see_group, run_snapshot
 MIN_TEAMS = 5
 WINDOW_DAYS = 30
 REVERSE_DAYS = 90
+QUARTER_DAYS = 90  # "the following quarter" after a run closes, in the default period
 ENGAGEMENT = "engagement"
+CUSTOM = "custom"
+DEFAULT_WINDOW = "run"
+OUTCOME_DATES = ("outcome_from", "outcome_to")
 
 
 def may_read_insights(viewer: Viewer) -> bool:
@@ -59,7 +63,10 @@ class Window:
     end: dt.date  # inclusive
 
 
+# Presets tied to the run's dates; any other period is chosen with outcome_from / outcome_to.
 WINDOW_CHOICES = {
+    DEFAULT_WINDOW: "The run and the following quarter: from the run's opening to 90 days "
+    "after its close",
     "same": "Same period: outcomes in the 30 days up to the run's close",
     "30": "30 days later: outcomes in the 30 days after the run",
     "60": "60 days later: outcomes in the 60 days after the run",
@@ -69,11 +76,13 @@ WINDOW_CHOICES = {
 
 
 def window_for(run: SurveyRun, code: str) -> Window:
-    """The outcome days (inclusive) that go with a run for each window."""
+    """The outcome days (inclusive) that go with a run for each preset."""
     label = WINDOW_CHOICES.get(code)
     if label is None:
         raise DomainError(f"Choose a window: {', '.join(WINDOW_CHOICES)}.", field="window")
-    if code == "same":
+    if code == DEFAULT_WINDOW:
+        start, end = run.opens_on, run.closes_on + dt.timedelta(days=QUARTER_DAYS)
+    elif code == "same":
         start, end = run.closes_on - dt.timedelta(days=WINDOW_DAYS - 1), run.closes_on
     elif code == "reverse":
         start = run.opens_on - dt.timedelta(days=REVERSE_DAYS)
@@ -82,6 +91,49 @@ def window_for(run: SurveyRun, code: str) -> Window:
         start = run.closes_on + dt.timedelta(days=1)
         end = run.closes_on + dt.timedelta(days=int(code))
     return Window(code=code, label=label, start=start, end=end)
+
+
+def _day(params: Mapping[str, Any], name: str) -> dt.date | None:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(str(raw))
+    except ValueError:
+        raise DomainError(f"Give {name} as a date (YYYY-MM-DD).", field=name) from None
+
+
+def _window_code(params: Mapping[str, Any]) -> str:
+    """The preset asked for (checked before the run is read, so a bad one is a 400 at once)."""
+    code = str(params.get("window") or "")
+    chosen_dates = any(params.get(name) not in (None, "") for name in OUTCOME_DATES)
+    if code and code != CUSTOM and chosen_dates:
+        raise DomainError(
+            "Choose either a preset window or outcome dates (outcome_from, outcome_to), not both.",
+            field="window",
+        )
+    if code and code != CUSTOM and code not in WINDOW_CHOICES:
+        raise DomainError(f"Choose a window: {', '.join(WINDOW_CHOICES)}.", field="window")
+    start, end = _day(params, "outcome_from"), _day(params, "outcome_to")
+    if start is not None and end is not None and start > end:
+        raise DomainError("The outcome period starts after it ends.", field="outcome_from")
+    return CUSTOM if chosen_dates or code == CUSTOM else code or DEFAULT_WINDOW
+
+
+def outcome_window(run: SurveyRun, params: Mapping[str, Any]) -> Window:
+    """The outcome days to link: a preset, or any period the viewer chooses with outcome_from and
+    outcome_to (a missing end is the default period's: the run and the following quarter)."""
+    code = _window_code(params)
+    if code != CUSTOM:
+        return window_for(run, code)
+    default = window_for(run, DEFAULT_WINDOW)
+    start = _day(params, "outcome_from") or default.start
+    end = _day(params, "outcome_to") or default.end
+    if start > end:
+        raise DomainError("The outcome period starts after it ends.", field="outcome_from")
+    return Window(
+        code=CUSTOM, label=f"Chosen period: outcomes from {start} to {end}", start=start, end=end
+    )
 
 
 # --- Survey side: published team figures ----------------------------------------------------------
@@ -327,9 +379,7 @@ def linkage_for(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
     eight whatever the number of teams, records or metrics.
     """
     _require(viewer)
-    window_code = str(params.get("window") or "same")
-    if window_code not in WINDOW_CHOICES:
-        raise DomainError(f"Choose a window: {', '.join(WINDOW_CHOICES)}.", field="window")
+    _window_code(params)
     run = _run_from(params.get("run"))
     metrics = list(Metric.objects.filter(is_active=True).order_by("-is_builtin", "code"))
     result: dict[str, Any] = {
@@ -353,7 +403,7 @@ def linkage_for(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
     if run is None:
         result["summary"] = "No survey run has closed yet: linkage needs a closed run."
         return result
-    window = window_for(run, window_code)
+    window = outcome_window(run, params)
     figures = team_figures(viewer, run)
     drivers = driver_choices(figures)
     driver = str(params.get("driver") or ENGAGEMENT)

@@ -45,7 +45,15 @@ def _read(
 @login_required
 def linkage(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
-    data, error, status = _read(selectors.linkage_for, viewer, request.GET)
+    # The form sends a preset and dates together; its button says which one the viewer chose.
+    params = request.GET.copy()
+    period = params.pop("period", [""])[-1]
+    if period == "preset":
+        params.pop("outcome_from", None)
+        params.pop("outcome_to", None)
+    elif period == "dates":
+        params["window"] = selectors.CUSTOM
+    data, error, status = _read(selectors.linkage_for, viewer, params)
     chart = None
     if data["points"]:
         chart = {
