@@ -27,8 +27,16 @@ class CanReadInsights(BasePermission):
 
 class InsightCorrelationSerializer(serializers.Serializer):
     r = serializers.FloatField(allow_null=True)
-    ci_low = serializers.FloatField(allow_null=True, help_text="95% CI (Fisher z), n >= 4")
+    ci_low = serializers.FloatField(
+        allow_null=True,
+        help_text="95% CI by Fisher z, n >= 4 (Spearman: Bonett-Wright standard error).",
+    )
     ci_high = serializers.FloatField(allow_null=True)
+    p = serializers.FloatField(
+        allow_null=True,
+        help_text="Two-sided p-value against no correlation (t-test, n - 2 degrees of freedom; "
+        "for Spearman the t approximation). 4 significant digits.",
+    )
     could_be_chance = serializers.BooleanField(help_text="The 95% CI includes zero.")
 
 
@@ -49,7 +57,9 @@ class InsightMetricLinkageSerializer(serializers.Serializer):
 class InsightPointSerializer(serializers.Serializer):
     team = serializers.IntegerField()
     team_name = serializers.CharField()
-    x = serializers.FloatField(help_text="The team's published survey figure (% favourable).")
+    x = serializers.FloatField(
+        help_text="The team's published survey figure, measured as `engagement` says."
+    )
     y = serializers.FloatField(help_text="The team's outcome over the window.")
     respondents = serializers.IntegerField(help_text="Survey responses, as published.")
     outcome_n = serializers.IntegerField(help_text="Outcome records in the window.")
@@ -88,6 +98,10 @@ class InsightChosenMetricSerializer(serializers.Serializer):
     label = serializers.CharField()  # type: ignore[assignment]
 
 
+class InsightMeasureSerializer(InsightChoiceSerializer):
+    unit = serializers.CharField()
+
+
 class InsightLinkageSerializer(serializers.Serializer):
     run = InsightRunSerializer(allow_null=True)
     runs = InsightRunChoiceSerializer(many=True)
@@ -95,6 +109,8 @@ class InsightLinkageSerializer(serializers.Serializer):
     windows = InsightChoiceSerializer(many=True)
     driver = InsightChoiceSerializer(allow_null=True)
     drivers = InsightChoiceSerializer(many=True)
+    engagement = InsightMeasureSerializer(help_text="How the survey figure is measured.")
+    engagements = InsightChoiceSerializer(many=True)
     metric = InsightChosenMetricSerializer(allow_null=True)
     metrics = InsightMetricLinkageSerializer(many=True)
     minimum_teams = serializers.IntegerField()
@@ -171,6 +187,14 @@ class LinkageView(APIView):
             ),
             OpenApiParameter(
                 "driver", OpenApiTypes.STR, description="engagement (default) or a driver code."
+            ),
+            OpenApiParameter(
+                "engagement",
+                OpenApiTypes.STR,
+                enum=list(selectors.MEASURES),
+                default=selectors.FAVOURABLE,
+                description="The survey figure as the favourable share (default) or the mean "
+                "answer on the 1-5 scale.",
             ),
         ],
         responses=InsightLinkageSerializer,
@@ -283,6 +307,8 @@ class CultureLinkageSerializer(serializers.Serializer):
     r = serializers.FloatField(allow_null=True)
     ci_low = serializers.FloatField(allow_null=True)
     ci_high = serializers.FloatField(allow_null=True)
+    p = serializers.FloatField(allow_null=True, help_text="Two-sided p-value of r (t-test).")
+    engagement = serializers.CharField(help_text="How engagement is measured in the linkage.")
     summary = serializers.CharField()
 
 

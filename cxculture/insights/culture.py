@@ -41,7 +41,7 @@ MAX_RUNS = 26  # a year of a fortnightly pulse
 REACH_DAYS = (30, 90)
 MAX_LEADERS = 50
 # Bump when the cached figures change shape.
-FIGURES_CACHE_VERSION = 2
+FIGURES_CACHE_VERSION = 3
 # Figures older than CXC_DASHBOARD_CACHE_SECONDS are still shown (the page says when they were
 # computed) while a worker recomputes them, for up to this many lifetimes; after that a request
 # recomputes them itself.
@@ -313,6 +313,8 @@ def _linkage(viewer: Viewer) -> dict[str, Any]:
         "r": link["pearson"]["r"] if link and link["shown"] else None,
         "ci_low": link["pearson"]["ci_low"] if link and link["shown"] else None,
         "ci_high": link["pearson"]["ci_high"] if link and link["shown"] else None,
+        "p": link["pearson"]["p"] if link and link["shown"] else None,
+        "engagement": data["engagement"]["label"],
         "summary": data["summary"],
     }
 

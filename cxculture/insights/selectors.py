@@ -37,6 +37,14 @@ WINDOW_DAYS = 30
 REVERSE_DAYS = 90
 QUARTER_DAYS = 90  # "the following quarter" after a run closes, in the default period
 ENGAGEMENT = "engagement"
+FAVOURABLE, MEAN = "favourable", "mean"
+# How a team's survey figure is measured (the `engagement` parameter), said on page and API.
+MEASURES = {
+    FAVOURABLE: "the favourable share: % of answers 4 or 5 (agree or strongly agree) on the 1-5 "
+    "scale; for the engagement index, the mean of its items' favourable shares",
+    MEAN: "the mean answer on the 1-5 scale (1 strongly disagree, 5 strongly agree)",
+}
+MEASURE_UNITS = {FAVOURABLE: "% favourable", MEAN: "mean, 1-5"}
 CUSTOM = "custom"
 DEFAULT_WINDOW = "run"
 OUTCOME_DATES = ("outcome_from", "outcome_to")
@@ -146,8 +154,11 @@ class TeamFigure:
     respondents: int  # as published by the gate
     engagement_index: float | None
     drivers: Mapping[str, float | None]
+    means: Mapping[str, float | None] = field(default_factory=dict)  # the engagement driver too
 
-    def value(self, driver: str) -> float | None:
+    def value(self, driver: str, measure: str = FAVOURABLE) -> float | None:
+        if measure == MEAN:
+            return self.means.get(driver)
         if driver == ENGAGEMENT:
             return self.engagement_index
         return self.drivers.get(driver)
@@ -189,6 +200,7 @@ def team_figures(viewer: Viewer, run: SurveyRun) -> dict[int, TeamFigure]:
                 for driver, entry in result["drivers"].items()
                 if driver != Driver.ENGAGEMENT
             },
+            means={driver: entry["mean"] for driver, entry in result["drivers"].items()},
         )
     return figures
 
@@ -263,8 +275,10 @@ class Linkage:
     reason: str | None
     pearson: float | None = None
     pearson_ci: tuple[float, float] | None = None
+    pearson_p: float | None = None
     spearman: float | None = None
     spearman_ci: tuple[float, float] | None = None
+    spearman_p: float | None = None
     ci_reason: str | None = None
     points: list[dict[str, Any]] = field(default_factory=list)
 
@@ -273,11 +287,14 @@ class Linkage:
         return self.pearson is not None and stats.ci_crosses_zero(self.pearson_ci)
 
     def as_dict(self) -> dict[str, Any]:
-        def figure(r: float | None, ci: tuple[float, float] | None) -> dict[str, Any]:
+        def figure(
+            r: float | None, ci: tuple[float, float] | None, p: float | None
+        ) -> dict[str, Any]:
             return {
                 "r": stats.rounded(r, 3),
                 "ci_low": stats.rounded(ci[0], 3) if ci else None,
                 "ci_high": stats.rounded(ci[1], 3) if ci else None,
+                "p": stats.p_rounded(p),
                 "could_be_chance": r is not None and stats.ci_crosses_zero(ci),
             }
 
@@ -285,8 +302,8 @@ class Linkage:
             "n": self.n,
             "shown": self.shown,
             "reason": self.reason,
-            "pearson": figure(self.pearson, self.pearson_ci),
-            "spearman": figure(self.spearman, self.spearman_ci),
+            "pearson": figure(self.pearson, self.pearson_ci, self.pearson_p),
+            "spearman": figure(self.spearman, self.spearman_ci, self.spearman_p),
             "ci_reason": self.ci_reason,
         }
 
@@ -314,11 +331,17 @@ def correlate(points: list[dict[str, Any]], *, minimum: int = MIN_TEAMS) -> Link
         reason=None,
         pearson=r,
         pearson_ci=stats.fisher_ci(r, n),
+        pearson_p=stats.correlation_p(r, n),
         spearman=rho,
-        spearman_ci=stats.fisher_ci(rho, n),
+        spearman_ci=stats.spearman_ci(rho, n),
+        spearman_p=stats.correlation_p(rho, n),
         ci_reason=stats.TOO_FEW_FOR_CI if n <= 3 else None,
         points=points,
     )
+
+
+def p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def sentence(linkage: Linkage, x_label: str, y_label: str) -> str:
@@ -343,6 +366,8 @@ def sentence(linkage: Linkage, x_label: str, y_label: str) -> str:
     if linkage.pearson_ci:
         low, high = linkage.pearson_ci
         text += f", 95% CI {low:.2f} to {high:.2f}"
+    if linkage.pearson_p is not None:
+        text += f", {p_text(linkage.pearson_p)}"
     text += ")."
     if linkage.could_be_chance:
         text += " The interval includes zero: this could be chance."
@@ -380,6 +405,9 @@ def linkage_for(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
     """
     _require(viewer)
     _window_code(params)
+    measure = str(params.get("engagement") or FAVOURABLE)
+    if measure not in MEASURES:
+        raise DomainError(f"Choose engagement: {', '.join(MEASURES)}.", field="engagement")
     run = _run_from(params.get("run"))
     metrics = list(Metric.objects.filter(is_active=True).order_by("-is_builtin", "code"))
     result: dict[str, Any] = {
@@ -392,6 +420,8 @@ def linkage_for(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
         "windows": [{"code": code, "label": label} for code, label in WINDOW_CHOICES.items()],
         "driver": None,
         "drivers": [],
+        "engagement": {"code": measure, "label": MEASURES[measure], "unit": MEASURE_UNITS[measure]},
+        "engagements": [{"code": code, "label": label} for code, label in MEASURES.items()],
         "metric": None,
         "metrics": [],
         "minimum_teams": MIN_TEAMS,
@@ -439,7 +469,7 @@ def linkage_for(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
     for metric in metrics:
         points = []
         for team_id, figure in sorted(figures.items(), key=lambda item: item[1].name):
-            x = figure.value(driver)
+            x = figure.value(driver, measure)
             summary = outcomes.get(metric.pk, {}).get(team_id)
             y = outcome_value(summary) if summary else None
             if x is None or y is None:

@@ -57,7 +57,7 @@ def linkage(request: HttpRequest) -> HttpResponse:
     chart = None
     if data["points"]:
         chart = {
-            "x_label": data["driver"]["label"] + " (% favourable)",
+            "x_label": f"{data['driver']['label']} ({data['engagement']['unit']})",
             "y_label": data["metric"]["label"],
             "points": [{"x": p["x"], "y": p["y"], "label": p["team_name"]} for p in data["points"]],
         }

@@ -339,3 +339,62 @@ def test_the_pages_buttons_choose_between_the_preset_and_the_dates(client, hr_ad
     assert preset.status_code == dates.status_code == 200
     assert preset.context["data"]["window"]["code"] == "30"
     assert dates.context["data"]["window"]["start"] == dt.date(2025, 9, 1)
+
+
+# --- Which engagement figure, and the p-values -------------------------------------------------
+
+
+def test_engagement_is_the_favourable_share_unless_the_mean_is_asked_for(api, hr_admin, region):
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])  # agreeing people answer 4, the others 2
+    outcomes(
+        [
+            ("csat", t, [2.0, 4.0, 3.0, 5.0, 4.0][i], "2026-03-05T12:00:00Z")
+            for i, t in enumerate(teams)
+        ]
+    )
+
+    favourable = _get(api, hr_admin, run=run.pk, metric="csat")
+    mean = _get(api, hr_admin, run=run.pk, metric="csat", engagement="mean")
+
+    assert favourable["engagement"]["code"] == "favourable"
+    assert "% of answers 4 or 5" in favourable["engagement"]["label"]
+    assert [p["x"] for p in favourable["points"]] == [20.0, 40.0, 60.0, 80.0, 100.0]
+    assert mean["engagement"]["code"] == "mean"
+    assert "mean answer on the 1-5 scale" in mean["engagement"]["label"]
+    assert [p["x"] for p in mean["points"]] == [2.4, 2.8, 3.2, 3.6, 4.0]
+    # The same order of teams, so the same correlation either way here.
+    assert mean["linkage"]["pearson"]["r"] == favourable["linkage"]["pearson"]["r"]
+    assert {e["code"] for e in mean["engagements"]} == {"favourable", "mean"}
+
+
+def test_an_unknown_engagement_figure_is_a_400(api, hr_admin, region):
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])
+
+    response = api.as_(hr_admin).get(LINKAGE, {"run": run.pk, "engagement": "median"})
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["engagement"]
+
+
+def test_the_page_states_the_definition_and_each_p_value(client, hr_admin, region):
+    teams = make_teams(region, [5] * 6)
+    run = survey(teams, [0, 1, 2, 3, 4, 5])
+    csat = [2.0, 3.0, 2.0, 4.0, 4.0, 5.0]
+    outcomes([("csat", t, v, "2026-03-05T12:00:00Z") for t, v in zip(teams, csat, strict=True)])
+    client.force_login(hr_admin.user)
+
+    page = client.get("/insights/linkage/", {"run": run.pk, "metric": "csat"}).content.decode()
+    mean_page = client.get(
+        "/insights/linkage/", {"run": run.pk, "metric": "csat", "engagement": "mean"}
+    ).content.decode()
+
+    xs = [0, 20, 40, 60, 80, 100]
+    pearson_p = scipy_stats.pearsonr(xs, csat).pvalue
+    spearman_p = scipy_stats.spearmanr(xs, csat).pvalue
+    assert "Engagement is measured as the favourable share" in page
+    assert f"p = {pearson_p:.3f}" in page
+    assert f"p = {spearman_p:.3f}" in page
+    assert "Engagement is measured as the mean answer" in mean_page
+    assert "(mean, 1-5)" in mean_page
