@@ -312,6 +312,20 @@ class CultureLinkageSerializer(serializers.Serializer):
     summary = serializers.CharField()
 
 
+class OutcomeTrendPointSerializer(serializers.Serializer):
+    month = serializers.DateField(help_text="The first day of the month.")
+    value = serializers.FloatField(allow_null=True, help_text="As `unit` says; None when n is 0.")
+    n = serializers.IntegerField(help_text="Outcome records in the month (and the period).")
+
+
+class OutcomeTrendSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    unit = serializers.CharField(help_text="NPS score, % yes, or the mean on the metric's scale.")
+    higher_is_better = serializers.BooleanField()
+    points = OutcomeTrendPointSerializer(many=True)
+
+
 class CultureLeaderSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -388,6 +402,11 @@ class CultureDashboardSerializer(serializers.Serializer):
     exceptions = CultureExceptionsSerializer()
     leaders = CultureLeaderSerializer(many=True, help_text="Managers in scope (at most 50).")
     linkage = CultureLinkageSerializer()
+    outcomes = OutcomeTrendSerializer(
+        many=True,
+        help_text="CSAT, NPS, FCR, complaint rate and churn per month of the period, from the "
+        "daily rollups of the department's teams (the organisation's when none is chosen).",
+    )
     follow_through = FollowThroughSerializer()
     computed_at = serializers.DateTimeField(
         help_text="When the figures above were computed: they are kept for "

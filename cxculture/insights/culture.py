@@ -26,6 +26,7 @@ from cxculture.actions.selectors import ScoreBook, follow_through, open_actions_
 from cxculture.lib import stats
 from cxculture.lib.anonymity import ORGANISATION, SUBTREE, Group
 from cxculture.lib.api import DomainError
+from cxculture.outcomes.selectors import outcome_monthly_trends
 from cxculture.people.models import CompanyValue, Employee, Team
 from cxculture.people.permissions import Viewer
 from cxculture.people.selectors import has_teams_below
@@ -41,7 +42,7 @@ MAX_RUNS = 26  # a year of a fortnightly pulse
 REACH_DAYS = (30, 90)
 MAX_LEADERS = 50
 # Bump when the cached figures change shape.
-FIGURES_CACHE_VERSION = 3
+FIGURES_CACHE_VERSION = 4
 # Figures older than CXC_DASHBOARD_CACHE_SECONDS are still shown (the page says when they were
 # computed) while a worker recomputes them, for up to this many lifetimes; after that a request
 # recomputes them itself.
@@ -399,6 +400,7 @@ def _figures(
         "exceptions": _exceptions(department, since, today),
         "leaders": _leaders(department, since),
         "linkage": _linkage(viewer),
+        "outcomes": outcome_monthly_trends(viewer, team=department, start=since, end=today),
         "follow_through": follow_through(today=today, team=department, book=book),
         "computed_at": timezone.now(),
     }
