@@ -129,18 +129,49 @@ class InsightOutcomeSideSerializer(serializers.Serializer):
     churn_n = serializers.IntegerField()
 
 
+class InsightComparisonSerializer(serializers.Serializer):
+    yes_n = serializers.IntegerField()
+    baseline_n = serializers.IntegerField()
+    difference = serializers.FloatField(
+        allow_null=True,
+        help_text="Yes-group minus baseline (CSAT mean; NPS and churn in percentage points); "
+        "None unless both sides have CXC_INSIGHTS_MIN_GROUP_N records.",
+    )
+    ci_low = serializers.FloatField(allow_null=True, help_text="95% CI (normal, Welch/Wald).")
+    ci_high = serializers.FloatField(allow_null=True)
+    verdict = serializers.ChoiceField(
+        choices=["better", "worse", "not_enough_data"],
+        help_text="better/worse only when the CI excludes zero; churn: lower is better.",
+    )
+
+
+class InsightComparisonsSerializer(serializers.Serializer):
+    csat = InsightComparisonSerializer()
+    nps = InsightComparisonSerializer()
+    churn = InsightComparisonSerializer()
+
+
 class InsightExceptionRowSerializer(serializers.Serializer):
     id = serializers.IntegerField(allow_null=True)
     name = serializers.CharField()
     logged = serializers.IntegerField()
-    approved = serializers.IntegerField()
+    approved = serializers.IntegerField(help_text="Approved, with or without coaching.")
     declined = serializers.IntegerField()
     total_cost = serializers.DecimalField(max_digits=14, decimal_places=2)
     approved_cost = serializers.DecimalField(max_digits=14, decimal_places=2)
     yes_group = InsightOutcomeSideSerializer()
     baseline = InsightOutcomeSideSerializer()
-    yes_better = serializers.BooleanField()
-    revisit = serializers.BooleanField()
+    comparisons = InsightComparisonsSerializer()
+    verdict = serializers.ChoiceField(
+        choices=list(selectors.VERDICT_LABELS),
+        help_text="From the comparisons: better (some outcome better, none worse), worse, "
+        "mixed, or not_enough_data.",
+    )
+    verdict_label = serializers.CharField()
+    yes_better = serializers.BooleanField(help_text='verdict is "better".')
+    revisit = serializers.BooleanField(
+        help_text="yes_better and approved at least CXC_INSIGHTS_REVISIT_MIN_APPROVED times."
+    )
 
 
 class InsightExceptionValueSerializer(serializers.Serializer):
@@ -148,6 +179,10 @@ class InsightExceptionValueSerializer(serializers.Serializer):
     until = serializers.DateField()
     horizon_days = serializers.IntegerField()
     revisit_min_approved = serializers.IntegerField()
+    min_group_n = serializers.IntegerField(
+        help_text="Outcome records needed on each side before a difference is called."
+    )
+    currency = serializers.CharField(help_text="The currency of every cost.")
     by_policy = InsightExceptionRowSerializer(many=True)
     by_team = InsightExceptionRowSerializer(many=True)
 
@@ -295,8 +330,9 @@ class CultureRecognitionSerializer(serializers.Serializer):
 
 class CultureExceptionsSerializer(serializers.Serializer):
     logged = serializers.IntegerField()
-    approved = serializers.IntegerField()
+    approved = serializers.IntegerField(help_text="Approved, with or without coaching.")
     approved_cost = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
 
 
 class CultureLinkageSerializer(serializers.Serializer):

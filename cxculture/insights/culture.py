@@ -42,7 +42,7 @@ MAX_RUNS = 26  # a year of a fortnightly pulse
 REACH_DAYS = (30, 90)
 MAX_LEADERS = 50
 # Bump when the cached figures change shape.
-FIGURES_CACHE_VERSION = 4
+FIGURES_CACHE_VERSION = 5
 # Figures older than CXC_DASHBOARD_CACHE_SECONDS are still shown (the page says when they were
 # computed) while a worker recomputes them, for up to this many lifetimes; after that a request
 # recomputes them itself.
@@ -261,6 +261,7 @@ def _exceptions(department: Team | None, since: dt.date, today: dt.date) -> dict
         "logged": sums["logged"],
         "approved": sums["approved"],
         "approved_cost": Decimal(cost).quantize(Decimal("0.01")),
+        "currency": settings.CXC_RECOGNITION_CURRENCY,
     }
 
 

@@ -516,18 +516,32 @@ def revisit_min_approved() -> int:
     return int(settings.CXC_INSIGHTS_REVISIT_MIN_APPROVED)
 
 
+def min_group_n() -> int:
+    return int(settings.CXC_INSIGHTS_MIN_GROUP_N)
+
+
 @dataclass
 class Sums:
     """Additive outcome counts for one side of a comparison, per metric code."""
 
     n: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     total: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    squares: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     promoters: int = 0
     detractors: int = 0
 
-    def add(self, code: str, n: int, total: float, promoters: int = 0, detractors: int = 0) -> None:
+    def add(
+        self,
+        code: str,
+        n: int,
+        total: float,
+        squares: float,
+        promoters: int = 0,
+        detractors: int = 0,
+    ) -> None:
         self.n[code] += n
         self.total[code] += total
+        self.squares[code] += squares
         if code == "nps":
             self.promoters += promoters
             self.detractors += detractors
@@ -543,16 +557,70 @@ class Sums:
             "churn_n": churn_n,
         }
 
+    def estimate(self, code: str) -> tuple[float, float] | None:
+        """The side's figure and its per-record variance on the shown scale (CSAT mean; NPS
+        and churn in percentage points), or None where it has fewer than two records."""
+        n = self.n[code]
+        if n < 2:
+            return None
+        if code == "nps":
+            promoters, detractors = self.promoters / n, self.detractors / n
+            score = promoters - detractors
+            # Each answer scores +1, 0 or -1: the variance of that score, times 100².
+            return 100 * score, 10_000 * (promoters + detractors - score * score)
+        if code == "churn":
+            rate = self.total[code] / n
+            return 100 * rate, 10_000 * rate * (1 - rate)
+        variance = stats.sample_variance(self.total[code], self.squares[code], n)
+        return None if variance is None else (self.total[code] / n, variance)
 
-def better_than_baseline(yes: Mapping[str, Any], baseline: Mapping[str, Any]) -> bool:
-    """Every outcome known on both sides is at least as good for the yes-group, one is better."""
-    pairs = [
-        (yes["csat_mean"], baseline["csat_mean"], 1),
-        (yes["nps"], baseline["nps"], 1),
-        (yes["churn_rate"], baseline["churn_rate"], -1),
-    ]
-    compared = [(a - b) * sign for a, b, sign in pairs if a is not None and b is not None]
-    return bool(compared) and all(d >= 0 for d in compared) and any(d > 0 for d in compared)
+
+NOT_ENOUGH = "not_enough_data"
+VERDICT_LABELS = {
+    "better": "yes-group did better",
+    "worse": "yes-group did worse",
+    "mixed": "better on one outcome, worse on another",
+    NOT_ENOUGH: "not enough data",
+}
+# Whether a higher figure is better for the customer, per compared outcome.
+HIGHER_IS_BETTER = {"csat": True, "nps": True, "churn": False}
+
+
+def compare(yes: Sums, baseline: Sums, *, minimum: int) -> dict[str, dict[str, Any]]:
+    """Per outcome: the difference yes - baseline with its 95% CI, and a verdict that is
+    "better" or "worse" only when both sides have `minimum` records and the CI excludes zero."""
+    found = {}
+    for code, higher in HIGHER_IS_BETTER.items():
+        yes_n, base_n = yes.n[code], baseline.n[code]
+        entry: dict[str, Any] = {
+            "yes_n": yes_n,
+            "baseline_n": base_n,
+            "difference": None,
+            "ci_low": None,
+            "ci_high": None,
+            "verdict": NOT_ENOUGH,
+        }
+        found[code] = entry
+        a, b = yes.estimate(code), baseline.estimate(code)
+        if min(yes_n, base_n) < max(minimum, 2) or a is None or b is None:
+            continue
+        difference = a[0] - b[0]
+        low, high = stats.difference_ci(difference, a[1], yes_n, b[1], base_n)
+        entry.update(difference=round(difference, 2), ci_low=round(low, 2), ci_high=round(high, 2))
+        if low > 0 or high < 0:
+            entry["verdict"] = "better" if (low > 0) == higher else "worse"
+    return found
+
+
+def verdict_of(comparisons: Mapping[str, Mapping[str, Any]]) -> str:
+    verdicts = {entry["verdict"] for entry in comparisons.values()}
+    if "better" in verdicts and "worse" in verdicts:
+        return "mixed"
+    if "better" in verdicts:
+        return "better"
+    if "worse" in verdicts:
+        return "worse"
+    return NOT_ENOUGH
 
 
 def _money(amounts: Iterable[Decimal | None]) -> Decimal:
@@ -659,9 +727,9 @@ def exception_value(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]
         }
         promoter, detractor = int(value >= stats.PROMOTER_MIN), int(value <= stats.DETRACTOR_MAX)
         for policy_id in {exception[1] for exception in matches}:
-            yes_policy[policy_id].add(code, 1, value, promoter, detractor)
+            yes_policy[policy_id].add(code, 1, value, value * value, promoter, detractor)
         for exception_team in {exception[2] for exception in matches}:
-            yes_team[exception_team].add(code, 1, value, promoter, detractor)
+            yes_team[exception_team].add(code, 1, value, value * value, promoter, detractor)
     # The baseline periods: per (policy, team) and per team, the approved exceptions' span.
     spans: dict[tuple[int, int | None], tuple[dt.date, dt.date]] = {}
     team_id: int | None
@@ -673,21 +741,23 @@ def exception_value(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]
         old = team_spans.get(team_id, (low, high))
         team_spans[team_id] = (min(old[0], low), max(old[1], high))
     # 5. The teams' daily rollups over the whole period (one read, summed per span in Python).
-    daily: dict[int, list[tuple[str, dt.date, int, float, int, int]]] = defaultdict(list)
+    daily: dict[int, list[tuple[str, dt.date, int, float, float, int, int]]] = defaultdict(list)
     teams_with_yes = [team_id for team_id in team_spans if team_id is not None]
     for rollup in DailyRollup.objects.filter(
         team_id__in=teams_with_yes,
         metric_id__in=list(metric_codes),
         day__gte=start,
         day__lte=end,
-    ).values_list("team_id", "metric_id", "day", "count", "sum", "promoters", "detractors"):
+    ).values_list(
+        "team_id", "metric_id", "day", "count", "sum", "sum_sq", "promoters", "detractors"
+    ):
         team_of, metric_of, *sums = rollup
         daily[team_of].append((metric_codes[metric_of], *sums))  # type: ignore[arg-type]
 
     def baseline(team_id: int | None, low: dt.date, high: dt.date, into: Sums) -> None:
         if team_id is None:
             return
-        for code, day, n, total, promoters, detractors in daily.get(team_id, []):
+        for code, day, n, total, squares, promoters, detractors in daily.get(team_id, []):
             if not low <= day <= high + horizon:
                 continue
             minus = excluded.get((team_id, code, day), [])
@@ -695,6 +765,7 @@ def exception_value(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]
                 code,
                 n - len(minus),
                 total - sum(minus),
+                squares - sum(v * v for v in minus),
                 promoters - sum(1 for v in minus if v >= stats.PROMOTER_MIN),
                 detractors - sum(1 for v in minus if v <= stats.DETRACTOR_MAX),
             )
@@ -713,12 +784,14 @@ def exception_value(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]
     teams = dict(Team.objects.filter(pk__in=team_ids).values_list("id", "name"))
 
     minimum = revisit_min_approved()
+    group_minimum = min_group_n()
 
     def line(key: Any, name: str, figures: list[Mapping[str, Any]], yes: Sums, base: Sums) -> dict:
         logged = sum(f["logged"] for f in figures)
         approved_count = sum(f["approved"] for f in figures)
-        yes_figures, base_figures = yes.figures(), base.figures()
-        better = better_than_baseline(yes_figures, base_figures)
+        comparisons = compare(yes, base, minimum=group_minimum)
+        verdict = verdict_of(comparisons)
+        better = verdict == "better"
         return {
             "id": key,
             "name": name,
@@ -727,8 +800,11 @@ def exception_value(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]
             "declined": sum(f["declined"] for f in figures),
             "total_cost": _money(f["logged_cost"] for f in figures),
             "approved_cost": _money(f["approved_cost"] for f in figures),
-            "yes_group": yes_figures,
-            "baseline": base_figures,
+            "yes_group": yes.figures(),
+            "baseline": base.figures(),
+            "comparisons": comparisons,
+            "verdict": verdict,
+            "verdict_label": VERDICT_LABELS[verdict],
             "yes_better": better,
             "revisit": better and approved_count >= minimum,
         }
@@ -759,6 +835,8 @@ def exception_value(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]
         "until": until,
         "horizon_days": HORIZON_DAYS,
         "revisit_min_approved": minimum,
+        "min_group_n": group_minimum,
+        "currency": settings.CXC_RECOGNITION_CURRENCY,
         "by_policy": by_policy,
         "by_team": by_team,
     }

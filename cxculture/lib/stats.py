@@ -193,3 +193,23 @@ def correlation_p(r: float | None, n: int) -> float | None:
 def p_rounded(p: float | None) -> float | None:
     """A p-value to 4 significant digits (small ones must not round to 0)."""
     return None if p is None else float(f"{p:.4g}")
+
+
+# --- Two groups compared (insights: customers who got a "yes" against the others) ------------
+
+
+def difference_ci(
+    difference: float, variance_a: float, n_a: int, variance_b: float, n_b: int, *, z: float = Z_95
+) -> tuple[float, float]:
+    """95% interval of a difference of two independent means or shares, by the normal
+    approximation with unpooled variances (Welch's standard error; for shares, Wald's):
+    difference ± z * sqrt(var_a / n_a + var_b / n_b). Sound for the large groups it is used on."""
+    spread = z * math.sqrt(variance_a / n_a + variance_b / n_b)
+    return (difference - spread, difference + spread)
+
+
+def sample_variance(total: float, squares: float, n: int) -> float | None:
+    """The sample variance from a count, a sum and a sum of squares; None for n < 2."""
+    if n < 2:
+        return None
+    return max(0.0, (squares - total * total / n) / (n - 1))

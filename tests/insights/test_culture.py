@@ -185,7 +185,12 @@ def test_exceptions_show_the_approved_cost_next_to_the_count(api, hr_admin, mana
 
     data = _get(api, hr_admin, department=org["support"].pk)
 
-    assert data["exceptions"] == {"logged": 2, "approved": 1, "approved_cost": "30.00"}
+    assert data["exceptions"] == {
+        "logged": 2,
+        "approved": 1,
+        "approved_cost": "30.00",
+        "currency": "GBP",
+    }
 
 
 def test_a_manager_sees_their_subtree_and_no_other_department(api, manager, employee, org):
