@@ -393,6 +393,7 @@ class CultureMyExceptionSerializer(serializers.Serializer):
     policy = serializers.CharField()
     occurred_on = serializers.DateField()
     cost = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
 
 
 class CultureMyExceptionsSerializer(serializers.Serializer):

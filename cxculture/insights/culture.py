@@ -362,6 +362,7 @@ def _my_work(viewer: Viewer, today: dt.date) -> dict[str, Any] | None:
                         "policy": exception.policy.name,
                         "occurred_on": exception.occurred_on,
                         "cost": exception.cost,
+                        "currency": exception.currency,
                     }
                     for exception in queue[:MY_EXCEPTIONS]
                 ],
