@@ -2,9 +2,12 @@
 
 - EX-CX linkage, at team level only: a team's published survey figure at a closed run (through
   the surveys anonymity gate: a team under the threshold is never a point) against the team's
-  customer outcome from the daily rollups, in a window around the run.
-- The value of saying yes: customers who got an approved policy exception against the same
-  team's other customers in the same period, next to what the exceptions cost.
+  customer outcome from the daily rollups over an outcome period: any dates the viewer chooses,
+  by default the run and the following quarter, or a preset tied to the run (lagged windows).
+- The value of saying yes: customers who got an approved policy exception (with or without
+  coaching) against the same team's other customers in the same period, next to what the
+  exceptions cost; a difference is called only with enough records on both sides and a 95% CI
+  that excludes zero (`compare`).
 
 Both are computed with a fixed number of aggregate queries whatever the data size.
 """
@@ -662,6 +665,8 @@ def exception_value(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]
     - Baseline: the exception's team's other outcome records (no exception of any status on
       their references) over the days the yes-group's windows span, for that policy or team.
       It is the team's daily rollups minus the records matched to any exception.
+    - Verdict: per outcome, `compare`; "revisit" needs a "better" verdict and
+      CXC_INSIGHTS_REVISIT_MIN_APPROVED approvals.
     Queries: seven, whatever the number of exceptions (aggregates and two flat reads).
     """
     _require(viewer)
