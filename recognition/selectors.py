@@ -378,7 +378,13 @@ def exception_stats_by_policy(viewer: Viewer, *, since: dt.date | None = None) -
                 Value(Decimal("0")),
                 output_field=DecimalField(max_digits=14, decimal_places=2),
             ),
-            approved=Count("exceptions", filter=mine & Q(exceptions__status=status.APPROVED)),
+            # Approved with or without coaching, as on the insights pages; `coached` is the part
+            # of those with coaching notes.
+            approved=Count(
+                "exceptions",
+                filter=mine
+                & Q(exceptions__status__in=[status.APPROVED, status.APPROVED_WITH_COACHING]),
+            ),
             coached=Count(
                 "exceptions", filter=mine & Q(exceptions__status=status.APPROVED_WITH_COACHING)
             ),

@@ -88,8 +88,9 @@ BUDGETS = [
     # --- Pages: the session and its user (2), the viewer (1), then the page's own reads -------
     # The home page also reads recognition, points, the open survey, the latest results and
     # the team's actions (tests/insights/test_home.py checks what it shows).
-    Budget("/", "employee", 11, _stat("people"), api=False),
-    Budget("/", "manager", 13, _list_items, api=False),
+    # Employees and managers also read their teams' customer outcome trends (2).
+    Budget("/", "employee", 13, _stat("people"), api=False),
+    Budget("/", "manager", 15, _list_items, api=False),
     Budget("/", "hr_admin", 13, _organisation_people, api=False),
     Budget("/", "executive", 13, _organisation_people, api=False),
     Budget("/people/", "employee", 5, _table_rows, api=False),

@@ -27,8 +27,16 @@ class CanReadInsights(BasePermission):
 
 class InsightCorrelationSerializer(serializers.Serializer):
     r = serializers.FloatField(allow_null=True)
-    ci_low = serializers.FloatField(allow_null=True, help_text="95% CI (Fisher z), n >= 4")
+    ci_low = serializers.FloatField(
+        allow_null=True,
+        help_text="95% CI by Fisher z, n >= 4 (Spearman: Bonett-Wright standard error).",
+    )
     ci_high = serializers.FloatField(allow_null=True)
+    p = serializers.FloatField(
+        allow_null=True,
+        help_text="Two-sided p-value against no correlation (t-test, n - 2 degrees of freedom; "
+        "for Spearman the t approximation). 4 significant digits.",
+    )
     could_be_chance = serializers.BooleanField(help_text="The 95% CI includes zero.")
 
 
@@ -49,7 +57,9 @@ class InsightMetricLinkageSerializer(serializers.Serializer):
 class InsightPointSerializer(serializers.Serializer):
     team = serializers.IntegerField()
     team_name = serializers.CharField()
-    x = serializers.FloatField(help_text="The team's published survey figure (% favourable).")
+    x = serializers.FloatField(
+        help_text="The team's published survey figure, measured as `engagement` says."
+    )
     y = serializers.FloatField(help_text="The team's outcome over the window.")
     respondents = serializers.IntegerField(help_text="Survey responses, as published.")
     outcome_n = serializers.IntegerField(help_text="Outcome records in the window.")
@@ -88,6 +98,10 @@ class InsightChosenMetricSerializer(serializers.Serializer):
     label = serializers.CharField()  # type: ignore[assignment]
 
 
+class InsightMeasureSerializer(InsightChoiceSerializer):
+    unit = serializers.CharField()
+
+
 class InsightLinkageSerializer(serializers.Serializer):
     run = InsightRunSerializer(allow_null=True)
     runs = InsightRunChoiceSerializer(many=True)
@@ -95,6 +109,8 @@ class InsightLinkageSerializer(serializers.Serializer):
     windows = InsightChoiceSerializer(many=True)
     driver = InsightChoiceSerializer(allow_null=True)
     drivers = InsightChoiceSerializer(many=True)
+    engagement = InsightMeasureSerializer(help_text="How the survey figure is measured.")
+    engagements = InsightChoiceSerializer(many=True)
     metric = InsightChosenMetricSerializer(allow_null=True)
     metrics = InsightMetricLinkageSerializer(many=True)
     minimum_teams = serializers.IntegerField()
@@ -113,18 +129,49 @@ class InsightOutcomeSideSerializer(serializers.Serializer):
     churn_n = serializers.IntegerField()
 
 
+class InsightComparisonSerializer(serializers.Serializer):
+    yes_n = serializers.IntegerField()
+    baseline_n = serializers.IntegerField()
+    difference = serializers.FloatField(
+        allow_null=True,
+        help_text="Yes-group minus baseline (CSAT mean; NPS and churn in percentage points); "
+        "None unless both sides have CXC_INSIGHTS_MIN_GROUP_N records.",
+    )
+    ci_low = serializers.FloatField(allow_null=True, help_text="95% CI (normal, Welch/Wald).")
+    ci_high = serializers.FloatField(allow_null=True)
+    verdict = serializers.ChoiceField(
+        choices=["better", "worse", "not_enough_data"],
+        help_text="better/worse only when the CI excludes zero; churn: lower is better.",
+    )
+
+
+class InsightComparisonsSerializer(serializers.Serializer):
+    csat = InsightComparisonSerializer()
+    nps = InsightComparisonSerializer()
+    churn = InsightComparisonSerializer()
+
+
 class InsightExceptionRowSerializer(serializers.Serializer):
     id = serializers.IntegerField(allow_null=True)
     name = serializers.CharField()
     logged = serializers.IntegerField()
-    approved = serializers.IntegerField()
+    approved = serializers.IntegerField(help_text="Approved, with or without coaching.")
     declined = serializers.IntegerField()
     total_cost = serializers.DecimalField(max_digits=14, decimal_places=2)
     approved_cost = serializers.DecimalField(max_digits=14, decimal_places=2)
     yes_group = InsightOutcomeSideSerializer()
     baseline = InsightOutcomeSideSerializer()
-    yes_better = serializers.BooleanField()
-    revisit = serializers.BooleanField()
+    comparisons = InsightComparisonsSerializer()
+    verdict = serializers.ChoiceField(
+        choices=list(selectors.VERDICT_LABELS),
+        help_text="From the comparisons: better (some outcome better, none worse), worse, "
+        "mixed, or not_enough_data.",
+    )
+    verdict_label = serializers.CharField()
+    yes_better = serializers.BooleanField(help_text='verdict is "better".')
+    revisit = serializers.BooleanField(
+        help_text="yes_better and approved at least CXC_INSIGHTS_REVISIT_MIN_APPROVED times."
+    )
 
 
 class InsightExceptionValueSerializer(serializers.Serializer):
@@ -132,6 +179,10 @@ class InsightExceptionValueSerializer(serializers.Serializer):
     until = serializers.DateField()
     horizon_days = serializers.IntegerField()
     revisit_min_approved = serializers.IntegerField()
+    min_group_n = serializers.IntegerField(
+        help_text="Outcome records needed on each side before a difference is called."
+    )
+    currency = serializers.CharField(help_text="The currency of every cost.")
     by_policy = InsightExceptionRowSerializer(many=True)
     by_team = InsightExceptionRowSerializer(many=True)
 
@@ -153,10 +204,32 @@ class LinkageView(APIView):
             OpenApiParameter("run", OpenApiTypes.INT, description="A closed run (latest)."),
             OpenApiParameter("metric", OpenApiTypes.STR, description="Outcome metric code."),
             OpenApiParameter(
-                "window", OpenApiTypes.STR, enum=list(selectors.WINDOW_CHOICES), default="same"
+                "window",
+                OpenApiTypes.STR,
+                enum=[*selectors.WINDOW_CHOICES, selectors.CUSTOM],
+                default=selectors.DEFAULT_WINDOW,
+                description="A preset outcome period tied to the run (not with outcome dates).",
+            ),
+            OpenApiParameter(
+                "outcome_from",
+                OpenApiTypes.DATE,
+                description="First outcome day to link (default: the run's opening).",
+            ),
+            OpenApiParameter(
+                "outcome_to",
+                OpenApiTypes.DATE,
+                description="Last outcome day to link (default: 90 days after the run's close).",
             ),
             OpenApiParameter(
                 "driver", OpenApiTypes.STR, description="engagement (default) or a driver code."
+            ),
+            OpenApiParameter(
+                "engagement",
+                OpenApiTypes.STR,
+                enum=list(selectors.MEASURES),
+                default=selectors.FAVOURABLE,
+                description="The survey figure as the favourable share (default) or the mean "
+                "answer on the 1-5 scale.",
             ),
         ],
         responses=InsightLinkageSerializer,
@@ -257,8 +330,9 @@ class CultureRecognitionSerializer(serializers.Serializer):
 
 class CultureExceptionsSerializer(serializers.Serializer):
     logged = serializers.IntegerField()
-    approved = serializers.IntegerField()
+    approved = serializers.IntegerField(help_text="Approved, with or without coaching.")
     approved_cost = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
 
 
 class CultureLinkageSerializer(serializers.Serializer):
@@ -269,7 +343,23 @@ class CultureLinkageSerializer(serializers.Serializer):
     r = serializers.FloatField(allow_null=True)
     ci_low = serializers.FloatField(allow_null=True)
     ci_high = serializers.FloatField(allow_null=True)
+    p = serializers.FloatField(allow_null=True, help_text="Two-sided p-value of r (t-test).")
+    engagement = serializers.CharField(help_text="How engagement is measured in the linkage.")
     summary = serializers.CharField()
+
+
+class OutcomeTrendPointSerializer(serializers.Serializer):
+    month = serializers.DateField(help_text="The first day of the month.")
+    value = serializers.FloatField(allow_null=True, help_text="As `unit` says; None when n is 0.")
+    n = serializers.IntegerField(help_text="Outcome records in the month (and the period).")
+
+
+class OutcomeTrendSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    unit = serializers.CharField(help_text="NPS score, % yes, or the mean on the metric's scale.")
+    higher_is_better = serializers.BooleanField()
+    points = OutcomeTrendPointSerializer(many=True)
 
 
 class CultureLeaderSerializer(serializers.Serializer):
@@ -303,6 +393,7 @@ class CultureMyExceptionSerializer(serializers.Serializer):
     policy = serializers.CharField()
     occurred_on = serializers.DateField()
     cost = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
 
 
 class CultureMyExceptionsSerializer(serializers.Serializer):
@@ -348,6 +439,11 @@ class CultureDashboardSerializer(serializers.Serializer):
     exceptions = CultureExceptionsSerializer()
     leaders = CultureLeaderSerializer(many=True, help_text="Managers in scope (at most 50).")
     linkage = CultureLinkageSerializer()
+    outcomes = OutcomeTrendSerializer(
+        many=True,
+        help_text="CSAT, NPS, FCR, complaint rate and churn per month of the period, from the "
+        "daily rollups of the department's teams (the organisation's when none is chosen).",
+    )
     follow_through = FollowThroughSerializer()
     computed_at = serializers.DateTimeField(
         help_text="When the figures above were computed: they are kept for "

@@ -26,6 +26,7 @@ from cxculture.actions.selectors import ScoreBook, follow_through, open_actions_
 from cxculture.lib import stats
 from cxculture.lib.anonymity import ORGANISATION, SUBTREE, Group
 from cxculture.lib.api import DomainError
+from cxculture.outcomes.selectors import outcome_monthly_trends
 from cxculture.people.models import CompanyValue, Employee, Team
 from cxculture.people.permissions import Viewer
 from cxculture.people.selectors import has_teams_below
@@ -41,7 +42,7 @@ MAX_RUNS = 26  # a year of a fortnightly pulse
 REACH_DAYS = (30, 90)
 MAX_LEADERS = 50
 # Bump when the cached figures change shape.
-FIGURES_CACHE_VERSION = 2
+FIGURES_CACHE_VERSION = 5
 # Figures older than CXC_DASHBOARD_CACHE_SECONDS are still shown (the page says when they were
 # computed) while a worker recomputes them, for up to this many lifetimes; after that a request
 # recomputes them itself.
@@ -273,6 +274,7 @@ def _exceptions(department: Team | None, since: dt.date, today: dt.date) -> dict
         "logged": sums["logged"],
         "approved": sums["approved"],
         "approved_cost": Decimal(cost).quantize(Decimal("0.01")),
+        "currency": settings.CXC_RECOGNITION_CURRENCY,
     }
 
 
@@ -326,6 +328,8 @@ def _linkage(viewer: Viewer) -> dict[str, Any]:
         "r": link["pearson"]["r"] if link and link["shown"] else None,
         "ci_low": link["pearson"]["ci_low"] if link and link["shown"] else None,
         "ci_high": link["pearson"]["ci_high"] if link and link["shown"] else None,
+        "p": link["pearson"]["p"] if link and link["shown"] else None,
+        "engagement": data["engagement"]["label"],
         "summary": data["summary"],
     }
 
@@ -371,6 +375,7 @@ def _my_work(viewer: Viewer, today: dt.date) -> dict[str, Any] | None:
                         "policy": exception.policy.name,
                         "occurred_on": exception.occurred_on,
                         "cost": exception.cost,
+                        "currency": exception.currency,
                     }
                     for exception in queue[:MY_EXCEPTIONS]
                 ],
@@ -410,6 +415,7 @@ def _figures(
         "exceptions": _exceptions(department, since, today),
         "leaders": _leaders(department, since),
         "linkage": _linkage(viewer),
+        "outcomes": outcome_monthly_trends(viewer, team=department, start=since, end=today),
         "follow_through": follow_through(today=today, team=department, book=book),
         "computed_at": timezone.now(),
     }

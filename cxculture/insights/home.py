@@ -15,6 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from cxculture.actions import selectors as action_selectors
+from cxculture.outcomes.selectors import outcome_monthly_trends
 from cxculture.people import selectors as people_selectors
 from cxculture.people.permissions import Viewer
 from recognition import selectors as recognition_selectors
@@ -24,6 +25,7 @@ RECOGNITION_DAYS = 90
 LATEST_RECEIVED = 3
 HOME_ACTIONS = 5
 HOME_PROMPTS = 3
+OUTCOME_MONTHS = 6
 
 
 def _recognition(viewer: Viewer, now: dt.datetime) -> dict[str, Any] | None:
@@ -121,6 +123,25 @@ def _roles(viewer: Viewer) -> dict[str, Any]:
     return roles
 
 
+def _outcomes(viewer: Viewer, today: dt.date) -> dict[str, Any] | None:
+    """Customer outcomes month by month: a manager's teams, or an employee's own team. HR and
+    executives have the organisation's on the culture dashboard. Two queries."""
+    if viewer.sees_whole_organisation:
+        return None
+    if viewer.is_manager:
+        team, mine = None, "your teams"  # every team the manager may read
+    elif viewer.employee is not None and viewer.employee.team is not None:
+        team, mine = viewer.employee.team, "your team"
+    else:
+        return None
+    start = (today.replace(day=1) - dt.timedelta(days=31 * (OUTCOME_MONTHS - 1))).replace(day=1)
+    return {
+        "since": start,
+        "mine": mine,
+        "trends": outcome_monthly_trends(viewer, team=team, start=start, end=today),
+    }
+
+
 def home_for(viewer: Viewer) -> dict[str, Any]:
     """Everything the home page shows the viewer; sections they have no part in are None."""
     now = timezone.now()
@@ -133,5 +154,6 @@ def home_for(viewer: Viewer) -> dict[str, Any]:
         "survey": _survey(viewer),
         "results": _results(viewer),
         "actions": _actions(viewer, today),
+        "outcomes": _outcomes(viewer, today),
         "today": today,
     }

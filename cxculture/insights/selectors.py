@@ -2,9 +2,12 @@
 
 - EX-CX linkage, at team level only: a team's published survey figure at a closed run (through
   the surveys anonymity gate: a team under the threshold is never a point) against the team's
-  customer outcome from the daily rollups, in a window around the run.
-- The value of saying yes: customers who got an approved policy exception against the same
-  team's other customers in the same period, next to what the exceptions cost.
+  customer outcome from the daily rollups over an outcome period: any dates the viewer chooses,
+  by default the run and the following quarter, or a preset tied to the run (lagged windows).
+- The value of saying yes: customers who got an approved policy exception (with or without
+  coaching) against the same team's other customers in the same period, next to what the
+  exceptions cost; a difference is called only with enough records on both sides and a 95% CI
+  that excludes zero (`compare`).
 
 Both are computed with a fixed number of aggregate queries whatever the data size.
 """
@@ -35,7 +38,19 @@ from surveys.selectors import group_scores, may_see_group, run_snapshot
 MIN_TEAMS = 5
 WINDOW_DAYS = 30
 REVERSE_DAYS = 90
+QUARTER_DAYS = 90  # "the following quarter" after a run closes, in the default period
 ENGAGEMENT = "engagement"
+FAVOURABLE, MEAN = "favourable", "mean"
+# How a team's survey figure is measured (the `engagement` parameter), said on page and API.
+MEASURES = {
+    FAVOURABLE: "the favourable share: % of answers 4 or 5 (agree or strongly agree) on the 1-5 "
+    "scale; for the engagement index, the mean of its items' favourable shares",
+    MEAN: "the mean answer on the 1-5 scale (1 strongly disagree, 5 strongly agree)",
+}
+MEASURE_UNITS = {FAVOURABLE: "% favourable", MEAN: "mean, 1-5"}
+CUSTOM = "custom"
+DEFAULT_WINDOW = "run"
+OUTCOME_DATES = ("outcome_from", "outcome_to")
 
 
 def may_read_insights(viewer: Viewer) -> bool:
@@ -59,7 +74,10 @@ class Window:
     end: dt.date  # inclusive
 
 
+# Presets tied to the run's dates; any other period is chosen with outcome_from / outcome_to.
 WINDOW_CHOICES = {
+    DEFAULT_WINDOW: "The run and the following quarter: from the run's opening to 90 days "
+    "after its close",
     "same": "Same period: outcomes in the 30 days up to the run's close",
     "30": "30 days later: outcomes in the 30 days after the run",
     "60": "60 days later: outcomes in the 60 days after the run",
@@ -69,11 +87,13 @@ WINDOW_CHOICES = {
 
 
 def window_for(run: SurveyRun, code: str) -> Window:
-    """The outcome days (inclusive) that go with a run for each window."""
+    """The outcome days (inclusive) that go with a run for each preset."""
     label = WINDOW_CHOICES.get(code)
     if label is None:
         raise DomainError(f"Choose a window: {', '.join(WINDOW_CHOICES)}.", field="window")
-    if code == "same":
+    if code == DEFAULT_WINDOW:
+        start, end = run.opens_on, run.closes_on + dt.timedelta(days=QUARTER_DAYS)
+    elif code == "same":
         start, end = run.closes_on - dt.timedelta(days=WINDOW_DAYS - 1), run.closes_on
     elif code == "reverse":
         start = run.opens_on - dt.timedelta(days=REVERSE_DAYS)
@@ -82,6 +102,49 @@ def window_for(run: SurveyRun, code: str) -> Window:
         start = run.closes_on + dt.timedelta(days=1)
         end = run.closes_on + dt.timedelta(days=int(code))
     return Window(code=code, label=label, start=start, end=end)
+
+
+def _day(params: Mapping[str, Any], name: str) -> dt.date | None:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(str(raw))
+    except ValueError:
+        raise DomainError(f"Give {name} as a date (YYYY-MM-DD).", field=name) from None
+
+
+def _window_code(params: Mapping[str, Any]) -> str:
+    """The preset asked for (checked before the run is read, so a bad one is a 400 at once)."""
+    code = str(params.get("window") or "")
+    chosen_dates = any(params.get(name) not in (None, "") for name in OUTCOME_DATES)
+    if code and code != CUSTOM and chosen_dates:
+        raise DomainError(
+            "Choose either a preset window or outcome dates (outcome_from, outcome_to), not both.",
+            field="window",
+        )
+    if code and code != CUSTOM and code not in WINDOW_CHOICES:
+        raise DomainError(f"Choose a window: {', '.join(WINDOW_CHOICES)}.", field="window")
+    start, end = _day(params, "outcome_from"), _day(params, "outcome_to")
+    if start is not None and end is not None and start > end:
+        raise DomainError("The outcome period starts after it ends.", field="outcome_from")
+    return CUSTOM if chosen_dates or code == CUSTOM else code or DEFAULT_WINDOW
+
+
+def outcome_window(run: SurveyRun, params: Mapping[str, Any]) -> Window:
+    """The outcome days to link: a preset, or any period the viewer chooses with outcome_from and
+    outcome_to (a missing end is the default period's: the run and the following quarter)."""
+    code = _window_code(params)
+    if code != CUSTOM:
+        return window_for(run, code)
+    default = window_for(run, DEFAULT_WINDOW)
+    start = _day(params, "outcome_from") or default.start
+    end = _day(params, "outcome_to") or default.end
+    if start > end:
+        raise DomainError("The outcome period starts after it ends.", field="outcome_from")
+    return Window(
+        code=CUSTOM, label=f"Chosen period: outcomes from {start} to {end}", start=start, end=end
+    )
 
 
 # --- Survey side: published team figures ----------------------------------------------------------
@@ -94,8 +157,11 @@ class TeamFigure:
     respondents: int  # as published by the gate
     engagement_index: float | None
     drivers: Mapping[str, float | None]
+    means: Mapping[str, float | None] = field(default_factory=dict)  # the engagement driver too
 
-    def value(self, driver: str) -> float | None:
+    def value(self, driver: str, measure: str = FAVOURABLE) -> float | None:
+        if measure == MEAN:
+            return self.means.get(driver)
         if driver == ENGAGEMENT:
             return self.engagement_index
         return self.drivers.get(driver)
@@ -137,6 +203,7 @@ def team_figures(viewer: Viewer, run: SurveyRun) -> dict[int, TeamFigure]:
                 for driver, entry in result["drivers"].items()
                 if driver != Driver.ENGAGEMENT
             },
+            means={driver: entry["mean"] for driver, entry in result["drivers"].items()},
         )
     return figures
 
@@ -211,8 +278,10 @@ class Linkage:
     reason: str | None
     pearson: float | None = None
     pearson_ci: tuple[float, float] | None = None
+    pearson_p: float | None = None
     spearman: float | None = None
     spearman_ci: tuple[float, float] | None = None
+    spearman_p: float | None = None
     ci_reason: str | None = None
     points: list[dict[str, Any]] = field(default_factory=list)
 
@@ -221,11 +290,14 @@ class Linkage:
         return self.pearson is not None and stats.ci_crosses_zero(self.pearson_ci)
 
     def as_dict(self) -> dict[str, Any]:
-        def figure(r: float | None, ci: tuple[float, float] | None) -> dict[str, Any]:
+        def figure(
+            r: float | None, ci: tuple[float, float] | None, p: float | None
+        ) -> dict[str, Any]:
             return {
                 "r": stats.rounded(r, 3),
                 "ci_low": stats.rounded(ci[0], 3) if ci else None,
                 "ci_high": stats.rounded(ci[1], 3) if ci else None,
+                "p": stats.p_rounded(p),
                 "could_be_chance": r is not None and stats.ci_crosses_zero(ci),
             }
 
@@ -233,8 +305,8 @@ class Linkage:
             "n": self.n,
             "shown": self.shown,
             "reason": self.reason,
-            "pearson": figure(self.pearson, self.pearson_ci),
-            "spearman": figure(self.spearman, self.spearman_ci),
+            "pearson": figure(self.pearson, self.pearson_ci, self.pearson_p),
+            "spearman": figure(self.spearman, self.spearman_ci, self.spearman_p),
             "ci_reason": self.ci_reason,
         }
 
@@ -262,11 +334,17 @@ def correlate(points: list[dict[str, Any]], *, minimum: int = MIN_TEAMS) -> Link
         reason=None,
         pearson=r,
         pearson_ci=stats.fisher_ci(r, n),
+        pearson_p=stats.correlation_p(r, n),
         spearman=rho,
-        spearman_ci=stats.fisher_ci(rho, n),
+        spearman_ci=stats.spearman_ci(rho, n),
+        spearman_p=stats.correlation_p(rho, n),
         ci_reason=stats.TOO_FEW_FOR_CI if n <= 3 else None,
         points=points,
     )
+
+
+def p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def sentence(linkage: Linkage, x_label: str, y_label: str) -> str:
@@ -291,6 +369,8 @@ def sentence(linkage: Linkage, x_label: str, y_label: str) -> str:
     if linkage.pearson_ci:
         low, high = linkage.pearson_ci
         text += f", 95% CI {low:.2f} to {high:.2f}"
+    if linkage.pearson_p is not None:
+        text += f", {p_text(linkage.pearson_p)}"
     text += ")."
     if linkage.could_be_chance:
         text += " The interval includes zero: this could be chance."
@@ -327,9 +407,10 @@ def linkage_for(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
     eight whatever the number of teams, records or metrics.
     """
     _require(viewer)
-    window_code = str(params.get("window") or "same")
-    if window_code not in WINDOW_CHOICES:
-        raise DomainError(f"Choose a window: {', '.join(WINDOW_CHOICES)}.", field="window")
+    _window_code(params)
+    measure = str(params.get("engagement") or FAVOURABLE)
+    if measure not in MEASURES:
+        raise DomainError(f"Choose engagement: {', '.join(MEASURES)}.", field="engagement")
     run = _run_from(params.get("run"))
     metrics = list(Metric.objects.filter(is_active=True).order_by("-is_builtin", "code"))
     result: dict[str, Any] = {
@@ -342,6 +423,8 @@ def linkage_for(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
         "windows": [{"code": code, "label": label} for code, label in WINDOW_CHOICES.items()],
         "driver": None,
         "drivers": [],
+        "engagement": {"code": measure, "label": MEASURES[measure], "unit": MEASURE_UNITS[measure]},
+        "engagements": [{"code": code, "label": label} for code, label in MEASURES.items()],
         "metric": None,
         "metrics": [],
         "minimum_teams": MIN_TEAMS,
@@ -353,7 +436,7 @@ def linkage_for(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
     if run is None:
         result["summary"] = "No survey run has closed yet: linkage needs a closed run."
         return result
-    window = window_for(run, window_code)
+    window = outcome_window(run, params)
     figures = team_figures(viewer, run)
     drivers = driver_choices(figures)
     driver = str(params.get("driver") or ENGAGEMENT)
@@ -389,7 +472,7 @@ def linkage_for(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
     for metric in metrics:
         points = []
         for team_id, figure in sorted(figures.items(), key=lambda item: item[1].name):
-            x = figure.value(driver)
+            x = figure.value(driver, measure)
             summary = outcomes.get(metric.pk, {}).get(team_id)
             y = outcome_value(summary) if summary else None
             if x is None or y is None:
@@ -436,18 +519,32 @@ def revisit_min_approved() -> int:
     return int(settings.CXC_INSIGHTS_REVISIT_MIN_APPROVED)
 
 
+def min_group_n() -> int:
+    return int(settings.CXC_INSIGHTS_MIN_GROUP_N)
+
+
 @dataclass
 class Sums:
     """Additive outcome counts for one side of a comparison, per metric code."""
 
     n: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     total: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    squares: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     promoters: int = 0
     detractors: int = 0
 
-    def add(self, code: str, n: int, total: float, promoters: int = 0, detractors: int = 0) -> None:
+    def add(
+        self,
+        code: str,
+        n: int,
+        total: float,
+        squares: float,
+        promoters: int = 0,
+        detractors: int = 0,
+    ) -> None:
         self.n[code] += n
         self.total[code] += total
+        self.squares[code] += squares
         if code == "nps":
             self.promoters += promoters
             self.detractors += detractors
@@ -463,16 +560,70 @@ class Sums:
             "churn_n": churn_n,
         }
 
+    def estimate(self, code: str) -> tuple[float, float] | None:
+        """The side's figure and its per-record variance on the shown scale (CSAT mean; NPS
+        and churn in percentage points), or None where it has fewer than two records."""
+        n = self.n[code]
+        if n < 2:
+            return None
+        if code == "nps":
+            promoters, detractors = self.promoters / n, self.detractors / n
+            score = promoters - detractors
+            # Each answer scores +1, 0 or -1: the variance of that score, times 100².
+            return 100 * score, 10_000 * (promoters + detractors - score * score)
+        if code == "churn":
+            rate = self.total[code] / n
+            return 100 * rate, 10_000 * rate * (1 - rate)
+        variance = stats.sample_variance(self.total[code], self.squares[code], n)
+        return None if variance is None else (self.total[code] / n, variance)
 
-def better_than_baseline(yes: Mapping[str, Any], baseline: Mapping[str, Any]) -> bool:
-    """Every outcome known on both sides is at least as good for the yes-group, one is better."""
-    pairs = [
-        (yes["csat_mean"], baseline["csat_mean"], 1),
-        (yes["nps"], baseline["nps"], 1),
-        (yes["churn_rate"], baseline["churn_rate"], -1),
-    ]
-    compared = [(a - b) * sign for a, b, sign in pairs if a is not None and b is not None]
-    return bool(compared) and all(d >= 0 for d in compared) and any(d > 0 for d in compared)
+
+NOT_ENOUGH = "not_enough_data"
+VERDICT_LABELS = {
+    "better": "yes-group did better",
+    "worse": "yes-group did worse",
+    "mixed": "better on one outcome, worse on another",
+    NOT_ENOUGH: "not enough data",
+}
+# Whether a higher figure is better for the customer, per compared outcome.
+HIGHER_IS_BETTER = {"csat": True, "nps": True, "churn": False}
+
+
+def compare(yes: Sums, baseline: Sums, *, minimum: int) -> dict[str, dict[str, Any]]:
+    """Per outcome: the difference yes - baseline with its 95% CI, and a verdict that is
+    "better" or "worse" only when both sides have `minimum` records and the CI excludes zero."""
+    found = {}
+    for code, higher in HIGHER_IS_BETTER.items():
+        yes_n, base_n = yes.n[code], baseline.n[code]
+        entry: dict[str, Any] = {
+            "yes_n": yes_n,
+            "baseline_n": base_n,
+            "difference": None,
+            "ci_low": None,
+            "ci_high": None,
+            "verdict": NOT_ENOUGH,
+        }
+        found[code] = entry
+        a, b = yes.estimate(code), baseline.estimate(code)
+        if min(yes_n, base_n) < max(minimum, 2) or a is None or b is None:
+            continue
+        difference = a[0] - b[0]
+        low, high = stats.difference_ci(difference, a[1], yes_n, b[1], base_n)
+        entry.update(difference=round(difference, 2), ci_low=round(low, 2), ci_high=round(high, 2))
+        if low > 0 or high < 0:
+            entry["verdict"] = "better" if (low > 0) == higher else "worse"
+    return found
+
+
+def verdict_of(comparisons: Mapping[str, Mapping[str, Any]]) -> str:
+    verdicts = {entry["verdict"] for entry in comparisons.values()}
+    if "better" in verdicts and "worse" in verdicts:
+        return "mixed"
+    if "better" in verdicts:
+        return "better"
+    if "worse" in verdicts:
+        return "worse"
+    return NOT_ENOUGH
 
 
 def _money(amounts: Iterable[Decimal | None]) -> Decimal:
@@ -514,6 +665,8 @@ def exception_value(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]
     - Baseline: the exception's team's other outcome records (no exception of any status on
       their references) over the days the yes-group's windows span, for that policy or team.
       It is the team's daily rollups minus the records matched to any exception.
+    - Verdict: per outcome, `compare`; "revisit" needs a "better" verdict and
+      CXC_INSIGHTS_REVISIT_MIN_APPROVED approvals.
     Queries: seven, whatever the number of exceptions (aggregates and two flat reads).
     """
     _require(viewer)
@@ -579,9 +732,9 @@ def exception_value(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]
         }
         promoter, detractor = int(value >= stats.PROMOTER_MIN), int(value <= stats.DETRACTOR_MAX)
         for policy_id in {exception[1] for exception in matches}:
-            yes_policy[policy_id].add(code, 1, value, promoter, detractor)
+            yes_policy[policy_id].add(code, 1, value, value * value, promoter, detractor)
         for exception_team in {exception[2] for exception in matches}:
-            yes_team[exception_team].add(code, 1, value, promoter, detractor)
+            yes_team[exception_team].add(code, 1, value, value * value, promoter, detractor)
     # The baseline periods: per (policy, team) and per team, the approved exceptions' span.
     spans: dict[tuple[int, int | None], tuple[dt.date, dt.date]] = {}
     team_id: int | None
@@ -593,21 +746,23 @@ def exception_value(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]
         old = team_spans.get(team_id, (low, high))
         team_spans[team_id] = (min(old[0], low), max(old[1], high))
     # 5. The teams' daily rollups over the whole period (one read, summed per span in Python).
-    daily: dict[int, list[tuple[str, dt.date, int, float, int, int]]] = defaultdict(list)
+    daily: dict[int, list[tuple[str, dt.date, int, float, float, int, int]]] = defaultdict(list)
     teams_with_yes = [team_id for team_id in team_spans if team_id is not None]
     for rollup in DailyRollup.objects.filter(
         team_id__in=teams_with_yes,
         metric_id__in=list(metric_codes),
         day__gte=start,
         day__lte=end,
-    ).values_list("team_id", "metric_id", "day", "count", "sum", "promoters", "detractors"):
+    ).values_list(
+        "team_id", "metric_id", "day", "count", "sum", "sum_sq", "promoters", "detractors"
+    ):
         team_of, metric_of, *sums = rollup
         daily[team_of].append((metric_codes[metric_of], *sums))  # type: ignore[arg-type]
 
     def baseline(team_id: int | None, low: dt.date, high: dt.date, into: Sums) -> None:
         if team_id is None:
             return
-        for code, day, n, total, promoters, detractors in daily.get(team_id, []):
+        for code, day, n, total, squares, promoters, detractors in daily.get(team_id, []):
             if not low <= day <= high + horizon:
                 continue
             minus = excluded.get((team_id, code, day), [])
@@ -615,6 +770,7 @@ def exception_value(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]
                 code,
                 n - len(minus),
                 total - sum(minus),
+                squares - sum(v * v for v in minus),
                 promoters - sum(1 for v in minus if v >= stats.PROMOTER_MIN),
                 detractors - sum(1 for v in minus if v <= stats.DETRACTOR_MAX),
             )
@@ -633,12 +789,14 @@ def exception_value(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]
     teams = dict(Team.objects.filter(pk__in=team_ids).values_list("id", "name"))
 
     minimum = revisit_min_approved()
+    group_minimum = min_group_n()
 
     def line(key: Any, name: str, figures: list[Mapping[str, Any]], yes: Sums, base: Sums) -> dict:
         logged = sum(f["logged"] for f in figures)
         approved_count = sum(f["approved"] for f in figures)
-        yes_figures, base_figures = yes.figures(), base.figures()
-        better = better_than_baseline(yes_figures, base_figures)
+        comparisons = compare(yes, base, minimum=group_minimum)
+        verdict = verdict_of(comparisons)
+        better = verdict == "better"
         return {
             "id": key,
             "name": name,
@@ -647,8 +805,11 @@ def exception_value(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]
             "declined": sum(f["declined"] for f in figures),
             "total_cost": _money(f["logged_cost"] for f in figures),
             "approved_cost": _money(f["approved_cost"] for f in figures),
-            "yes_group": yes_figures,
-            "baseline": base_figures,
+            "yes_group": yes.figures(),
+            "baseline": base.figures(),
+            "comparisons": comparisons,
+            "verdict": verdict,
+            "verdict_label": VERDICT_LABELS[verdict],
             "yes_better": better,
             "revisit": better and approved_count >= minimum,
         }
@@ -679,6 +840,8 @@ def exception_value(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]
         "until": until,
         "horizon_days": HORIZON_DAYS,
         "revisit_min_approved": minimum,
+        "min_group_n": group_minimum,
+        "currency": settings.CXC_RECOGNITION_CURRENCY,
         "by_policy": by_policy,
         "by_team": by_team,
     }

@@ -20,7 +20,43 @@ from . import home as home_page
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Everyone's landing page: their recognition, points, surveys, team results and actions."""
-    return render(request, "insights/home.html", home_page.home_for(viewer_for(request.user)))
+    data = home_page.home_for(viewer_for(request.user))
+    if data["outcomes"]:
+        data["outcome_charts"] = outcome_charts(data["outcomes"]["trends"])
+        data["outcome_rows"] = outcome_table(data["outcomes"]["trends"])
+    return render(request, "insights/home.html", data)
+
+
+def outcome_charts(trends: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One line chart per customer metric (their scales differ): what dashboard.js draws."""
+    return [
+        {
+            "id": f"chart-outcome-{trend['code']}",
+            "name": trend["name"],
+            "unit": trend["unit"],
+            "data": {
+                "type": "line",
+                "labels": [point["month"].strftime("%b %Y") for point in trend["points"]],
+                "series": [
+                    {
+                        "label": f"{trend['name']} ({trend['unit']})",
+                        "data": [point["value"] for point in trend["points"]],
+                    }
+                ],
+            },
+        }
+        for trend in trends
+    ]
+
+
+def outcome_table(trends: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The charts' table: one row per month, one cell (value and n) per metric."""
+    if not trends:
+        return []
+    return [
+        {"month": point["month"], "cells": [(t["code"], t["points"][i]) for t in trends]}
+        for i, point in enumerate(trends[0]["points"])
+    ]
 
 
 def _viewer(request: HttpRequest):
@@ -45,11 +81,19 @@ def _read(
 @login_required
 def linkage(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
-    data, error, status = _read(selectors.linkage_for, viewer, request.GET)
+    # The form sends a preset and dates together; its button says which one the viewer chose.
+    params = request.GET.copy()
+    period = params.pop("period", [""])[-1]
+    if period == "preset":
+        params.pop("outcome_from", None)
+        params.pop("outcome_to", None)
+    elif period == "dates":
+        params["window"] = selectors.CUSTOM
+    data, error, status = _read(selectors.linkage_for, viewer, params)
     chart = None
     if data["points"]:
         chart = {
-            "x_label": data["driver"]["label"] + " (% favourable)",
+            "x_label": f"{data['driver']['label']} ({data['engagement']['unit']})",
             "y_label": data["metric"]["label"],
             "points": [{"x": p["x"], "y": p["y"], "label": p["team_name"]} for p in data["points"]],
         }
@@ -161,6 +205,8 @@ def culture_page(request: HttpRequest) -> HttpResponse:
         {
             "data": data,
             "charts": _culture_charts(data),
+            "outcome_charts": outcome_charts(data["outcomes"]),
+            "outcome_rows": outcome_table(data["outcomes"]),
             "heat_rows": heat_rows,
             "error": error,
             "month_choices": culture.MONTHS,

@@ -123,3 +123,93 @@ def is_constant(values: Sequence[float]) -> bool:
 def ci_crosses_zero(ci: tuple[float, float] | None) -> bool:
     """An interval that includes 0 (or no interval at all): the link could be chance."""
     return ci is None or ci[0] <= 0.0 <= ci[1]
+
+
+def spearman_ci(rho: float | None, n: int, *, z: float = Z_95) -> tuple[float, float] | None:
+    """95% confidence interval of Spearman's rho: Fisher's z with the Bonett-Wright standard
+    error sqrt((1 + rho^2 / 2) / (n - 3)), since Fisher's plain 1 / sqrt(n - 3) is too narrow
+    for ranks (Bonett & Wright, Psychometrika 2000). None for n <= 3."""
+    if rho is None or n <= 3:
+        return None
+    if abs(rho) >= 1.0:
+        return (rho, rho)
+    centre, spread = math.atanh(rho), z * math.sqrt((1 + rho**2 / 2) / (n - 3))
+    return (math.tanh(centre - spread), math.tanh(centre + spread))
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of the incomplete beta function (modified Lentz's method)."""
+    tiny, eps = 1e-300, 1e-16
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    result = d
+    for m in range(1, 500):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            result *= c * d
+        if abs(c * d - 1.0) < eps:
+            break
+    return result
+
+
+def regularized_beta(a: float, b: float, x: float) -> float:
+    """I_x(a, b), the regularized incomplete beta function, for 0 <= x <= 1."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    front = math.exp(
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _beta_fraction(a, b, x) / a
+    return 1.0 - front * _beta_fraction(b, a, 1.0 - x) / b
+
+
+def t_two_sided_p(t: float, df: float) -> float:
+    """P(|T| >= |t|) for Student's t with `df` degrees of freedom (scipy is not a runtime
+    dependency; this is the textbook identity with the incomplete beta function)."""
+    return regularized_beta(df / 2.0, 0.5, df / (df + t * t))
+
+
+def correlation_p(r: float | None, n: int) -> float | None:
+    """Two-sided p-value of a correlation against zero by the t-test with n - 2 degrees of
+    freedom: exact for Pearson's r, the usual approximation for Spearman's rho (as scipy's
+    `spearmanr`). None with fewer than 3 pairs."""
+    if r is None or n < 3:
+        return None
+    if abs(r) >= 1.0:
+        return 0.0
+    df = n - 2
+    return min(1.0, t_two_sided_p(r * math.sqrt(df / (1.0 - r * r)), df))
+
+
+def p_rounded(p: float | None) -> float | None:
+    """A p-value to 4 significant digits (small ones must not round to 0)."""
+    return None if p is None else float(f"{p:.4g}")
+
+
+# --- Two groups compared (insights: customers who got a "yes" against the others) ------------
+
+
+def difference_ci(
+    difference: float, variance_a: float, n_a: int, variance_b: float, n_b: int, *, z: float = Z_95
+) -> tuple[float, float]:
+    """95% interval of a difference of two independent means or shares, by the normal
+    approximation with unpooled variances (Welch's standard error; for shares, Wald's):
+    difference ± z * sqrt(var_a / n_a + var_b / n_b). Sound for the large groups it is used on."""
+    spread = z * math.sqrt(variance_a / n_a + variance_b / n_b)
+    return (difference - spread, difference + spread)
+
+
+def sample_variance(total: float, squares: float, n: int) -> float | None:
+    """The sample variance from a count, a sum and a sum of squares; None for n < 2."""
+    if n < 2:
+        return None
+    return max(0.0, (squares - total * total / n) / (n - 1))

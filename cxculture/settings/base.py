@@ -444,6 +444,9 @@ CXC_SURVEY_INVITATION_CHUNK_SIZE = env.int("CXC_SURVEY_INVITATION_CHUNK_SIZE", d
 # Insights: a policy approved as an exception at least this often, whose "yes" customers did
 # better than the baseline, is flagged "revisit this policy".
 CXC_INSIGHTS_REVISIT_MIN_APPROVED = env.int("CXC_INSIGHTS_REVISIT_MIN_APPROVED", default=10)
+# ...and only when both the yes-group and the baseline have at least this many outcome records
+# of a metric and the 95% CI of their difference excludes zero; otherwise "not enough data".
+CXC_INSIGHTS_MIN_GROUP_N = env.int("CXC_INSIGHTS_MIN_GROUP_N", default=30)
 
 LOGGING = {
     "version": 1,

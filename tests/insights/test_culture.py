@@ -22,9 +22,10 @@ CULTURE = "/api/v1/insights/culture/"
 # Measured on empty caches, the same at both sizes: the viewer, departments, runs, the runs'
 # stamps, per closed run its snapshot and tallies (read once to summarise it), reach, values,
 # exceptions, leaders, linkage and follow-through (two runs here), and what waits for the
-# viewer (open actions, review queue, not recognised: a count and a page each). With the runs
+# viewer (open actions, review queue, not recognised: a count and a page each), and the customer
+# outcome trends (metrics, one GROUP BY of the rollups). With the runs
 # summarised, the per-run part is gone.
-CULTURE_QUERIES = 36
+CULTURE_QUERIES = 38
 TODAY = dt.datetime(2026, 4, 1, 12, tzinfo=dt.UTC)
 
 
@@ -186,7 +187,12 @@ def test_exceptions_show_the_approved_cost_next_to_the_count(api, hr_admin, mana
 
     data = _get(api, hr_admin, department=org["support"].pk)
 
-    assert data["exceptions"] == {"logged": 2, "approved": 1, "approved_cost": "30.00"}
+    assert data["exceptions"] == {
+        "logged": 2,
+        "approved": 1,
+        "approved_cost": "30.00",
+        "currency": "GBP",
+    }
 
 
 def test_a_manager_sees_their_subtree_and_no_other_department(api, manager, employee, org):

@@ -106,9 +106,9 @@ def test_exceptions_waiting_for_review_are_the_viewers_subtree_only(
     executive = _work(api, cast["executive"])
 
     assert manager["exceptions"]["count"] == 2
-    assert [(e["employee"], e["cost"]) for e in manager["exceptions"]["items"]] == [
-        ("Erin Employee", "10.00"),
-        ("Olga Outsider", "20.00"),
+    assert [(e["employee"], e["cost"], e["currency"]) for e in manager["exceptions"]["items"]] == [
+        ("Erin Employee", "10.00", "GBP"),
+        ("Olga Outsider", "20.00", "GBP"),
     ]
     assert [e["employee"] for e in sales["exceptions"]["items"]] == ["Sam Sales"]
     assert hr["exceptions"]["count"] == 3

@@ -241,6 +241,7 @@ def test_the_page_offers_short_window_names_and_describes_the_chosen_one(client,
 
     window = re.search(r'<select name="window".*?</select>', page, re.S).group(0)
     assert re.findall(r"<option[^>]*>([^<]*)</option>", window) == [
+        "The run and the following quarter",
         "Same period",
         "30 days later",
         "60 days later",
@@ -249,3 +250,172 @@ def test_the_page_offers_short_window_names_and_describes_the_chosen_one(client,
     ]
     assert 'class="filters filters-wide"' in page
     assert "Outcomes in the 30 days after the run" in page
+
+
+# --- The outcome period the viewer chooses -----------------------------------------------------
+
+
+def test_outcome_history_from_before_the_first_run_links_in_a_chosen_period(api, hr_admin, region):
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])
+    # Six months before the run opened: no preset window reaches it.
+    outcomes([("csat", t, 1.0 + i, "2025-09-15T12:00:00Z") for i, t in enumerate(teams)])
+    for window in ("same", "30", "60", "90", "reverse"):
+        assert _get(api, hr_admin, run=run.pk, metric="csat", window=window)["linkage"]["n"] == 0
+
+    data = _get(
+        api, hr_admin, run=run.pk, metric="csat", outcome_from="2025-09-01", outcome_to="2025-09-30"
+    )
+
+    assert data["linkage"]["n"] == 5
+    assert [p["y"] for p in data["points"]] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert data["window"]["code"] == "custom"
+    assert (data["window"]["start"], data["window"]["end"]) == ("2025-09-01", "2025-09-30")
+    assert "2025-09-01" in data["window"]["label"] and "2025-09-30" in data["window"]["label"]
+
+
+def test_one_chosen_date_keeps_the_other_end_of_the_default_period(api, hr_admin, region):
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])
+
+    data = _get(api, hr_admin, run=run.pk, outcome_from="2025-12-01")
+
+    assert (data["window"]["start"], data["window"]["end"]) == ("2025-12-01", "2026-06-06")
+
+
+def test_by_default_the_outcomes_are_the_runs_period_and_the_following_quarter(
+    api, hr_admin, region
+):
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])
+    rows = []
+    for i, team in enumerate(teams):
+        rows += [
+            ("csat", team, 1.0, "2026-03-01T12:00:00Z"),  # the day before opening: out
+            ("csat", team, 1.0 + i, "2026-03-02T12:00:00Z"),  # opening day: in
+            ("csat", team, 1.0 + i, "2026-06-06T12:00:00Z"),  # 90 days after closing: in
+            ("csat", team, 5.0, "2026-06-07T12:00:00Z"),  # day 91: out
+        ]
+    outcomes(rows)
+
+    data = _get(api, hr_admin, run=run.pk, metric="csat")
+
+    assert data["window"]["code"] == "run"
+    assert (data["window"]["start"], data["window"]["end"]) == (str(OPENS), "2026-06-06")
+    assert [(p["y"], p["outcome_n"]) for p in data["points"]] == [(1.0 + i, 2) for i in range(5)]
+    assert {"code": "run", "label": data["window"]["label"]} in data["windows"]
+    assert {w["code"] for w in data["windows"]} >= {"same", "30", "60", "90", "reverse"}
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"outcome_from": "2026-13-01"}, "outcome_from"),
+        ({"outcome_to": "yesterday"}, "outcome_to"),
+        ({"outcome_from": "2026-05-01", "outcome_to": "2026-04-30"}, "outcome_from"),
+        ({"window": "30", "outcome_from": "2026-01-01"}, "window"),
+    ],
+)
+def test_bad_or_reversed_outcome_dates_get_a_400_naming_the_field(
+    api, hr_admin, region, params, field
+):
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])
+
+    response = api.as_(hr_admin).get(LINKAGE, {"run": run.pk, **params})
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == [field]
+
+
+def test_the_page_offers_presets_and_a_chosen_period(client, hr_admin, region):
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])
+    outcomes([("csat", t, 1.0 + i, "2025-09-15T12:00:00Z") for i, t in enumerate(teams)])
+    client.force_login(hr_admin.user)
+
+    page = client.get(
+        "/insights/linkage/",
+        {"run": run.pk, "metric": "csat", "outcome_from": "2025-09-01", "outcome_to": "2025-09-30"},
+    ).content.decode()
+
+    assert 'name="outcome_from" id="id_outcome_from" value="2025-09-01"' in page
+    assert 'name="outcome_to" id="id_outcome_to" value="2025-09-30"' in page
+    assert "outcomes from 2025-09-01 to 2025-09-30" in page
+    assert "Across 5 teams" in page
+    bad = client.get("/insights/linkage/", {"run": run.pk, "outcome_from": "2026-99-01"})
+    assert bad.status_code == 400
+    assert "Give outcome_from as a date (YYYY-MM-DD)." in bad.content.decode()
+
+
+def test_the_pages_buttons_choose_between_the_preset_and_the_dates(client, hr_admin, region):
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])
+    client.force_login(hr_admin.user)
+    form = {"run": run.pk, "window": "30", "outcome_from": "2025-09-01", "outcome_to": "2025-09-30"}
+
+    preset = client.get("/insights/linkage/", {**form, "period": "preset"})
+    dates = client.get("/insights/linkage/", {**form, "period": "dates"})
+
+    assert preset.status_code == dates.status_code == 200
+    assert preset.context["data"]["window"]["code"] == "30"
+    assert dates.context["data"]["window"]["start"] == dt.date(2025, 9, 1)
+
+
+# --- Which engagement figure, and the p-values -------------------------------------------------
+
+
+def test_engagement_is_the_favourable_share_unless_the_mean_is_asked_for(api, hr_admin, region):
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])  # agreeing people answer 4, the others 2
+    outcomes(
+        [
+            ("csat", t, [2.0, 4.0, 3.0, 5.0, 4.0][i], "2026-03-05T12:00:00Z")
+            for i, t in enumerate(teams)
+        ]
+    )
+
+    favourable = _get(api, hr_admin, run=run.pk, metric="csat")
+    mean = _get(api, hr_admin, run=run.pk, metric="csat", engagement="mean")
+
+    assert favourable["engagement"]["code"] == "favourable"
+    assert "% of answers 4 or 5" in favourable["engagement"]["label"]
+    assert [p["x"] for p in favourable["points"]] == [20.0, 40.0, 60.0, 80.0, 100.0]
+    assert mean["engagement"]["code"] == "mean"
+    assert "mean answer on the 1-5 scale" in mean["engagement"]["label"]
+    assert [p["x"] for p in mean["points"]] == [2.4, 2.8, 3.2, 3.6, 4.0]
+    # The same order of teams, so the same correlation either way here.
+    assert mean["linkage"]["pearson"]["r"] == favourable["linkage"]["pearson"]["r"]
+    assert {e["code"] for e in mean["engagements"]} == {"favourable", "mean"}
+
+
+def test_an_unknown_engagement_figure_is_a_400(api, hr_admin, region):
+    teams = make_teams(region, [5] * 5)
+    run = survey(teams, [1, 2, 3, 4, 5])
+
+    response = api.as_(hr_admin).get(LINKAGE, {"run": run.pk, "engagement": "median"})
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["engagement"]
+
+
+def test_the_page_states_the_definition_and_each_p_value(client, hr_admin, region):
+    teams = make_teams(region, [5] * 6)
+    run = survey(teams, [0, 1, 2, 3, 4, 5])
+    csat = [2.0, 3.0, 2.0, 4.0, 4.0, 5.0]
+    outcomes([("csat", t, v, "2026-03-05T12:00:00Z") for t, v in zip(teams, csat, strict=True)])
+    client.force_login(hr_admin.user)
+
+    page = client.get("/insights/linkage/", {"run": run.pk, "metric": "csat"}).content.decode()
+    mean_page = client.get(
+        "/insights/linkage/", {"run": run.pk, "metric": "csat", "engagement": "mean"}
+    ).content.decode()
+
+    xs = [0, 20, 40, 60, 80, 100]
+    pearson_p = scipy_stats.pearsonr(xs, csat).pvalue
+    spearman_p = scipy_stats.spearmanr(xs, csat).pvalue
+    assert "Engagement is measured as the favourable share" in page
+    assert f"p = {pearson_p:.3f}" in page
+    assert f"p = {spearman_p:.3f}" in page
+    assert "Engagement is measured as the mean answer" in mean_page
+    assert "(mean, 1-5)" in mean_page

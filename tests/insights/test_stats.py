@@ -33,14 +33,58 @@ def test_pearson_and_its_fisher_interval_match_scipy(xs, ys):
 @pytest.mark.parametrize(("xs", "ys"), [(XS, YS), (TIES_X, TIES_Y)], ids=["plain", "ties"])
 def test_spearman_uses_average_ranks_for_ties_like_scipy(xs, ys):
     expected = scipy_stats.spearmanr(xs, ys).statistic
-    # scipy gives no interval for rho; ours is Fisher's z on rho, i.e. Pearson's on the ranks.
-    ranked = scipy_stats.pearsonr(scipy_stats.rankdata(xs), scipy_stats.rankdata(ys))
 
     rho = stats.spearman(xs, ys)
 
     assert rho == pytest.approx(expected, abs=1e-12)
-    assert stats.fisher_ci(rho, len(xs)) == pytest.approx(
-        ranked.confidence_interval(0.95), abs=1e-9
+
+
+@pytest.mark.parametrize(("xs", "ys"), [(XS, YS), (TIES_X, TIES_Y)], ids=["plain", "ties"])
+def test_p_values_are_scipys_t_tests(xs, ys):
+    n = len(xs)
+
+    pearson_p = stats.correlation_p(stats.pearson(xs, ys), n)
+    spearman_p = stats.correlation_p(stats.spearman(xs, ys), n)
+
+    # scipy's Pearson test is exact (the t-test); its Spearman test is the t approximation.
+    assert pearson_p == pytest.approx(scipy_stats.pearsonr(xs, ys).pvalue, rel=1e-9)
+    assert spearman_p == pytest.approx(scipy_stats.spearmanr(xs, ys).pvalue, rel=1e-9)
+
+
+@pytest.mark.parametrize(("t", "df"), [(0.0, 3), (0.7, 1), (1.5, 2), (2.3, 6), (4.0, 30), (9, 98)])
+def test_the_t_distribution_tail_matches_scipy(t, df):
+    assert stats.t_two_sided_p(t, df) == pytest.approx(2 * scipy_stats.t.sf(t, df), rel=1e-9)
+
+
+def test_spearmans_interval_is_fisher_z_with_the_bonett_wright_error():
+    rho, n = stats.spearman(XS, YS), len(XS)
+    assert rho is not None
+    spread = 1.959963984540054 * math.sqrt((1 + rho**2 / 2) / (n - 3))
+    by_hand = (math.tanh(math.atanh(rho) - spread), math.tanh(math.atanh(rho) + spread))
+
+    assert stats.spearman_ci(rho, n) == pytest.approx(by_hand, abs=1e-12)
+    # Wider than the plain Fisher interval, which understates Spearman's spread.
+    assert stats.spearman_ci(rho, n)[0] < stats.fisher_ci(rho, n)[0]  # type: ignore[index]
+    assert stats.spearman_ci(0.5, 3) is None
+
+
+def test_a_perfect_or_tiny_correlation_has_a_plain_p_value():
+    assert stats.correlation_p(1.0, 5) == 0.0
+    assert stats.correlation_p(0.0, 10) == pytest.approx(1.0)
+    assert stats.correlation_p(0.5, 2) is None
+    assert stats.correlation_p(None, 10) is None
+
+
+def test_the_linkage_reports_each_p_value_beside_its_interval():
+    linkage = correlate(_points(XS, YS)).as_dict()
+
+    assert linkage["pearson"]["p"] == float(f"{scipy_stats.pearsonr(XS, YS).pvalue:.4g}")
+    assert linkage["spearman"]["p"] == float(f"{scipy_stats.spearmanr(XS, YS).pvalue:.4g}")
+    rho = stats.spearman(XS, YS)
+    low, high = stats.spearman_ci(rho, len(XS))  # type: ignore[misc]
+    assert (linkage["spearman"]["ci_low"], linkage["spearman"]["ci_high"]) == (
+        round(low, 3),
+        round(high, 3),
     )
 
 

@@ -1,0 +1,93 @@
+"""Monthly trends of the customer metrics, read from the daily rollups: value and n per month,
+for the organisation, a subtree or the viewer's own scope."""
+
+import datetime as dt
+
+import pytest
+
+from cxculture.outcomes import selectors, services
+from cxculture.people.permissions import viewer_for
+from tests.factories.outcomes import record
+
+SPRING = {"start": dt.date(2026, 1, 1), "end": dt.date(2026, 3, 31)}
+
+
+@pytest.fixture
+def loaded(metrics, source, org):
+    rows = [
+        # Support A: CSAT 4 and 2 in January, 5 in March; NPS one promoter, one detractor.
+        ("csat", 4, "2026-01-10T12:00:00Z", "SUP-A"),
+        ("csat", 2, "2026-01-20T12:00:00Z", "SUP-A"),
+        ("csat", 5, "2026-03-03T12:00:00Z", "SUP-A"),
+        ("nps", 10, "2026-02-01T12:00:00Z", "SUP-A"),
+        ("nps", 3, "2026-02-02T12:00:00Z", "SUP-A"),
+        ("fcr", 1, "2026-02-05T12:00:00Z", "SUP-A"),
+        ("fcr", 0, "2026-02-06T12:00:00Z", "SUP-A"),
+        ("fcr", 1, "2026-02-07T12:00:00Z", "SUP-A"),
+        ("fcr", 1, "2026-02-08T12:00:00Z", "SUP-A"),
+        # Sales: CSAT 1 in January (only the organisation sees it with Support).
+        ("csat", 1, "2026-01-15T12:00:00Z", "SAL"),
+        ("churn", 1, "2026-01-15T12:00:00Z", "SAL"),
+        # Outside the period.
+        ("csat", 1, "2025-12-31T12:00:00Z", "SUP-A"),
+    ]
+    services.outcome_records_ingest(
+        source=source,
+        records=[
+            record(code, value, at, team=team, external_id=f"t{n}")
+            for n, (code, value, at, team) in enumerate(rows)
+        ],
+    )
+
+
+def _by_code(trends):
+    return {trend["code"]: trend for trend in trends}
+
+
+def test_each_customer_metric_has_a_value_and_n_per_month(loaded, hr_admin, org):
+    trends = _by_code(
+        selectors.outcome_monthly_trends(viewer_for(hr_admin.user), team=org["support"], **SPRING)
+    )
+
+    assert list(trends) == ["csat", "nps", "fcr", "complaint", "churn"]
+    assert [(p["month"], p["value"], p["n"]) for p in trends["csat"]["points"]] == [
+        (dt.date(2026, 1, 1), 3.0, 2),
+        (dt.date(2026, 2, 1), None, 0),
+        (dt.date(2026, 3, 1), 5.0, 1),
+    ]
+    assert [(p["value"], p["n"]) for p in trends["nps"]["points"]] == [
+        (None, 0),
+        (0.0, 2),
+        (None, 0),
+    ]
+    assert [(p["value"], p["n"]) for p in trends["fcr"]["points"]] == [
+        (None, 0),
+        (75.0, 4),
+        (None, 0),
+    ]
+    assert all(p["n"] == 0 for p in trends["churn"]["points"])
+    assert trends["csat"]["unit"] == "mean, 1-5"
+    assert trends["fcr"]["unit"] == "% yes"
+    assert trends["nps"]["unit"] == "NPS score, -100 to 100"
+    assert trends["complaint"]["higher_is_better"] is False
+
+
+def test_the_organisation_adds_up_every_team(loaded, hr_admin):
+    trends = _by_code(
+        selectors.outcome_monthly_trends(viewer_for(hr_admin.user), team=None, **SPRING)
+    )
+
+    assert (trends["csat"]["points"][0]["value"], trends["csat"]["points"][0]["n"]) == (
+        pytest.approx(7 / 3, abs=0.01),
+        3,
+    )
+    assert (trends["churn"]["points"][0]["value"], trends["churn"]["points"][0]["n"]) == (100.0, 1)
+
+
+def test_without_a_team_each_person_reads_their_own_scope(loaded, employee, manager):
+    own = _by_code(selectors.outcome_monthly_trends(viewer_for(employee.user), team=None, **SPRING))
+    led = _by_code(selectors.outcome_monthly_trends(viewer_for(manager.user), team=None, **SPRING))
+
+    assert own["csat"]["points"][0]["n"] == 2  # Support A only, never Sales
+    assert led["csat"]["points"][0]["n"] == 2
+    assert own["churn"]["points"][0]["n"] == 0
