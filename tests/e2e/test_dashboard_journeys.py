@@ -225,7 +225,7 @@ def test_an_executive_reads_the_dashboard_drills_into_a_department_and_opens_the
     session.use_menu("Insights")
     session.page.select_option("#id_metric", "csat")
     with session.page.expect_navigation():
-        session.page.get_by_role("button", name="Show").click()
+        session.page.get_by_role("button", name="Show with the preset").click()
     session.page.wait_for_function(
         "() => window.Chart && Chart.getChart(document.querySelector('canvas[data-scatter]'))"
     )
@@ -239,6 +239,6 @@ def test_an_executive_reads_the_dashboard_drills_into_a_department_and_opens_the
     assert "Across 5 teams" in session.page.locator(".summary").inner_text()
     assert session.page.evaluate(CUT_OFF_SELECTS) == []
     help_text = session.page.locator("#window-help").inner_text()
-    assert help_text == "Outcomes in the 30 days up to the run's close."
+    assert help_text == "From the run's opening to 90 days after its close."
     session.shows("executive-journey-linkage")
     session.finish()

@@ -241,7 +241,7 @@ def test_the_page_offers_short_window_names_and_describes_the_chosen_one(client,
 
     window = re.search(r'<select name="window".*?</select>', page, re.S).group(0)
     assert re.findall(r"<option[^>]*>([^<]*)</option>", window) == [
-        "The run and the following quarter",
+        "Run + 90 days",
         "Same period",
         "30 days later",
         "60 days later",

@@ -893,6 +893,8 @@ def test_a_cancelled_sync_reads_as_cancelled_with_nobody_deactivated_and_nothing
     assert "Confirm" not in page
     assert "Apply and deactivate" not in page
     assert "sync-confirm" not in html and f"/{sync.pk}/confirm/" not in html
+
+
 SUPERSEDED = (
     "A newer employees sync (#{newer}) was sent after this one; confirming this one would undo "
     "it. Send this file again if it is still right."
