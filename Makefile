@@ -30,6 +30,7 @@ install: $(STAMP) ## Create the virtualenv and install Python and npm packages f
 demo: install ## Migrate an SQLite database, seed the demo organisation and serve http://127.0.0.1:8000.
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py run_due_work
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 serve: install ## Serve the app without re-seeding.
