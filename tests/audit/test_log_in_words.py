@@ -187,3 +187,31 @@ def test_an_unknown_action_filter_shows_everything(employee, hr_admin):
     audit_record(actor=hr_admin, action="roles_changed", target=employee, details={"roles": []})
 
     assert "set Erin Employee's roles to none" in _log(hr_admin, action="no-such-action")
+
+
+@pytest.mark.parametrize("rounds", [1, 6])
+def test_a_page_of_every_kind_of_event_costs_the_same_queries(
+    api, cast, rounds, django_assert_max_num_queries
+):
+    employee, teammate, manager, hr = (
+        cast["employee"],
+        cast["teammate"],
+        cast["manager"],
+        cast["hr_admin"],
+    )
+    fund_wallet(employee, 100 * rounds, manager=manager, hr=hr)
+    reward = RewardFactory(name="Coffee voucher", cost_points=50)
+    for _ in range(rounds):
+        redemption = recognition_services.redemption_request(employee=employee, reward=reward)
+        recognition_services.redemption_approve(redemption=redemption, by=hr.user)
+        recognition = give(employee, teammate, points=1)
+        recognition_services.recognition_reverse(recognition=recognition, by=hr.user, reason="x")
+        api.as_(hr).patch(f"/api/v1/employees/{teammate.pk}/", {"roles": ["executive"]})
+    client = Client()
+    client.force_login(hr.user)
+
+    with django_assert_max_num_queries(14):
+        page = html.unescape(client.get("/audit/").content.decode())
+
+    assert page.count("approved Erin Employee's redemption of Coffee voucher") == rounds
+    assert page.count("reversed Erin Employee's recognition of Tom Teammate") == rounds
