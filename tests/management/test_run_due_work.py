@@ -77,3 +77,19 @@ def test_an_unknown_entry_is_refused_with_the_known_ones(db):
 
     with pytest.raises(CommandError, match="actions-send-prompts"):
         call_command("run_due_work", "no-such-entry")
+
+
+def test_a_failing_entry_is_reported_and_the_others_still_run(settings, db):
+    from django.core.management.base import CommandError
+
+    settings.CELERY_BEAT_SCHEDULE = {
+        "probe": {"task": "cxculture.jobs.tasks.dead_letter_probe_task", "args": ["check"]},
+        "actions-send-prompts": {"task": "cxculture.actions.tasks.action_prompts_send_task"},
+    }
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError, match="1 scheduled task"):
+        call_command("run_due_work", stdout=out, stderr=err)
+
+    assert "probe: failed" in err.getvalue()
+    assert "actions-send-prompts: done (0)" in out.getvalue()
