@@ -9,6 +9,11 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-stamp
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
+# `make demo PORT=8001` serves there, and the links in its e-mails point there too, unless
+# CXC_BASE_URL is set (say, to the address of a proxy in front of it).
+PORT ?= 8000
+CXC_BASE_URL ?= http://127.0.0.1:$(PORT)
+DEMO_ENV := CXC_BASE_URL=$(CXC_BASE_URL)
 
 .PHONY: help install demo serve test lint format migrations-check worker beat bench fuzz
 
@@ -27,13 +32,14 @@ $(STAMP): pyproject.toml uv.lock package.json package-lock.json
 
 install: $(STAMP) ## Create the virtualenv and install Python and npm packages from the lock files.
 
-demo: install ## Migrate an SQLite database, seed the demo organisation and serve http://127.0.0.1:8000.
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+demo: install ## Migrate an SQLite database, seed the demo organisation, run its due work and serve http://127.0.0.1:8000 (PORT=8001 for another port).
+	$(DEMO_ENV) $(PY) manage.py migrate --noinput
+	$(DEMO_ENV) $(PY) manage.py seed_demo
+	$(DEMO_ENV) $(PY) manage.py run_due_work
+	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-serve: install ## Serve the app without re-seeding.
-	$(PY) manage.py runserver 127.0.0.1:8000
+serve: install ## Serve the app without re-seeding (PORT=8000 by default).
+	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install ## Run the whole test suite (PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL are set).
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)

@@ -42,6 +42,7 @@ def viewer_and_navigation(request: HttpRequest) -> dict:
     if viewer.is_hr_admin:
         manage += [
             ("Redemptions", reverse("recognition:redemptions")),
+            ("Reward catalogue", reverse("recognition:catalogue")),
             ("Reward budgets", reverse("recognition:budgets")),
             ("Customer outcomes", reverse("outcomes:import-list")),
             ("Directory sync", reverse("people:sync-list")),

@@ -155,6 +155,22 @@ class BudgetForm(forms.Form):
         self.fields["manager"].queryset = managers  # type: ignore[attr-defined]
 
 
+class RewardForm(forms.Form):
+    """A reward of the catalogue: its name, price in points and stock (empty: unlimited)."""
+
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    cost_points = forms.IntegerField(min_value=1, max_value=1_000_000, label="Price in points")
+    stock = forms.IntegerField(
+        min_value=0,
+        max_value=1_000_000,
+        required=False,
+        help_text="How many are left; leave empty for unlimited.",
+    )
+
+
 class ExceptionForm(OnceForm):
     policy = forms.ModelChoiceField(queryset=Policy.objects.none(), label="Policy you bent")
     customer_ref = forms.CharField(max_length=200, required=False, label="Customer reference")

@@ -8,8 +8,10 @@ from django.conf import settings
 from django.core.mail import EmailMessage, mailers
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
+from cxculture.lib.emails import absolute_url
 from cxculture.lib.webhooks import WebhookError, post_json, slack_escape
 
 from .models import PolicyException, Recognition, RecognitionReceiver, Redemption
@@ -46,7 +48,12 @@ def recognition_email_receivers(*, recognition_id: int) -> int:
     messages = [
         _email(
             "received",
-            {"recognition": recognition, "receiver": link.employee, "values": values},
+            {
+                "recognition": recognition,
+                "receiver": link.employee,
+                "values": values,
+                "link": absolute_url(reverse("recognition:detail", args=[recognition.pk])),
+            },
             [link.employee.email],
         )
         for link in recognition.receiver_links.all()
@@ -103,7 +110,11 @@ def redemption_email_update(*, redemption_id: int) -> int:
     redemption = Redemption.objects.select_related("employee__user", "reward").get(pk=redemption_id)
     if not redemption.employee.email:
         return 0
-    context = {"redemption": redemption, "Status": Redemption.Status}
+    context = {
+        "redemption": redemption,
+        "Status": Redemption.Status,
+        "link": absolute_url(reverse("recognition:rewards")),
+    }
     return mailers.default.send_messages(
         [_email("redemption_update", context, [redemption.employee.email])]
     )
@@ -115,7 +126,11 @@ def exception_email_review(*, exception_id: int) -> int:
     ).get(pk=exception_id)
     if not exception.employee.email:
         return 0
-    context = {"exception": exception, "Status": PolicyException.Status}
+    context = {
+        "exception": exception,
+        "Status": PolicyException.Status,
+        "link": absolute_url(reverse("recognition:exceptions")),
+    }
     return mailers.default.send_messages(
         [_email("exception_reviewed", context, [exception.employee.email])]
     )

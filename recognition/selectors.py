@@ -259,6 +259,28 @@ def budgets_for_viewer(viewer: Viewer) -> QuerySet[ManagerBudget]:
     return base.filter(manager_id=viewer.employee.pk)
 
 
+def managers_with_budgets(viewer: Viewer) -> QuerySet[Employee]:
+    """For HR: every active person who manages an active team, with `monthly_points` (None
+    without a budget) and `balance` (the budget left), by surname; nothing for anyone else."""
+    if not viewer.is_hr_admin:
+        return Employee.objects.none()
+    return (
+        Employee.objects.filter(is_active=True, managed_teams__is_active=True)
+        .distinct()
+        .select_related("user", "team")
+        .annotate(
+            monthly_points=F("reward_budget__monthly_points"),
+            balance=Coalesce(
+                Account.objects.filter(kind=Account.Kind.BUDGET, employee_id=OuterRef("pk")).values(
+                    "balance"
+                )[:1],
+                Value(0),
+            ),
+        )
+        .order_by("user__last_name", "user__first_name", "pk")
+    )
+
+
 def ledger_problems() -> list[str]:
     """Check the books: every transaction sums to zero, no balance below zero (but the pool's),
     and every balance equals the sum of its entries. Empty when all is well."""

@@ -491,6 +491,18 @@ def budget_set(*, manager: Employee, monthly_points: int, by: User) -> ManagerBu
     return budget
 
 
+@transaction.atomic
+def budget_top_up(*, manager: Employee, by: User) -> int:
+    """Top a manager's budget up to its monthly amount now, before the 1st comes round (say
+    after a month of many spot awards); return the points granted (0 when already full)."""
+    budget = ManagerBudget.objects.filter(manager=manager).first()
+    if budget is None:
+        raise DomainError(f"{manager.display_name} has no reward budget yet.", field="manager")
+    return ledger.budget_top_up(
+        budget=budget, period=ledger.current_period(), created_by=by, force=True
+    )
+
+
 # --- Policy exceptions ---------------------------------------------------------------------------
 
 

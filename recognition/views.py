@@ -33,10 +33,11 @@ from .forms import (
     ReactionForm,
     ReasonForm,
     ReviewForm,
+    RewardForm,
     offered_people,
     person_label,
 )
-from .models import IdempotencyKey, PolicyException, Reaction, Recognition, Redemption
+from .models import IdempotencyKey, PolicyException, Reaction, Recognition, Redemption, Reward
 
 
 def _viewer(request: HttpRequest) -> Viewer:
@@ -385,12 +386,7 @@ def redemption_decide(request: HttpRequest, pk: int, decision: str) -> HttpRespo
 @login_required
 def budgets(request: HttpRequest) -> HttpResponse:
     viewer = _require_hr(request)
-    managers = (
-        Employee.objects.filter(is_active=True, managed_teams__isnull=False)
-        .distinct()
-        .select_related("user")
-        .order_by("user__last_name", "user__first_name")
-    )
+    managers = selectors.managers_with_budgets(viewer)
     form = BudgetForm(request.POST or None, managers=managers)
     if request.method == "POST" and form.is_valid():
         try:
@@ -404,11 +400,91 @@ def budgets(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Budget set and topped up for this month.")
             return redirect("recognition:budgets")
-    return render(
-        request,
-        "recognition/budgets.html",
-        {"form": form, "budgets": selectors.budgets_for_viewer(viewer)},
+    return render(request, "recognition/budgets.html", {"form": form, "managers": managers})
+
+
+@login_required
+@require_POST
+def budget_top_up(request: HttpRequest, pk: int) -> HttpResponse:
+    viewer = _require_hr(request)
+    manager = get_object_or_404(selectors.managers_with_budgets(viewer), pk=pk)
+    try:
+        granted = services.budget_top_up(manager=manager, by=request.user)  # type: ignore[arg-type]
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if granted:
+            messages.success(request, f"Topped up {granted} points for {manager.display_name}.")
+        else:
+            messages.info(request, f"{manager.display_name}'s budget is already full.")
+    return redirect("recognition:budgets")
+
+
+# --- The reward catalogue (HR) -------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def catalogue(request: HttpRequest) -> HttpResponse:
+    viewer = _require_hr(request)
+    form = RewardForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reward = services.reward_create(**form.cleaned_data)
+        except DomainError as exc:
+            _error_to_form(form, exc)
+        else:
+            messages.success(request, f"{reward.name} is in the catalogue.")
+            return redirect("recognition:catalogue")
+    rewards = selectors.rewards_for_viewer(viewer).order_by("-is_active", "cost_points", "name")
+    return render(request, "recognition/catalogue.html", {"form": form, "rewards": rewards})
+
+
+def _catalogue_reward(request: HttpRequest, pk: int) -> Reward:
+    viewer = _require_hr(request)
+    return get_object_or_404(selectors.rewards_for_viewer(viewer), pk=pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def catalogue_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    reward = _catalogue_reward(request, pk)
+    initial = {
+        "name": reward.name,
+        "description": reward.description,
+        "cost_points": reward.cost_points,
+        "stock": reward.stock,
+    }
+    form = RewardForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reward_update(reward=reward, **form.cleaned_data)
+        except DomainError as exc:
+            _error_to_form(form, exc)
+        else:
+            messages.success(request, f"{reward.name} saved.")
+            return redirect("recognition:catalogue")
+    return render(request, "recognition/catalogue_edit.html", {"form": form, "reward": reward})
+
+
+@login_required
+@require_POST
+def catalogue_retire(request: HttpRequest, pk: int) -> HttpResponse:
+    reward = _catalogue_reward(request, pk)
+    services.reward_update(reward=reward, is_active=False)
+    messages.success(
+        request, f"{reward.name} is retired: nobody can redeem it; requests made stay as they are."
     )
+    return redirect("recognition:catalogue")
+
+
+@login_required
+@require_POST
+def catalogue_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    reward = _catalogue_reward(request, pk)
+    services.reward_update(reward=reward, is_active=True)
+    messages.success(request, f"{reward.name} is back in the catalogue.")
+    return redirect("recognition:catalogue")
 
 
 # --- Policy exceptions ---------------------------------------------------------------------------

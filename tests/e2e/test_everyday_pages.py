@@ -111,6 +111,7 @@ def test_on_a_phone_wide_tables_scroll_in_their_box_and_the_last_column_is_reach
     pages += ["/recognition/points/", "/recognition/rewards/", "/recognition/exceptions/"]
     if role == "hr_admin":
         pages += ["/recognition/redemptions/?status=all", "/recognition/budgets/", "/people/sync/"]
+        pages += ["/recognition/catalogue/"]
         pages += ["/outcomes/", "/outcomes/metrics/", "/outcomes/sources/", "/audit/"]
     if role != "employee":
         pages += ["/recognition/policies/", "/recognition/not-recognised/", "/insights/culture/"]

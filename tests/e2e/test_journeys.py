@@ -235,7 +235,7 @@ def test_hr_syncs_the_directory_approves_a_redemption_reads_results_and_checks_t
     # The audit log holds the approval and the sync.
     session.use_menu("Audit log")
     log = session.page.locator("main table tbody").inner_text()
-    assert "Redemption approved" in log and "Directory sync applied" in log
-    assert hr.user.get_username() in log
+    assert f"{hr.display_name} (HR) approved" in log and "'s redemption of" in log
+    assert f"{hr.display_name} (HR) applied a directory sync" in log
     session.shows("hr-journey-audit")
     session.finish()

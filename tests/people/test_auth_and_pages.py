@@ -280,6 +280,7 @@ EVERYONE_NAV = ["Home", "Surveys", "Recognition", "Rewards", "Exceptions", "Acti
                 "Insights",
                 "Exception reviews",
                 "Redemptions",
+                "Reward catalogue",
                 "Reward budgets",
                 "Customer outcomes",
                 "Directory sync",
