@@ -76,8 +76,7 @@ class Window:
 
 # Presets tied to the run's dates; any other period is chosen with outcome_from / outcome_to.
 WINDOW_CHOICES = {
-    DEFAULT_WINDOW: "Run + 90 days: from the run's opening to 90 days "
-    "after its close",
+    DEFAULT_WINDOW: "Run + 90 days: from the run's opening to 90 days after its close",
     "same": "Same period: outcomes in the 30 days up to the run's close",
     "30": "30 days later: outcomes in the 30 days after the run",
     "60": "60 days later: outcomes in the 60 days after the run",
