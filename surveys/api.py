@@ -79,6 +79,7 @@ class ProgramSerializer(serializers.ModelSerializer):
             "comment_threshold",
             "questions",
             "is_active",
+            "is_organisation_wide",
             "run_count",
             "created_at",
         ]
@@ -108,6 +109,16 @@ class ProgramWriteSerializer(serializers.Serializer):
         help_text="Question ids; the whole built-in library when left out.",
     )
     is_active = serializers.BooleanField(required=False)
+    is_organisation_wide = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=(
+            "Its runs are the organisation's results (home pages, culture dashboard, heatmap, "
+            "linkage, follow-through). By default: true when the audience is the whole "
+            "organisation."
+        ),
+    )
 
 
 class RunQuestionSerializer(serializers.ModelSerializer):
@@ -468,6 +479,8 @@ class SurveyProgramViewSet(viewsets.ModelViewSet):
         incoming = ProgramWriteSerializer(data=request.data, partial=kwargs.get("partial", False))
         incoming.is_valid(raise_exception=True)
         data = dict(incoming.validated_data)
+        if data.get("is_organisation_wide") is None:
+            data.pop("is_organisation_wide", None)  # left out: unchanged
         program = services.survey_program_update(
             program=program,
             teams=data.pop("teams", None),

@@ -35,6 +35,15 @@ class ProgramForm(forms.Form):
         required=False,
         help_text="For an audience of chosen teams.",
     )
+    is_organisation_wide = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Organisation-wide",
+        help_text=(
+            "Its runs are the organisation's results on the home pages and dashboards. "
+            "Untick for a small or test programme."
+        ),
+    )
     anonymity_threshold = forms.IntegerField(
         min_value=3,
         max_value=10,

@@ -132,6 +132,14 @@ class SurveyProgram(models.Model):
     anonymity_threshold = models.PositiveSmallIntegerField(default=5)
     comment_threshold = models.PositiveSmallIntegerField(default=10)
     is_active = models.BooleanField(default=True)
+    is_organisation_wide = models.BooleanField(
+        default=False,
+        help_text=(
+            "Its runs are the organisation's results: the home pages, culture dashboard, "
+            "heatmap, linkage and follow-through follow them. Leave unmarked for a small or "
+            "test programme."
+        ),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

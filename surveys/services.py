@@ -232,8 +232,12 @@ def survey_program_create(
     comment_threshold: int = anonymity.DEFAULT_COMMENT_THRESHOLD,
     description: str = "",
     created_by: Any = None,
+    is_organisation_wide: bool | None = None,
 ) -> SurveyProgram:
-    """Define a recurring pulse. Without `questions`, the whole active built-in library."""
+    """Define a recurring pulse. Without `questions`, the whole active built-in library.
+
+    Unless told, a programme that asks the whole organisation is organisation-wide (its runs
+    are the organisation's results) and one for chosen teams is not."""
     teams = list(teams)
     chosen = list(
         questions
@@ -261,6 +265,11 @@ def survey_program_create(
         run_length_days=run_length_days,
         anonymity_threshold=anonymity_threshold,
         comment_threshold=comment_threshold,
+        is_organisation_wide=(
+            audience == SurveyProgram.Audience.ORGANISATION
+            if is_organisation_wide is None
+            else is_organisation_wide
+        ),
         created_by=created_by,
     )
     program.questions.set(chosen)
@@ -279,6 +288,7 @@ PROGRAM_FIELDS = (
     "anonymity_threshold",
     "comment_threshold",
     "is_active",
+    "is_organisation_wide",
 )
 
 
