@@ -125,7 +125,7 @@ def previous_closed_run(run: SurveyRun) -> SurveyRun | None:
         SurveyRun.objects.filter(
             program_id=run.program_id, status=SurveyRun.Status.CLOSED, sequence__lt=run.sequence
         )
-        .order_by("-sequence")
+        .order_by("-sequence", "-closes_on")  # imported runs are all number 0: the latest
         .first()
     )
 
@@ -1626,3 +1626,8 @@ def headline_for(viewer: Viewer, run: SurveyRun) -> dict[str, Any]:
         bottom_driver=named(drivers[-1]) if len(drivers) > 1 else None,
     )
     return headline
+
+
+def import_question_codes() -> list[str]:
+    """The codes an import file may use as answer columns: every active question's."""
+    return list(Question.objects.filter(is_active=True).values_list("code", flat=True))
