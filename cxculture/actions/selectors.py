@@ -314,7 +314,11 @@ def follow_through(
     caller that read the runs' snapshots already passes its `book` so they are read once.
     """
     window = settings.CXC_ACTION_PROMPT_DAYS
-    closed = SurveyRun.objects.filter(status=SurveyRun.Status.CLOSED, closes_on__lte=today)
+    # An imported run's results came out before the product held them: nobody could act on
+    # them here, so they are no result left without an action.
+    closed = SurveyRun.objects.filter(
+        status=SurveyRun.Status.CLOSED, closes_on__lte=today, is_imported=False
+    )
     if team is None:
         # The organisation's figure follows its organisation-wide programmes only; a team's
         # own figure counts every run that asked it.

@@ -177,3 +177,14 @@ def test_the_page_lists_each_bad_row(client, hr_admin, program):
 def test_an_employee_may_not_open_the_import_page(client, employee):
     client.force_login(employee.user)
     assert client.get("/surveys/runs/import/").status_code == 403
+
+
+def test_an_imported_run_is_no_result_anyone_failed_to_act_on(api, hr_admin, manager, program):
+    from cxculture.actions import selectors as action_selectors
+
+    assert _post(api, hr_admin, program, _csv(_good_rows())).status_code == 201
+
+    figures = action_selectors.follow_through(today=dt.date(2026, 3, 2))
+
+    # Its results were out long before the product: nobody could have acted on them here.
+    assert (figures["results"], figures["results_with_action"]) == (0, 0)
