@@ -20,13 +20,14 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotAuthenticated
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cxculture.audit.models import AuditEvent
 from cxculture.audit.services import audit_export
-from cxculture.lib.api import DomainError
+from cxculture.lib.api import DomainError, error_body
 from cxculture.lib.csvio import csv_response, write_csv
 from cxculture.lib.ratelimit import (
     SignedInUserThrottle,
@@ -79,6 +80,7 @@ class ProgramSerializer(serializers.ModelSerializer):
             "comment_threshold",
             "questions",
             "is_active",
+            "is_organisation_wide",
             "run_count",
             "created_at",
         ]
@@ -108,6 +110,16 @@ class ProgramWriteSerializer(serializers.Serializer):
         help_text="Question ids; the whole built-in library when left out.",
     )
     is_active = serializers.BooleanField(required=False)
+    is_organisation_wide = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=(
+            "Its runs are the organisation's results (home pages, culture dashboard, heatmap, "
+            "linkage, follow-through). By default: true when the audience is the whole "
+            "organisation."
+        ),
+    )
 
 
 class RunQuestionSerializer(serializers.ModelSerializer):
@@ -138,6 +150,7 @@ class RunSerializer(serializers.ModelSerializer):
             "question_count",
             "invited",
             "responded",
+            "is_imported",
         ]
         read_only_fields = fields
 
@@ -152,6 +165,36 @@ class RunDetailSerializer(RunSerializer):
     @extend_schema_field(RunQuestionSerializer(many=True))
     def get_questions(self, run: SurveyRun) -> Any:
         return RunQuestionSerializer(self.context["questions"], many=True).data
+
+
+class RunImportSerializer(serializers.Serializer):
+    program = serializers.PrimaryKeyRelatedField(queryset=SurveyProgram.objects.all())
+    opens_on = serializers.DateField(help_text="The first day of the past period.")
+    closes_on = serializers.DateField(help_text="The last day of the past period, before today.")
+    file = serializers.FileField(
+        help_text=(
+            "CSV, UTF-8, one row per respondent: `team` (the team's external id), optional "
+            "`tenure_band` (lt1, 1to2, 2to5, 5plus), `location`, `role_family` and `comment`, "
+            "and one column per question code of the programme with the answer."
+        )
+    )
+
+
+class ImportRowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    column = serializers.CharField()
+    reason = serializers.CharField()
+
+
+def import_rejected_body(exc: services.SurveyImportRejected) -> dict[str, Any]:
+    """The project's error body, with each bad row's reason under its column and every row."""
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors:
+        where = f"row {error.row}: " if error.row else ""
+        fields.setdefault(error.column or "file", []).append(where + error.reason)
+    body = error_body(exc.code, exc.message, fields)
+    body["error"]["rows"] = [error.as_dict() for error in exc.errors]
+    return body
 
 
 class RunCreateSerializer(serializers.Serializer):
@@ -468,6 +511,8 @@ class SurveyProgramViewSet(viewsets.ModelViewSet):
         incoming = ProgramWriteSerializer(data=request.data, partial=kwargs.get("partial", False))
         incoming.is_valid(raise_exception=True)
         data = dict(incoming.validated_data)
+        if data.get("is_organisation_wide") is None:
+            data.pop("is_organisation_wide", None)  # left out: unchanged
         program = services.survey_program_update(
             program=program,
             teams=data.pop("teams", None),
@@ -497,7 +542,7 @@ class SurveyRunViewSet(
     filterset_fields = ["program", "status"]
 
     def get_permissions(self):
-        if self.action in ("create", "open", "close"):
+        if self.action in ("create", "open", "close", "import_results"):
             return [IsHRAdmin()]
         return super().get_permissions()
 
@@ -541,6 +586,52 @@ class SurveyRunViewSet(
         run = get_object_or_404(self.get_queryset(), pk=pk)
         services.survey_run_close(run=run)
         return Response(RunSerializer(self.get_queryset().get(pk=run.pk)).data)
+
+    @extend_schema(
+        request={"multipart/form-data": RunImportSerializer},
+        responses={
+            201: RunSerializer,
+            400: OpenApiResponse(
+                description=(
+                    "A bad period or file: nothing is imported; `error.rows` lists each bad "
+                    "row's `row`, `column` and `reason`."
+                )
+            ),
+            409: OpenApiResponse(description="Another run of the programme covers the period."),
+        },
+        description=(
+            "Import a past period's anonymous answers as a closed run of the programme (HR "
+            "admins). The run is marked `is_imported`: its invitations are unknown, so it shows "
+            "no participation. The answers are stored as a closing run stores them, and shown "
+            "through the same anonymity gate."
+        ),
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        # JSON is read too, so a request without a file gets a 400 naming `file`, not a 415.
+        parser_classes=[MultiPartParser, FormParser, JSONParser],
+    )
+    def import_results(self, request: Request) -> Response:
+        incoming = RunImportSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        upload = data["file"]
+        try:
+            if upload.size > services.IMPORT_MAX_BYTES:
+                services.survey_run_import_check_size(upload.size)
+            run = services.survey_run_import(
+                program=data["program"],
+                opens_on=data["opens_on"],
+                closes_on=data["closes_on"],
+                content=upload.read(),
+            )
+        except services.SurveyImportRejected as exc:
+            return Response(import_rejected_body(exc), status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            RunSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(
         parameters=RESULT_PARAMETERS,

@@ -35,6 +35,15 @@ class ProgramForm(forms.Form):
         required=False,
         help_text="For an audience of chosen teams.",
     )
+    is_organisation_wide = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Organisation-wide",
+        help_text=(
+            "Its runs are the organisation's results on the home pages and dashboards. "
+            "Untick for a small or test programme."
+        ),
+    )
     anonymity_threshold = forms.IntegerField(
         min_value=3,
         max_value=10,
@@ -110,3 +119,22 @@ class ResponseForm(forms.Form):
                 case _:
                     answers.append(AnswerInput(question=question.pk, text=raw))
         return answers
+
+
+class RunImportForm(forms.Form):
+    """HR's upload of a past period's anonymous answers (`services.survey_run_import`)."""
+
+    program = forms.ModelChoiceField(queryset=SurveyProgram.objects.order_by("name", "id"))
+    opens_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), help_text="The first day of the period."
+    )
+    closes_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The last day of the period, before today.",
+    )
+    file = forms.FileField(
+        help_text=(
+            "CSV (UTF-8), one row per respondent: team (external id), optional tenure_band, "
+            "location, role_family and comment, and one column per question code."
+        )
+    )

@@ -132,6 +132,14 @@ class SurveyProgram(models.Model):
     anonymity_threshold = models.PositiveSmallIntegerField(default=5)
     comment_threshold = models.PositiveSmallIntegerField(default=10)
     is_active = models.BooleanField(default=True)
+    is_organisation_wide = models.BooleanField(
+        default=False,
+        help_text=(
+            "Its runs are the organisation's results: the home pages, culture dashboard, "
+            "heatmap, linkage and follow-through follow them. Leave unmarked for a small or "
+            "test programme."
+        ),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -185,6 +193,14 @@ class SurveyRun(models.Model):
     comment_threshold = models.PositiveSmallIntegerField(default=10)
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    is_imported = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text=(
+            "Past results HR imported from a file: closed from the start, numbered 0, and with "
+            "no invitations, so its participation is unknown."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -192,7 +208,13 @@ class SurveyRun(models.Model):
         ordering = ["-opens_on", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["program", "sequence"], name="survey_run_sequence_unique"
+                fields=["program", "sequence"],
+                condition=Q(is_imported=False),
+                name="survey_run_sequence_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_imported=False) | Q(sequence=0, status="closed"),
+                name="survey_run_imported_is_closed_run_0",
             ),
             models.CheckConstraint(
                 condition=Q(closes_on__gte=models.F("opens_on")),
@@ -210,7 +232,8 @@ class SurveyRun(models.Model):
         indexes = [models.Index(fields=["status", "opens_on"])]
 
     def __str__(self) -> str:
-        return f"{self.program.name} #{self.sequence} ({self.opens_on:%d %b %Y})"
+        number = "imported" if self.is_imported else f"#{self.sequence}"
+        return f"{self.program.name} {number} ({self.opens_on:%d %b %Y})"
 
     def accepts_responses(self, on: dt.date) -> bool:
         return self.status == self.Status.OPEN and self.opens_on <= on <= self.closes_on

@@ -125,7 +125,7 @@ def previous_closed_run(run: SurveyRun) -> SurveyRun | None:
         SurveyRun.objects.filter(
             program_id=run.program_id, status=SurveyRun.Status.CLOSED, sequence__lt=run.sequence
         )
-        .order_by("-sequence")
+        .order_by("-sequence", "-closes_on")  # imported runs are all number 0: the latest
         .first()
     )
 
@@ -1544,11 +1544,15 @@ def results_csv_rows(results: Mapping[str, Any]) -> list[list[Any]]:
 
 def latest_closed_run_for_viewer(viewer: Viewer) -> SurveyRun | None:
     """The newest closed run that asked the viewer's team or a team they manage (HR and
-    executives: any run). Invitations are read for their team only, never for an answer."""
+    executives: the newest of an organisation-wide programme, so a small or test programme
+    never replaces the organisation's results). Invitations are read for their team only,
+    never for an answer."""
     if not viewer.is_authenticated:
         return None
     runs = SurveyRun.objects.filter(status=SurveyRun.Status.CLOSED).select_related("program")
-    if not viewer.sees_whole_organisation:
+    if viewer.sees_whole_organisation:
+        runs = runs.filter(program__is_organisation_wide=True)
+    else:
         paths = [*viewer.managed_paths]
         if viewer.employee is not None and viewer.employee.team is not None:
             paths.append(viewer.employee.team.path)
@@ -1622,3 +1626,8 @@ def headline_for(viewer: Viewer, run: SurveyRun) -> dict[str, Any]:
         bottom_driver=named(drivers[-1]) if len(drivers) > 1 else None,
     )
     return headline
+
+
+def import_question_codes() -> list[str]:
+    """The codes an import file may use as answer columns: every active question's."""
+    return list(Question.objects.filter(is_active=True).values_list("code", flat=True))

@@ -13,6 +13,7 @@ Anonymity rules that writes keep (DESIGN.md, "Survey anonymity"):
 
 import calendar
 import datetime as dt
+import io
 import secrets
 import uuid
 from collections import Counter
@@ -36,6 +37,7 @@ from django.utils.text import slugify
 from cxculture.audit.services import audit_record
 from cxculture.lib import anonymity, sealing
 from cxculture.lib.api import ConflictError, DomainError
+from cxculture.lib.csvio import CSVFileError, RowError, check_size, read_csv
 from cxculture.people.models import Employee, Team
 
 from .models import (
@@ -232,8 +234,12 @@ def survey_program_create(
     comment_threshold: int = anonymity.DEFAULT_COMMENT_THRESHOLD,
     description: str = "",
     created_by: Any = None,
+    is_organisation_wide: bool | None = None,
 ) -> SurveyProgram:
-    """Define a recurring pulse. Without `questions`, the whole active built-in library."""
+    """Define a recurring pulse. Without `questions`, the whole active built-in library.
+
+    Unless told, a programme that asks the whole organisation is organisation-wide (its runs
+    are the organisation's results) and one for chosen teams is not."""
     teams = list(teams)
     chosen = list(
         questions
@@ -261,6 +267,11 @@ def survey_program_create(
         run_length_days=run_length_days,
         anonymity_threshold=anonymity_threshold,
         comment_threshold=comment_threshold,
+        is_organisation_wide=(
+            audience == SurveyProgram.Audience.ORGANISATION
+            if is_organisation_wide is None
+            else is_organisation_wide
+        ),
         created_by=created_by,
     )
     program.questions.set(chosen)
@@ -279,6 +290,7 @@ PROGRAM_FIELDS = (
     "anonymity_threshold",
     "comment_threshold",
     "is_active",
+    "is_organisation_wide",
 )
 
 
@@ -1055,6 +1067,16 @@ def _responses_unseal(run: SurveyRun) -> None:
     payloads = [sealing.unseal(bytes(box)) for box in boxes]
     if not payloads:
         return
+    _responses_store(run, payloads)
+    SealedResponse.objects.filter(run=run).delete()
+
+
+def _responses_store(run: SurveyRun, payloads: list[dict[str, Any]]) -> None:
+    """Write a run's responses, all at once, shuffled and coarsened for storage: the one way
+    responses are stored (closing a run, importing past results). Call inside a transaction.
+
+    Each payload is `submission_payload`'s shape: team path, attribute values, comment and
+    `[question id, value, choice, text]` answers."""
     secrets.SystemRandom().shuffle(payloads)
     placed = response_cells_for_storage(
         k=run.anonymity_threshold,
@@ -1079,4 +1101,175 @@ def _responses_unseal(run: SurveyRun) -> None:
         )
     Response.objects.bulk_create(responses, batch_size=2000)
     Answer.objects.bulk_create(answers, batch_size=5000)
-    SealedResponse.objects.filter(run=run).delete()
+
+
+# --- Importing past results ----------------------------------------------------------------------
+
+IMPORT_MAX_BYTES = 20 * 1024 * 1024
+IMPORT_COLUMNS = ("team", *ATTRIBUTES, "comment")
+MAX_IMPORT_ERRORS = 100
+
+
+class SurveyImportRejected(DomainError):
+    """The file was refused as a whole: `errors` says which row and column, and why."""
+
+    code = "rows_rejected"
+
+    def __init__(self, message: str, *, errors: Sequence[RowError]):
+        super().__init__(message, field="file")
+        self.errors = list(errors)
+
+
+def _import_value(question: Question, raw: str) -> tuple[int | None, str, str] | str:
+    """(value, choice, text) for one answer, or the reason it cannot be one."""
+    if question.kind in (Question.Kind.AGREEMENT, Question.Kind.SCALE_0_10):
+        low, high = (1, 5) if question.kind == Question.Kind.AGREEMENT else (0, 10)
+        try:
+            value = int(raw)
+        except ValueError:
+            return f"Give a whole number from {low} to {high}."
+        if not low <= value <= high:
+            return f"Give a whole number from {low} to {high}."
+        return value, "", ""
+    if question.kind == Question.Kind.SINGLE_CHOICE:
+        if raw not in question.options:
+            return f"Give one of: {', '.join(question.options)}."
+        return None, raw, ""
+    if len(raw) > MAX_TEXT_LENGTH:
+        return f"Keep the answer under {MAX_TEXT_LENGTH} characters."
+    return None, "", raw
+
+
+def _import_rows(
+    content: bytes, questions: dict[str, Question], teams: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Every row of the file as a response payload, or SurveyImportRejected with every bad
+    row (up to MAX_IMPORT_ERRORS)."""
+    errors: list[RowError] = []
+    payloads: list[dict[str, Any]] = []
+    try:
+        rows = list(
+            read_csv(
+                io.BytesIO(content), required=["team"], optional=[*IMPORT_COLUMNS[1:], *questions]
+            )
+        )
+    except CSVFileError as exc:
+        raise SurveyImportRejected(exc.error.reason, errors=[exc.error]) from None
+    asked = [code for code in questions if any(code in row for _number, row in rows)]
+    if not asked and not any("__error__" in row for _n, row in rows):
+        error = RowError(1, "", "Add one column per question code, with the answers.")
+        raise SurveyImportRejected(error.reason, errors=[error])
+    for number, row in rows:
+        if "__error__" in row:
+            errors.append(RowError(number, "", row["__error__"]))
+            continue
+        bad = len(errors)
+        team_path = teams.get(row["team"])
+        if not row["team"]:
+            errors.append(RowError(number, "team", "Give the team's external id."))
+        elif team_path is None:
+            errors.append(RowError(number, "team", f"There is no team {row['team']!r}."))
+        band = row.get("tenure_band", "")
+        if band and band not in TenureBand.values:
+            reason = f"Give one of: {', '.join(TenureBand.values)} (or leave it empty)."
+            errors.append(RowError(number, "tenure_band", reason))
+        for name in ("location", "role_family"):
+            if len(row.get(name, "")) > 100:
+                errors.append(RowError(number, name, "Keep it under 100 characters."))
+        comment = row.get("comment", "")
+        if len(comment) > MAX_TEXT_LENGTH:
+            reason = f"Keep the comment under {MAX_TEXT_LENGTH} characters."
+            errors.append(RowError(number, "comment", reason))
+        answers = []
+        for code in asked:
+            raw = row.get(code, "")
+            if not raw:
+                continue
+            cleaned = _import_value(questions[code], raw)
+            if isinstance(cleaned, str):
+                errors.append(RowError(number, code, cleaned))
+                continue
+            answers.append([questions[code].pk, *cleaned])
+        if not answers and len(errors) == bad:
+            errors.append(RowError(number, "", "The row answers no question."))
+        if len(errors) == bad:
+            payloads.append(
+                {
+                    "team_path": team_path,
+                    "values": [band, row.get("location", ""), row.get("role_family", "")],
+                    "comment": comment,
+                    "answers": answers,
+                }
+            )
+        if len(errors) >= MAX_IMPORT_ERRORS:
+            break
+    if errors:
+        rows_word = "row" if len({e.row for e in errors}) == 1 else "rows"
+        raise SurveyImportRejected(
+            f"Nothing was imported: {len({e.row for e in errors})} {rows_word} could not be read.",
+            errors=errors,
+        )
+    return payloads
+
+
+def survey_run_import_check_size(size: int) -> None:
+    """Refuse a file over IMPORT_MAX_BYTES (before reading an upload, when its size is known)."""
+    try:
+        check_size(size, IMPORT_MAX_BYTES)
+    except CSVFileError as exc:
+        raise SurveyImportRejected(exc.error.reason, errors=[exc.error]) from None
+
+
+@transaction.atomic
+def survey_run_import(
+    *,
+    program: SurveyProgram,
+    opens_on: dt.date,
+    closes_on: dt.date,
+    content: bytes,
+    today: dt.date | None = None,
+) -> SurveyRun:
+    """Store a past period's anonymous answers (a CSV, one row per respondent) as a closed run
+    of `program`, marked imported: its invitations are unknown, so it shows no participation.
+
+    The period lies in the past (before the programme's first run too) and overlaps no other
+    run of the programme. Every row is checked first: one bad row refuses the whole file with
+    each row, column and reason (`SurveyImportRejected`), and nothing is written. The answers
+    are then stored as a closing run stores them (`_responses_store`: coarsened for storage,
+    shuffled, in this one transaction), so the gate and the rules at rest hold alike.
+    """
+    today = today or timezone.localdate()
+    survey_run_import_check_size(len(content))
+    if closes_on < opens_on:
+        raise DomainError("The period closes before it opens.", field="closes_on")
+    if closes_on >= today:
+        raise DomainError(
+            "Only a past period can be imported: close it before today.", field="closes_on"
+        )
+    program = SurveyProgram.objects.select_for_update().get(pk=program.pk)
+    if program.runs.filter(opens_on__lte=closes_on, closes_on__gte=opens_on).exists():
+        raise ConflictError(
+            "Another run of this programme covers part of this period.", code="period_taken"
+        )
+    questions = {q.code: q for q in program.questions.order_by("position", "id")}
+    teams = dict(Team.objects.values_list("external_id", "path"))
+    teams.pop("", None)
+    payloads = _import_rows(content, questions, teams)
+    asked = {question_id for payload in payloads for question_id, *_rest in payload["answers"]}
+    run = SurveyRun.objects.create(
+        program=program,
+        sequence=0,
+        is_imported=True,
+        opens_on=opens_on,
+        closes_on=closes_on,
+        status=SurveyRun.Status.CLOSED,
+        anonymity_threshold=program.anonymity_threshold,
+        comment_threshold=program.comment_threshold,
+        closed_at=timezone.now(),
+    )
+    RunQuestion.objects.bulk_create(
+        RunQuestion(run=run, question=question, position=position)
+        for position, question in enumerate(q for q in questions.values() if q.pk in asked)
+    )
+    _responses_store(run, payloads)
+    return run

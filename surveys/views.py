@@ -24,7 +24,7 @@ from cxculture.lib.csvio import csv_response
 from cxculture.people.permissions import viewer_for
 
 from . import selectors, services
-from .forms import ProgramForm, ResponseForm
+from .forms import ProgramForm, ResponseForm, RunImportForm
 from .models import Invitation, SurveyProgram, SurveyRun, TenureBand
 
 
@@ -328,3 +328,34 @@ def respond_signed_in(request: HttpRequest, pk: int) -> HttpResponse:
 
 def thanks(request: HttpRequest) -> HttpResponse:
     return render(request, "surveys/thanks.html")
+
+
+@login_required
+def run_import(request: HttpRequest) -> HttpResponse:
+    """HR imports a past period's results from a CSV: a closed run, marked imported."""
+    _require_hr(request)
+    errors: list[Any] = []
+    form = RunImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.survey_run_import_check_size(data["file"].size)
+            run = services.survey_run_import(
+                program=data["program"],
+                opens_on=data["opens_on"],
+                closes_on=data["closes_on"],
+                content=data["file"].read(),
+            )
+        except services.SurveyImportRejected as exc:
+            form.add_error(None, exc.message)
+            errors = exc.errors
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Imported {run}.")
+            return redirect("surveys:run-results", pk=run.pk)
+    return render(
+        request,
+        "surveys/run_import.html",
+        {"form": form, "row_errors": errors, "questions": selectors.import_question_codes()},
+    )

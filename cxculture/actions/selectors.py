@@ -314,11 +314,16 @@ def follow_through(
     caller that read the runs' snapshots already passes its `book` so they are read once.
     """
     window = settings.CXC_ACTION_PROMPT_DAYS
-    runs = list(
-        SurveyRun.objects.filter(status=SurveyRun.Status.CLOSED, closes_on__lte=today).order_by(
-            "-closes_on", "-id"
-        )[: settings.CXC_ACTION_FOLLOW_THROUGH_RUNS]
+    # An imported run's results came out before the product held them: nobody could act on
+    # them here, so they are no result left without an action.
+    closed = SurveyRun.objects.filter(
+        status=SurveyRun.Status.CLOSED, closes_on__lte=today, is_imported=False
     )
+    if team is None:
+        # The organisation's figure follows its organisation-wide programmes only; a team's
+        # own figure counts every run that asked it.
+        closed = closed.filter(program__is_organisation_wide=True)
+    runs = list(closed.order_by("-closes_on", "-id")[: settings.CXC_ACTION_FOLLOW_THROUGH_RUNS])
     led = Team.objects.filter(is_active=True, managers__isnull=False).distinct()
     if team is not None:
         led = led.filter(path__startswith=team.path)

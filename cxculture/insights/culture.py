@@ -138,7 +138,10 @@ def _survey_side(
     from the runs' summaries (every subtree's figures through the gate), not their cells."""
     runs = list(
         SurveyRun.objects.filter(
-            status=SurveyRun.Status.CLOSED, closes_on__gte=since, closes_on__lte=today
+            status=SurveyRun.Status.CLOSED,
+            program__is_organisation_wide=True,
+            closes_on__gte=since,
+            closes_on__lte=today,
         )
         .select_related("program")
         .order_by("-closes_on", "-id")[:MAX_RUNS]

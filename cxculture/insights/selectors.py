@@ -388,7 +388,8 @@ def driver_choices(figures: Mapping[int, TeamFigure]) -> list[tuple[str, str]]:
 def _run_from(raw: Any) -> SurveyRun | None:
     runs = closed_runs()
     if raw in (None, ""):
-        return runs.first()
+        # By default the organisation's latest results, never a small or test programme's.
+        return runs.filter(program__is_organisation_wide=True).first()
     try:
         run_id = int(raw)
     except (TypeError, ValueError):

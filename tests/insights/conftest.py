@@ -35,22 +35,34 @@ def make_teams(parent: Team, sizes: Sequence[int], prefix: str = "Desk") -> list
     return teams
 
 
-def survey(teams: Sequence[Team], favourable: Sequence[int]) -> SurveyRun:
+def survey(
+    teams: Sequence[Team],
+    favourable: Sequence[int],
+    *,
+    organisation_wide: bool = True,
+    opens: dt.date = OPENS,
+) -> SurveyRun:
     """A closed run over `teams` asking the three engagement items; in team i, the first
     `favourable[i]` people agree (4) with everything and the rest disagree (2), so the team's
     engagement index is 100 * favourable / respondents.
 
     Each team also has one member who is invited and does not answer: a team whose answers are
     all favourable (or none) with everyone answering would have its figures hidden, since they
-    would tell each member's answer."""
+    would tell each member's answer. The programme is the organisation's survey unless
+    `organisation_wide` is false (a small or test programme)."""
     engagement = list(Question.objects.filter(code__in=["eng-proud", "eng-motivated", "eng-stay"]))
     silent = [
         EmployeeFactory._meta.model.objects.filter(external_id=f"silent-{team.pk}").first()
         or EmployeeFactory(team=team, external_id=f"silent-{team.pk}")
         for team in teams
     ]
-    program = ProgramFactory(audience="teams", teams=list(teams), questions=engagement)
-    run = open_run(program, OPENS)
+    program = ProgramFactory(
+        audience="teams",
+        teams=list(teams),
+        questions=engagement,
+        is_organisation_wide=organisation_wide,
+    )
+    run = open_run(program, opens)
     for team, agreeing in zip(teams, favourable, strict=True):
         invitations = (
             Invitation.objects.filter(run=run, team=team)
@@ -59,8 +71,8 @@ def survey(teams: Sequence[Team], favourable: Sequence[int]) -> SurveyRun:
         )
         for index, invitation in enumerate(invitations):
             value = 4 if index < agreeing else 2
-            answer(invitation, OPENS, eng_proud=value, eng_motivated=value, eng_stay=value)
-    return survey_services.survey_run_close(run=run, today=CLOSES)
+            answer(invitation, opens, eng_proud=value, eng_motivated=value, eng_stay=value)
+    return survey_services.survey_run_close(run=run, today=opens + (CLOSES - OPENS))
 
 
 def outcomes(rows: Sequence[tuple[str, Team, float, str]]) -> None:

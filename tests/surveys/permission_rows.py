@@ -153,6 +153,8 @@ SURVEY_MATRIX: list[Case] = [
     Case("GET", "/api/v1/survey-runs/{id}/", READ, target=pk_of(open_run)),
     Case("POST", "/api/v1/survey-runs/{id}/open/", HR_ONLY_200, target=pk_of(scheduled_run)),
     Case("POST", "/api/v1/survey-runs/{id}/close/", HR_ONLY_200, target=pk_of(open_run)),
+    # Without a file: HR gets the 400 naming it, everyone else a 403 before any parsing.
+    Case("POST", "/api/v1/survey-runs/import/", statuses(403, hr_admin=400)),
     RunCase("GET", "/api/v1/survey-runs/{id}/participation/", READ, run=open_run),
     # --- Results: HR and executives all, managers their subtree, employees their own team --------
     RunCase("GET", RESULTS, READ, run=closed_run, about="default group"),

@@ -108,6 +108,7 @@ def seed_surveys(org: DemoOrg) -> None:
         cadence=SurveyProgram.Cadence.BIWEEKLY,
         run_length_days=RUN_LENGTH_DAYS,
         questions=library,
+        is_organisation_wide=True,
         created_by=org.hr_admin.user,
     )
     people = [person for person in org.employees if person.is_active and person.team_id]
