@@ -2,8 +2,9 @@ from django import forms
 
 from cxculture.people.models import Team
 
+from .drivers import driver_choices
 from .models import Question, SurveyProgram
-from .services import MAX_TEXT_LENGTH, AnswerInput
+from .services import MAX_OPTIONS, MAX_TEXT_LENGTH, AnswerInput
 
 AGREEMENT_CHOICES = [
     ("1", "Strongly disagree"),
@@ -51,6 +52,34 @@ class ProgramForm(forms.Form):
         queryset=Question.objects.filter(is_active=True).order_by("position", "id"),
         widget=forms.CheckboxSelectMultiple,
         help_text="eNPS and engagement items are asked every run; the others rotate.",
+    )
+
+
+class QuestionForm(forms.Form):
+    """A custom question of the library: its wording, how it is answered and what it measures."""
+
+    text = forms.CharField(max_length=300, label="Question")
+    kind = forms.ChoiceField(choices=Question.Kind.choices, initial=Question.Kind.AGREEMENT)
+    options = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text=f"Single choice only: one option a line, 2 to {MAX_OPTIONS}.",
+    )
+    driver = forms.ChoiceField(help_text="What the question measures.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        driver = self.fields["driver"]
+        assert isinstance(driver, forms.ChoiceField)  # noqa: S101 - declared just above
+        driver.choices = driver_choices()
+
+    def clean_options(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["options"].splitlines() if line.strip()]
+
+
+class CustomDriverForm(forms.Form):
+    label = forms.CharField(
+        max_length=60, label="New driver", help_text="For example Benefits or Hybrid work."
     )
 
 

@@ -38,8 +38,10 @@ from cxculture.lib import anonymity, sealing
 from cxculture.lib.api import ConflictError, DomainError
 from cxculture.people.models import Employee, Team
 
+from . import drivers
 from .models import (
     Answer,
+    CustomDriver,
     Driver,
     Invitation,
     Question,
@@ -119,12 +121,29 @@ def _clean_options(kind: str, options: Iterable[str]) -> list[str]:
 
 
 def _check_kind(driver: str, kind: str) -> None:
-    if driver not in Driver.values:
+    if not drivers.is_driver(driver):
         raise DomainError(f"Unknown driver {driver!r}.", field="driver")
     if kind not in Question.Kind.values:
         raise DomainError(f"Unknown kind {kind!r}.", field="kind")
     if driver == Driver.ENPS and kind != Question.Kind.SCALE_0_10:
         raise DomainError("An eNPS question is asked on the 0-10 scale.", field="kind")
+
+
+@transaction.atomic
+def custom_driver_create(*, label: str) -> CustomDriver:
+    """Add a driver of HR's own (e.g. "Benefits") for custom questions to measure."""
+    label = " ".join(label.split())
+    if not label:
+        raise DomainError("Name the driver.", field="label")
+    if len(label) > 60:
+        raise DomainError("A driver's name has at most 60 characters.", field="label")
+    code = slugify(label).replace("-", "_")[:30].strip("_")
+    if not code:
+        raise DomainError("Name the driver with letters or digits.", field="label")
+    taken = {value.lower() for value in drivers.driver_labels().values()}
+    if label.lower() in taken or drivers.is_driver(code):
+        raise ConflictError(f"There is already a driver called {label!r}.", field="label")
+    return CustomDriver.objects.create(code=code, label=label)
 
 
 @transaction.atomic

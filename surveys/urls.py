@@ -6,6 +6,10 @@ app_name = "surveys"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("questions/", views.question_library, name="questions"),
+    path("questions/<int:pk>/edit/", views.question_edit, name="question-edit"),
+    path("questions/<int:pk>/active/", views.question_set_active, name="question-set-active"),
+    path("drivers/new/", views.driver_create, name="driver-create"),
     path("programs/new/", views.program_create, name="program-create"),
     path("programs/<int:pk>/", views.program_detail, name="program-detail"),
     path("programs/<int:pk>/start/", views.program_start_run, name="program-start-run"),

@@ -23,9 +23,9 @@ from cxculture.lib.api import DomainError
 from cxculture.lib.csvio import csv_response
 from cxculture.people.permissions import viewer_for
 
-from . import selectors, services
-from .forms import ProgramForm, ResponseForm
-from .models import Invitation, SurveyProgram, SurveyRun, TenureBand
+from . import drivers, selectors, services
+from .forms import CustomDriverForm, ProgramForm, QuestionForm, ResponseForm
+from .models import Driver, Invitation, Question, SurveyProgram, SurveyRun, TenureBand
 
 
 def _require_hr(request: HttpRequest) -> None:
@@ -45,6 +45,87 @@ def index(request: HttpRequest) -> HttpResponse:
     if viewer.is_hr_admin:
         context["programs"] = selectors.programs_for_viewer(viewer)
     return render(request, "surveys/index.html", context)
+
+
+def _form_error(form: Any, exc: DomainError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+def _question_library(request: HttpRequest, form: QuestionForm, driver_form: CustomDriverForm):
+    labels = drivers.driver_labels()
+    questions = selectors.questions_for_viewer(viewer_for(request.user)).order_by(
+        "-is_active", "is_builtin", "position", "id"
+    )
+    rows = [{"question": q, "driver": drivers.driver_label(q.driver, labels)} for q in questions]
+    custom = [(code, label) for code, label in labels.items() if code not in Driver.values]
+    context = {"rows": rows, "form": form, "driver_form": driver_form, "custom_drivers": custom}
+    return render(request, "surveys/question_library.html", context)
+
+
+@login_required
+def question_library(request: HttpRequest) -> HttpResponse:
+    """HR's question library: every question with its driver; add custom questions here."""
+    _require_hr(request)
+    form = QuestionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            question = services.question_create(**form.cleaned_data)
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Added “{question.text}” to the library.")
+            return redirect("surveys:questions")
+    return _question_library(request, form, CustomDriverForm())
+
+
+@login_required
+@require_POST
+def driver_create(request: HttpRequest) -> HttpResponse:
+    _require_hr(request)
+    driver_form = CustomDriverForm(request.POST)
+    if driver_form.is_valid():
+        try:
+            driver = services.custom_driver_create(label=driver_form.cleaned_data["label"])
+        except DomainError as exc:
+            _form_error(driver_form, exc)
+        else:
+            messages.success(request, f"{driver.label} is a driver now.")
+            return redirect("surveys:questions")
+    return _question_library(request, QuestionForm(), driver_form)
+
+
+@login_required
+def question_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_hr(request)
+    question = get_object_or_404(Question, pk=pk)
+    initial = {
+        "text": question.text,
+        "kind": question.kind,
+        "driver": question.driver,
+        "options": "\n".join(question.options),
+    }
+    form = QuestionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.question_update(question=question, **form.cleaned_data)
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "The question is saved.")
+            return redirect("surveys:questions")
+    return render(request, "surveys/question_form.html", {"form": form, "question": question})
+
+
+@login_required
+@require_POST
+def question_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    """Switch a question on or off: off, no program asks it from the next run on."""
+    _require_hr(request)
+    question = get_object_or_404(Question, pk=pk)
+    active = request.POST.get("is_active") == "1"
+    services.question_update(question=question, is_active=active)
+    messages.success(request, f"“{question.text}” is {'back on' if active else 'switched off'}.")
+    return redirect("surveys:questions")
 
 
 @login_required
