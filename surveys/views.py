@@ -26,6 +26,7 @@ from cxculture.people.permissions import viewer_for
 from . import drivers, selectors, services
 from .forms import CustomDriverForm, ProgramForm, QuestionForm, ResponseForm
 from .models import Driver, Invitation, Question, SurveyProgram, SurveyRun, TenureBand
+from .survey_templates import SURVEY_TEMPLATES, template_initial
 
 
 def _require_hr(request: HttpRequest) -> None:
@@ -143,14 +144,26 @@ def program_create(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"{program.name} is set up.")
                 return redirect("surveys:program-detail", pk=program.pk)
     else:
-        form = ProgramForm(
-            initial={
-                "questions": selectors.questions_for_viewer(viewer_for(request.user)).filter(
-                    is_builtin=True
-                )
-            }
-        )
-    return render(request, "surveys/program_form.html", {"form": form})
+        initial: dict[str, Any] = {
+            "questions": selectors.questions_for_viewer(viewer_for(request.user)).filter(
+                is_builtin=True
+            )
+        }
+        if "template" in request.GET:
+            template = SURVEY_TEMPLATES.get(request.GET["template"])
+            if template is None:
+                raise Http404("There is no survey template of that name.")
+            initial = template_initial(template)
+        form = ProgramForm(initial=initial)
+    return render(
+        request,
+        "surveys/program_form.html",
+        {
+            "form": form,
+            "templates": SURVEY_TEMPLATES.values(),
+            "chosen": request.GET.get("template"),
+        },
+    )
 
 
 @login_required
