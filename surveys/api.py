@@ -108,6 +108,7 @@ class ProgramSerializer(serializers.ModelSerializer):
             "comment_threshold",
             "questions",
             "is_active",
+            "archived_at",
             "run_count",
             "created_at",
         ]
@@ -505,6 +506,7 @@ class SurveyProgramViewSet(viewsets.ModelViewSet):
             program=program,
             teams=data.pop("teams", None),
             questions=data.pop("questions", None),
+            actor=request.user,
             **data,
         )
         return self._answer(program)

@@ -156,6 +156,8 @@ class SurveyProgram(models.Model):
     anonymity_threshold = models.PositiveSmallIntegerField(default=5)
     comment_threshold = models.PositiveSmallIntegerField(default=10)
     is_active = models.BooleanField(default=True)
+    # Archived programs leave HR's lists; their runs and results stay. Archiving also pauses.
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -307,13 +307,19 @@ def survey_program_update(
     program: SurveyProgram,
     teams: Iterable[Team] | None = None,
     questions: Iterable[Question] | None = None,
+    actor: Any = None,
     **changes: Any,
 ) -> SurveyProgram:
-    """Change a program. Runs already open or closed keep the thresholds they opened with."""
+    """Change a program. Runs already open or closed keep the thresholds they opened with.
+
+    A threshold change is audited as `actor`'s (by default the signed-in user of the request).
+    """
     unknown = set(changes) - set(PROGRAM_FIELDS)
     if unknown:
         raise DomainError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
     program = SurveyProgram.objects.select_for_update().get(pk=program.pk)
+    if changes.get("is_active") and program.archived_at is not None:
+        raise ConflictError("This program is archived; bring it back before resuming it.")
     thresholds = (program.anonymity_threshold, program.comment_threshold)
     for name, value in changes.items():
         setattr(program, name, value)
@@ -331,7 +337,7 @@ def survey_program_update(
     program.save()
     if (program.anonymity_threshold, program.comment_threshold) != thresholds:
         audit_record(
-            actor=None,
+            actor=actor,
             action="survey_threshold_changed",
             target=program,
             details={
@@ -345,6 +351,25 @@ def survey_program_update(
         program.teams.clear()
     elif teams is not None:
         program.teams.set(new_teams)
+    return program
+
+
+@transaction.atomic
+def survey_program_set_archived(*, program: SurveyProgram, archived: bool) -> SurveyProgram:
+    """Archive a program (it leaves the lists, is paused, keeps its runs) or bring it back.
+
+    A program brought back stays paused until HR resumes it.
+    """
+    program = SurveyProgram.objects.select_for_update().get(pk=program.pk)
+    if archived and program.runs.filter(status=SurveyRun.Status.OPEN).exists():
+        raise ConflictError("Close the open run before archiving the program.")
+    if archived and program.archived_at is None:
+        program.archived_at = timezone.now()
+        program.is_active = False
+        program.save(update_fields=["archived_at", "is_active", "updated_at"])
+    elif not archived and program.archived_at is not None:
+        program.archived_at = None
+        program.save(update_fields=["archived_at", "updated_at"])
     return program
 
 
@@ -467,6 +492,8 @@ def survey_run_open(*, run: SurveyRun, today: dt.date | None = None) -> SurveyRu
     if run.status != SurveyRun.Status.SCHEDULED:
         raise ConflictError("Only a scheduled run can be opened.", code="run_not_scheduled")
     program = run.program
+    if not program.is_active:
+        raise ConflictError("This program is paused; resume it to open a run.", code="paused")
     run.status = SurveyRun.Status.OPEN
     run.opens_on = today
     run.closes_on = today + dt.timedelta(days=program.run_length_days - 1)

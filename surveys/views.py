@@ -44,7 +44,11 @@ def index(request: HttpRequest) -> HttpResponse:
         "open_runs": runs.filter(status=SurveyRun.Status.OPEN),
     }
     if viewer.is_hr_admin:
-        context["programs"] = selectors.programs_for_viewer(viewer)
+        archived = request.GET.get("archived") == "1"
+        context["archived"] = archived
+        context["programs"] = selectors.programs_for_viewer(viewer).filter(
+            archived_at__isnull=not archived
+        )
     return render(request, "surveys/index.html", context)
 
 
@@ -172,6 +176,75 @@ def program_detail(request: HttpRequest, pk: int) -> HttpResponse:
     program = get_object_or_404(selectors.programs_for_viewer(viewer_for(request.user)), pk=pk)
     runs = selectors.runs_for_viewer(viewer_for(request.user)).filter(program=program)
     return render(request, "surveys/program_detail.html", {"program": program, "runs": runs})
+
+
+def _program_initial(program: SurveyProgram) -> dict[str, Any]:
+    return {
+        **{name: getattr(program, name) for name in services.PROGRAM_FIELDS},
+        "teams": list(program.teams.all()),
+        "questions": list(program.questions.all()),
+    }
+
+
+@login_required
+def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a program's questions, cadence, audience or thresholds. Runs already open or
+    closed keep their thresholds; a threshold change goes to the audit log."""
+    _require_hr(request)
+    program = get_object_or_404(selectors.programs_for_viewer(viewer_for(request.user)), pk=pk)
+    form = ProgramForm(request.POST or None, initial=_program_initial(program))
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        if data["run_length_days"] is None:
+            data.pop("run_length_days")
+        try:
+            services.survey_program_update(
+                program=program,
+                teams=data.pop("teams"),
+                questions=data.pop("questions"),
+                actor=request.user,
+                **data,
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"{program.name} is saved.")
+            return redirect("surveys:program-detail", pk=program.pk)
+    return render(request, "surveys/program_edit.html", {"form": form, "program": program})
+
+
+@login_required
+@require_POST
+def program_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pause a program (no run is scheduled or opened) or resume it."""
+    _require_hr(request)
+    program = get_object_or_404(SurveyProgram, pk=pk)
+    active = request.POST.get("is_active") == "1"
+    try:
+        services.survey_program_update(program=program, is_active=active, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{program.name} is {'running again' if active else 'paused'}.")
+    return redirect("surveys:program-detail", pk=program.pk)
+
+
+@login_required
+@require_POST
+def program_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_hr(request)
+    program = get_object_or_404(SurveyProgram, pk=pk)
+    archived = request.POST.get("archived") == "1"
+    try:
+        services.survey_program_set_archived(program=program, archived=archived)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("surveys:program-detail", pk=program.pk)
+    if archived:
+        messages.success(request, f"{program.name} is archived; its results stay available.")
+        return redirect("surveys:index")
+    messages.success(request, f"{program.name} is back, paused until you resume it.")
+    return redirect("surveys:program-detail", pk=program.pk)
 
 
 @login_required
