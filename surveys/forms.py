@@ -1,4 +1,5 @@
 from django import forms
+from django.urls import reverse_lazy
 
 from cxculture.people.models import Team
 
@@ -16,6 +17,25 @@ AGREEMENT_CHOICES = [
 SCALE_CHOICES = [(str(value), str(value)) for value in range(11)]
 
 
+# Changing who is asked (or k) asks the server again how many people that is.
+AUDIENCE_PREVIEW = {
+    "hx-get": reverse_lazy("surveys:audience-count"),
+    "hx-trigger": "change",
+    "hx-target": "#audience-count",
+    "hx-include": "[name=audience], [name=teams], [name=anonymity_threshold]",
+}
+
+
+class AudienceForm(forms.Form):
+    """The audience fields of a program, to count who would be invited before saving."""
+
+    audience = forms.ChoiceField(choices=SurveyProgram.Audience.choices)
+    teams = forms.ModelMultipleChoiceField(
+        queryset=Team.objects.filter(is_active=True), required=False
+    )
+    anonymity_threshold = forms.IntegerField(min_value=3, max_value=10, required=False)
+
+
 class ProgramForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
@@ -29,17 +49,21 @@ class ProgramForm(forms.Form):
         min_value=1, max_value=90, required=False, help_text="Days each run stays open."
     )
     audience = forms.ChoiceField(
-        choices=SurveyProgram.Audience.choices, initial=SurveyProgram.Audience.ORGANISATION
+        choices=SurveyProgram.Audience.choices,
+        initial=SurveyProgram.Audience.ORGANISATION,
+        widget=forms.Select(attrs=AUDIENCE_PREVIEW),
     )
     teams = forms.ModelMultipleChoiceField(
         queryset=Team.objects.filter(is_active=True).order_by("path"),
         required=False,
         help_text="For an audience of chosen teams.",
+        widget=forms.SelectMultiple(attrs=AUDIENCE_PREVIEW),
     )
     anonymity_threshold = forms.IntegerField(
         min_value=3,
         max_value=10,
         initial=5,
+        widget=forms.NumberInput(attrs=AUDIENCE_PREVIEW),
         help_text="Results are shown only for groups of at least this many respondents.",
     )
     comment_threshold = forms.IntegerField(

@@ -465,11 +465,18 @@ def survey_run_schedule(
 
 def audience_for(program: SurveyProgram):
     """The active people a program asks, with their teams."""
-    people = Employee.objects.filter(is_active=True, user__is_active=True).select_related("team")
     if program.audience == SurveyProgram.Audience.ORGANISATION:
+        return audience_of(audience=program.audience, teams=())
+    return audience_of(audience=program.audience, teams=list(program.teams.all()))
+
+
+def audience_of(*, audience: str, teams: Sequence[Team]) -> QuerySet[Employee]:
+    """The active people an `audience` of `teams` asks: what a run opens with
+    (`audience_for`) and what HR's audience preview counts before saving."""
+    people = Employee.objects.filter(is_active=True, user__is_active=True).select_related("team")
+    if audience == SurveyProgram.Audience.ORGANISATION:
         return people
-    teams = list(program.teams.all())
-    if program.audience == SurveyProgram.Audience.TEAMS:
+    if audience == SurveyProgram.Audience.TEAMS:
         return people.filter(team__in=teams)
     scope = Q(pk__in=[])
     for team in teams:

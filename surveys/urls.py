@@ -10,6 +10,7 @@ urlpatterns = [
     path("questions/<int:pk>/edit/", views.question_edit, name="question-edit"),
     path("questions/<int:pk>/active/", views.question_set_active, name="question-set-active"),
     path("drivers/new/", views.driver_create, name="driver-create"),
+    path("audience-count/", views.audience_count, name="audience-count"),
     path("programs/new/", views.program_create, name="program-create"),
     path("programs/<int:pk>/", views.program_detail, name="program-detail"),
     path("programs/<int:pk>/edit/", views.program_edit, name="program-edit"),

@@ -19,12 +19,13 @@ from django.views.decorators.http import require_POST
 
 from cxculture.audit.models import AuditEvent
 from cxculture.audit.services import audit_export
+from cxculture.lib import anonymity
 from cxculture.lib.api import DomainError
 from cxculture.lib.csvio import csv_response
 from cxculture.people.permissions import viewer_for
 
 from . import drivers, selectors, services
-from .forms import CustomDriverForm, ProgramForm, QuestionForm, ResponseForm
+from .forms import AudienceForm, CustomDriverForm, ProgramForm, QuestionForm, ResponseForm
 from .models import Driver, Invitation, Question, SurveyProgram, SurveyRun, TenureBand
 from .survey_templates import SURVEY_TEMPLATES, template_initial
 
@@ -166,6 +167,7 @@ def program_create(request: HttpRequest) -> HttpResponse:
             "form": form,
             "templates": SURVEY_TEMPLATES.values(),
             "chosen": request.GET.get("template"),
+            "preview": _form_preview(form),
         },
     )
 
@@ -175,7 +177,52 @@ def program_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require_hr(request)
     program = get_object_or_404(selectors.programs_for_viewer(viewer_for(request.user)), pk=pk)
     runs = selectors.runs_for_viewer(viewer_for(request.user)).filter(program=program)
-    return render(request, "surveys/program_detail.html", {"program": program, "runs": runs})
+    preview = _audience_preview(
+        program.audience, list(program.teams.all()), program.anonymity_threshold
+    )
+    return render(
+        request,
+        "surveys/program_detail.html",
+        {"program": program, "runs": runs, "preview": preview},
+    )
+
+
+def _audience_preview(audience: str, teams: list[Any], threshold: int | None) -> dict[str, Any]:
+    """How many people a run would invite: counted by the query a run opens with."""
+    invited = services.audience_of(audience=audience, teams=teams).count()
+    k = threshold or anonymity.DEFAULT_THRESHOLD
+    return {"invited": invited, "k": k, "below_k": invited < k}
+
+
+def _form_preview(form: ProgramForm) -> dict[str, Any]:
+    """The preview for the form as it is shown (its submitted or its initial values)."""
+    audience = AudienceForm(
+        {
+            "audience": form["audience"].value(),
+            "teams": [getattr(team, "pk", team) for team in form["teams"].value() or []],
+            "anonymity_threshold": form["anonymity_threshold"].value(),
+        }
+    )
+    if not audience.is_valid():
+        return {}
+    data = audience.cleaned_data
+    return _audience_preview(data["audience"], list(data["teams"]), data["anonymity_threshold"])
+
+
+@login_required
+def audience_count(request: HttpRequest) -> HttpResponse:
+    """The "N people will be invited" line of the program forms, asked again by htmx each
+    time the audience, its teams or k change."""
+    _require_hr(request)
+    form = AudienceForm(request.GET)
+    if not form.is_valid():
+        errors = "; ".join(str(error) for errors in form.errors.values() for error in errors)
+        return render(
+            request, "surveys/_audience_count.html", {"preview": {}, "error": errors}, status=400
+        )
+    data = form.cleaned_data
+    preview = _audience_preview(data["audience"], list(data["teams"]), data["anonymity_threshold"])
+    return render(request, "surveys/_audience_count.html", {"preview": preview})
 
 
 def _program_initial(program: SurveyProgram) -> dict[str, Any]:
@@ -210,7 +257,11 @@ def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"{program.name} is saved.")
             return redirect("surveys:program-detail", pk=program.pk)
-    return render(request, "surveys/program_edit.html", {"form": form, "program": program})
+    return render(
+        request,
+        "surveys/program_edit.html",
+        {"form": form, "program": program, "preview": _form_preview(form)},
+    )
 
 
 @login_required
