@@ -43,7 +43,8 @@ class ProgramForm(forms.Form):
         choices=SurveyProgram.Cadence.choices, initial=SurveyProgram.Cadence.MONTHLY
     )
     starts_on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), help_text="The day the first run opens."
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="The day the first run opens.",
     )
     run_length_days = forms.IntegerField(
         min_value=1, max_value=90, required=False, help_text="Days each run stays open."

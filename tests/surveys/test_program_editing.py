@@ -126,3 +126,11 @@ def test_only_hr_edits_programs(client, employee, program):
     assert client.get(f"/surveys/programs/{program.pk}/edit/").status_code == 403
     assert client.post(f"/surveys/programs/{program.pk}/archive/").status_code == 403
     assert client.post(f"/surveys/programs/{program.pk}/active/").status_code == 403
+
+
+def test_the_edit_page_gives_the_start_date_in_the_form_a_date_picker_reads(
+    client, hr_admin, program
+):
+    client.force_login(hr_admin.user)
+    page = client.get(f"/surveys/programs/{program.pk}/edit/").content.decode()
+    assert 'type="date" name="starts_on" value="2026-03-02"' in page
