@@ -116,3 +116,33 @@ def test_labels_of_builtin_and_custom_drivers_come_from_one_place():
     services.custom_driver_create(label="Hybrid work")
     assert driver_label("customer_focus") == "Customer focus"
     assert driver_label("hybrid_work") == "Hybrid work"
+
+
+def test_results_of_a_run_asking_a_custom_driver_question_show_its_answers(
+    client, hr_admin, org, opens
+):
+    from surveys.models import Invitation
+    from tests.factories.people import EmployeeFactory, TeamFactory
+    from tests.factories.surveys import answer, question
+
+    services.custom_driver_create(label="Benefits")
+    custom = services.question_create(text="Our benefits fit my life.", driver="benefits")
+    team = TeamFactory(name="Billing", parent=org["root"])
+    for _ in range(7):
+        EmployeeFactory(team=team)
+    run = open_run(
+        ProgramFactory(audience="teams", teams=[team], questions=[question("enps"), custom]),
+        opens,
+    )
+    invitations = list(Invitation.objects.filter(run=run))
+    for index, invitation in enumerate(invitations[:-1]):  # one stays silent
+        answer(invitation, opens, enps=8, **{custom.code.replace("-", "_"): 4 + index % 2})
+    services.survey_run_close(run=run, today=opens)
+    client.force_login(hr_admin.user)
+    page = client.get(f"/surveys/runs/{run.pk}/results/")
+    assert page.status_code == 200
+    assert "Our benefits fit my life." in page.content.decode()
+    api = client.get(f"/api/v1/survey-runs/{run.pk}/results/")
+    assert api.status_code == 200
+    row = next(q for q in api.json()["questions"] if q["id"] == custom.pk)
+    assert row["driver"] == "benefits" and row["favourable"] == 100.0
