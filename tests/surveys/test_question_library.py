@@ -146,3 +146,10 @@ def test_results_of_a_run_asking_a_custom_driver_question_show_its_answers(
     assert api.status_code == 200
     row = next(q for q in api.json()["questions"] if q["id"] == custom.pk)
     assert row["driver"] == "benefits" and row["favourable"] == 100.0
+
+
+def test_the_database_refuses_a_custom_driver_with_a_builtin_code():
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CustomDriver.objects.create(code="wellbeing", label="Wellbeing again")
