@@ -484,7 +484,24 @@ class SurveyProgramViewSet(viewsets.ModelViewSet):
     filterset_fields = ["is_active", "cadence", "audience"]
 
     def get_queryset(self):
-        return selectors.programs_for_viewer(viewer_for(self.request.user))
+        programs = selectors.programs_for_viewer(viewer_for(self.request.user))
+        if self.action == "list":
+            # Archived programs leave the list (as on the pages); `?archived=true` lists them.
+            archived = self.request.query_params.get("archived", "false").lower()
+            if archived not in ("true", "false"):
+                raise DomainError("Give archived as true or false.", field="archived")
+            programs = programs.filter(archived_at__isnull=archived == "false")
+        return programs
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "archived", bool, description="List archived programs instead of current ones."
+            )
+        ]
+    )
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
 
     def _answer(self, program: SurveyProgram, code: int = status.HTTP_200_OK) -> Response:
         return Response(ProgramSerializer(self.get_queryset().get(pk=program.pk)).data, status=code)

@@ -134,3 +134,19 @@ def test_the_edit_page_gives_the_start_date_in_the_form_a_date_picker_reads(
     client.force_login(hr_admin.user)
     page = client.get(f"/surveys/programs/{program.pk}/edit/").content.decode()
     assert 'type="date" name="starts_on" value="2026-03-02"' in page
+
+
+def test_the_api_lists_archived_programs_only_when_asked(api, hr_admin, program):
+    services.survey_program_set_archived(program=program, archived=True)
+    api.as_(hr_admin)
+    current = api.get("/api/v1/surveys/").json()
+    names = [item["name"] for item in current.get("results", current)]
+    assert "Billing pulse" not in names
+    archived = api.get("/api/v1/surveys/?archived=true").json()
+    [listed] = archived.get("results", archived)
+    assert listed["name"] == "Billing pulse" and listed["archived_at"] is not None
+    assert api.get(f"/api/v1/surveys/{program.pk}/").status_code == 200
+    bad = api.get("/api/v1/surveys/?archived=maybe")
+    assert bad.status_code == 400 and "archived" in bad.json()["error"]["fields"]
+    resumed = api.patch(f"/api/v1/surveys/{program.pk}/", {"is_active": True}, format="json")
+    assert resumed.status_code == 409
