@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
@@ -143,7 +143,11 @@ def custom_driver_create(*, label: str) -> CustomDriver:
     taken = {value.lower() for value in drivers.driver_labels().values()}
     if label.lower() in taken or drivers.is_driver(code):
         raise ConflictError(f"There is already a driver called {label!r}.", field="label")
-    return CustomDriver.objects.create(code=code, label=label)
+    try:
+        with transaction.atomic():
+            return CustomDriver.objects.create(code=code, label=label)
+    except IntegrityError:  # the same name added at the same moment
+        raise ConflictError(f"There is already a driver called {label!r}.", field="label") from None
 
 
 @transaction.atomic

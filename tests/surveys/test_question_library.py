@@ -153,3 +153,16 @@ def test_the_database_refuses_a_custom_driver_with_a_builtin_code():
 
     with pytest.raises(IntegrityError), transaction.atomic():
         CustomDriver.objects.create(code="wellbeing", label="Wellbeing again")
+
+
+def test_two_people_adding_the_same_driver_at_once_get_a_conflict_not_an_error(monkeypatch):
+    from cxculture.lib.api import ConflictError
+    from surveys import drivers
+
+    services.custom_driver_create(label="Benefits")
+    # The other request's check ran before this one's row was committed: it saw no such driver.
+    monkeypatch.setattr(drivers, "driver_labels", lambda: {})
+    monkeypatch.setattr(drivers, "is_driver", lambda code: False)
+    with pytest.raises(ConflictError, match="already a driver called"):
+        services.custom_driver_create(label="Benefits")
+    assert CustomDriver.objects.count() == 1
