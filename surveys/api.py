@@ -37,27 +37,56 @@ from cxculture.lib.ratelimit import (
 from cxculture.people.models import Team
 from cxculture.people.permissions import IsHRAdmin, IsHRAdminOrReadOnly, viewer_for
 
-from . import selectors, services
+from . import drivers, selectors, services
 from .models import Driver, Question, SurveyProgram, SurveyRun
 
 # --- Serializers -------------------------------------------------------------------------------
 
 
 class QuestionSerializer(serializers.ModelSerializer):
+    driver = serializers.CharField(
+        read_only=True, help_text="A built-in driver or the code of a custom driver."
+    )
+    driver_label = serializers.SerializerMethodField()
+
     class Meta:
         model = Question
-        fields = ["id", "code", "text", "driver", "kind", "options", "is_builtin", "is_active"]
+        fields = [
+            "id",
+            "code",
+            "text",
+            "driver",
+            "driver_label",
+            "kind",
+            "options",
+            "is_builtin",
+            "is_active",
+        ]
         read_only_fields = fields
+
+    def get_driver_label(self, question: Question) -> str:
+        # The labels are read once per request by the view (`driver_labels` in the context).
+        return drivers.driver_label(question.driver, self.context.get("driver_labels"))
 
 
 class QuestionWriteSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=300)
-    driver = serializers.ChoiceField(choices=Driver.choices)
+    driver = serializers.CharField(
+        max_length=30,
+        help_text="A built-in driver (engagement, empowerment, ...) or a custom driver's code.",
+    )
     kind = serializers.ChoiceField(choices=Question.Kind.choices, default=Question.Kind.AGREEMENT)
     options = serializers.ListField(
         child=serializers.CharField(max_length=200), required=False, default=list, max_length=12
     )
     is_active = serializers.BooleanField(required=False)
+
+    def validate_driver(self, value: str) -> str:
+        if not drivers.is_driver(value):
+            raise serializers.ValidationError(
+                f"{value!r} is not a driver: use a built-in driver or add a custom driver first."
+            )
+        return value
 
 
 class ProgramSerializer(serializers.ModelSerializer):
@@ -81,6 +110,7 @@ class ProgramSerializer(serializers.ModelSerializer):
             "questions",
             "is_active",
             "is_organisation_wide",
+            "archived_at",
             "run_count",
             "created_at",
         ]
@@ -463,20 +493,24 @@ class QuestionViewSet(
     def get_queryset(self):
         return selectors.questions_for_viewer(viewer_for(self.request.user))
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "driver_labels": drivers.driver_labels()}
+
     def create(self, request: Request, *args, **kwargs) -> Response:
         incoming = QuestionWriteSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = dict(incoming.validated_data)
         data.pop("is_active", None)
         question = services.question_create(**data)
-        return Response(QuestionSerializer(question).data, status=status.HTTP_201_CREATED)
+        answer = QuestionSerializer(question, context=self.get_serializer_context())
+        return Response(answer.data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args, **kwargs) -> Response:
         question = self.get_object()
         incoming = QuestionWriteSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         question = services.question_update(question=question, **incoming.validated_data)
-        return Response(QuestionSerializer(question).data)
+        return Response(QuestionSerializer(question, context=self.get_serializer_context()).data)
 
 
 @extend_schema_view(
@@ -493,7 +527,24 @@ class SurveyProgramViewSet(viewsets.ModelViewSet):
     filterset_fields = ["is_active", "cadence", "audience"]
 
     def get_queryset(self):
-        return selectors.programs_for_viewer(viewer_for(self.request.user))
+        programs = selectors.programs_for_viewer(viewer_for(self.request.user))
+        if self.action == "list":
+            # Archived programs leave the list (as on the pages); `?archived=true` lists them.
+            archived = self.request.query_params.get("archived", "false").lower()
+            if archived not in ("true", "false"):
+                raise DomainError("Give archived as true or false.", field="archived")
+            programs = programs.filter(archived_at__isnull=archived == "false")
+        return programs
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "archived", bool, description="List archived programs instead of current ones."
+            )
+        ]
+    )
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
 
     def _answer(self, program: SurveyProgram, code: int = status.HTTP_200_OK) -> Response:
         return Response(ProgramSerializer(self.get_queryset().get(pk=program.pk)).data, status=code)
@@ -517,6 +568,7 @@ class SurveyProgramViewSet(viewsets.ModelViewSet):
             program=program,
             teams=data.pop("teams", None),
             questions=data.pop("questions", None),
+            actor=request.user,
             **data,
         )
         return self._answer(program)

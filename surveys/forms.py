@@ -1,9 +1,11 @@
 from django import forms
+from django.urls import reverse_lazy
 
 from cxculture.people.models import Team
 
+from .drivers import driver_choices
 from .models import Question, SurveyProgram
-from .services import MAX_TEXT_LENGTH, AnswerInput
+from .services import MAX_OPTIONS, MAX_TEXT_LENGTH, AnswerInput
 
 AGREEMENT_CHOICES = [
     ("1", "Strongly disagree"),
@@ -15,6 +17,25 @@ AGREEMENT_CHOICES = [
 SCALE_CHOICES = [(str(value), str(value)) for value in range(11)]
 
 
+# Changing who is asked (or k) asks the server again how many people that is.
+AUDIENCE_PREVIEW = {
+    "hx-get": reverse_lazy("surveys:audience-count"),
+    "hx-trigger": "change",
+    "hx-target": "#audience-count",
+    "hx-include": "[name=audience], [name=teams], [name=anonymity_threshold]",
+}
+
+
+class AudienceForm(forms.Form):
+    """The audience fields of a program, to count who would be invited before saving."""
+
+    audience = forms.ChoiceField(choices=SurveyProgram.Audience.choices)
+    teams = forms.ModelMultipleChoiceField(
+        queryset=Team.objects.filter(is_active=True), required=False
+    )
+    anonymity_threshold = forms.IntegerField(min_value=3, max_value=10, required=False)
+
+
 class ProgramForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
@@ -22,18 +43,22 @@ class ProgramForm(forms.Form):
         choices=SurveyProgram.Cadence.choices, initial=SurveyProgram.Cadence.MONTHLY
     )
     starts_on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), help_text="The day the first run opens."
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="The day the first run opens.",
     )
     run_length_days = forms.IntegerField(
         min_value=1, max_value=90, required=False, help_text="Days each run stays open."
     )
     audience = forms.ChoiceField(
-        choices=SurveyProgram.Audience.choices, initial=SurveyProgram.Audience.ORGANISATION
+        choices=SurveyProgram.Audience.choices,
+        initial=SurveyProgram.Audience.ORGANISATION,
+        widget=forms.Select(attrs=AUDIENCE_PREVIEW),
     )
     teams = forms.ModelMultipleChoiceField(
         queryset=Team.objects.filter(is_active=True).order_by("path"),
         required=False,
         help_text="For an audience of chosen teams.",
+        widget=forms.SelectMultiple(attrs=AUDIENCE_PREVIEW),
     )
     is_organisation_wide = forms.BooleanField(
         required=False,
@@ -48,6 +73,7 @@ class ProgramForm(forms.Form):
         min_value=3,
         max_value=10,
         initial=5,
+        widget=forms.NumberInput(attrs=AUDIENCE_PREVIEW),
         help_text="Results are shown only for groups of at least this many respondents.",
     )
     comment_threshold = forms.IntegerField(
@@ -60,6 +86,34 @@ class ProgramForm(forms.Form):
         queryset=Question.objects.filter(is_active=True).order_by("position", "id"),
         widget=forms.CheckboxSelectMultiple,
         help_text="eNPS and engagement items are asked every run; the others rotate.",
+    )
+
+
+class QuestionForm(forms.Form):
+    """A custom question of the library: its wording, how it is answered and what it measures."""
+
+    text = forms.CharField(max_length=300, label="Question")
+    kind = forms.ChoiceField(choices=Question.Kind.choices, initial=Question.Kind.AGREEMENT)
+    options = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text=f"Single choice only: one option a line, 2 to {MAX_OPTIONS}.",
+    )
+    driver = forms.ChoiceField(help_text="What the question measures.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        driver = self.fields["driver"]
+        assert isinstance(driver, forms.ChoiceField)  # noqa: S101 - declared just above
+        driver.choices = driver_choices()
+
+    def clean_options(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["options"].splitlines() if line.strip()]
+
+
+class CustomDriverForm(forms.Form):
+    label = forms.CharField(
+        max_length=60, label="New driver", help_text="For example Benefits or Hybrid work."
     )
 
 

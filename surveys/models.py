@@ -40,6 +40,29 @@ class Driver(models.TextChoices):
     ENPS = "enps", "eNPS"
 
 
+class CustomDriver(models.Model):
+    """A driver HR adds next to the built-in ones (`Driver`), for its own questions.
+
+    Labels of built-in and custom drivers alike come from `surveys.drivers.driver_label`.
+    """
+
+    code = models.SlugField(max_length=30, unique=True)
+    label = models.CharField(max_length=60)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["label", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(code__in=Driver.values), name="survey_custom_driver_not_builtin"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class TenureBand(models.TextChoices):
     UNDER_1 = "lt1", "Under 1 year"
     YEARS_1_2 = "1to2", "1 to 2 years"
@@ -71,7 +94,8 @@ class Question(models.Model):
 
     code = models.SlugField(max_length=60, unique=True)
     text = models.CharField(max_length=300)
-    driver = models.CharField(max_length=30, choices=Driver.choices)
+    # A built-in `Driver` or the code of a `CustomDriver` (surveys.drivers checks which).
+    driver = models.CharField(max_length=30)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.AGREEMENT)
     options = models.JSONField(default=list, blank=True)
     is_builtin = models.BooleanField(default=False, editable=False)
@@ -140,6 +164,8 @@ class SurveyProgram(models.Model):
             "test programme."
         ),
     )
+    # Archived programs leave HR's lists; their runs and results stay. Archiving also pauses.
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

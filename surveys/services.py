@@ -25,7 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
@@ -40,8 +40,10 @@ from cxculture.lib.api import ConflictError, DomainError
 from cxculture.lib.csvio import CSVFileError, RowError, check_size, read_csv
 from cxculture.people.models import Employee, Team
 
+from . import drivers
 from .models import (
     Answer,
+    CustomDriver,
     Driver,
     Invitation,
     Question,
@@ -121,12 +123,33 @@ def _clean_options(kind: str, options: Iterable[str]) -> list[str]:
 
 
 def _check_kind(driver: str, kind: str) -> None:
-    if driver not in Driver.values:
+    if not drivers.is_driver(driver):
         raise DomainError(f"Unknown driver {driver!r}.", field="driver")
     if kind not in Question.Kind.values:
         raise DomainError(f"Unknown kind {kind!r}.", field="kind")
     if driver == Driver.ENPS and kind != Question.Kind.SCALE_0_10:
         raise DomainError("An eNPS question is asked on the 0-10 scale.", field="kind")
+
+
+@transaction.atomic
+def custom_driver_create(*, label: str) -> CustomDriver:
+    """Add a driver of HR's own (e.g. "Benefits") for custom questions to measure."""
+    label = " ".join(label.split())
+    if not label:
+        raise DomainError("Name the driver.", field="label")
+    if len(label) > 60:
+        raise DomainError("A driver's name has at most 60 characters.", field="label")
+    code = slugify(label).replace("-", "_")[:30].strip("_")
+    if not code:
+        raise DomainError("Name the driver with letters or digits.", field="label")
+    taken = {value.lower() for value in drivers.driver_labels().values()}
+    if label.lower() in taken or drivers.is_driver(code):
+        raise ConflictError(f"There is already a driver called {label!r}.", field="label")
+    try:
+        with transaction.atomic():
+            return CustomDriver.objects.create(code=code, label=label)
+    except IntegrityError:  # the same name added at the same moment
+        raise ConflictError(f"There is already a driver called {label!r}.", field="label") from None
 
 
 @transaction.atomic
@@ -300,13 +323,19 @@ def survey_program_update(
     program: SurveyProgram,
     teams: Iterable[Team] | None = None,
     questions: Iterable[Question] | None = None,
+    actor: Any = None,
     **changes: Any,
 ) -> SurveyProgram:
-    """Change a program. Runs already open or closed keep the thresholds they opened with."""
+    """Change a program. Runs already open or closed keep the thresholds they opened with.
+
+    A threshold change is audited as `actor`'s (by default the signed-in user of the request).
+    """
     unknown = set(changes) - set(PROGRAM_FIELDS)
     if unknown:
         raise DomainError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
     program = SurveyProgram.objects.select_for_update().get(pk=program.pk)
+    if changes.get("is_active") and program.archived_at is not None:
+        raise ConflictError("This program is archived; bring it back before resuming it.")
     thresholds = (program.anonymity_threshold, program.comment_threshold)
     for name, value in changes.items():
         setattr(program, name, value)
@@ -324,7 +353,7 @@ def survey_program_update(
     program.save()
     if (program.anonymity_threshold, program.comment_threshold) != thresholds:
         audit_record(
-            actor=None,
+            actor=actor,
             action="survey_threshold_changed",
             target=program,
             details={
@@ -338,6 +367,25 @@ def survey_program_update(
         program.teams.clear()
     elif teams is not None:
         program.teams.set(new_teams)
+    return program
+
+
+@transaction.atomic
+def survey_program_set_archived(*, program: SurveyProgram, archived: bool) -> SurveyProgram:
+    """Archive a program (it leaves the lists, is paused, keeps its runs) or bring it back.
+
+    A program brought back stays paused until HR resumes it.
+    """
+    program = SurveyProgram.objects.select_for_update().get(pk=program.pk)
+    if archived and program.runs.filter(status=SurveyRun.Status.OPEN).exists():
+        raise ConflictError("Close the open run before archiving the program.")
+    if archived and program.archived_at is None:
+        program.archived_at = timezone.now()
+        program.is_active = False
+        program.save(update_fields=["archived_at", "is_active", "updated_at"])
+    elif not archived and program.archived_at is not None:
+        program.archived_at = None
+        program.save(update_fields=["archived_at", "updated_at"])
     return program
 
 
@@ -433,11 +481,18 @@ def survey_run_schedule(
 
 def audience_for(program: SurveyProgram):
     """The active people a program asks, with their teams."""
-    people = Employee.objects.filter(is_active=True, user__is_active=True).select_related("team")
     if program.audience == SurveyProgram.Audience.ORGANISATION:
+        return audience_of(audience=program.audience, teams=())
+    return audience_of(audience=program.audience, teams=list(program.teams.all()))
+
+
+def audience_of(*, audience: str, teams: Sequence[Team]) -> QuerySet[Employee]:
+    """The active people an `audience` of `teams` asks: what a run opens with
+    (`audience_for`) and what HR's audience preview counts before saving."""
+    people = Employee.objects.filter(is_active=True, user__is_active=True).select_related("team")
+    if audience == SurveyProgram.Audience.ORGANISATION:
         return people
-    teams = list(program.teams.all())
-    if program.audience == SurveyProgram.Audience.TEAMS:
+    if audience == SurveyProgram.Audience.TEAMS:
         return people.filter(team__in=teams)
     scope = Q(pk__in=[])
     for team in teams:
@@ -460,6 +515,8 @@ def survey_run_open(*, run: SurveyRun, today: dt.date | None = None) -> SurveyRu
     if run.status != SurveyRun.Status.SCHEDULED:
         raise ConflictError("Only a scheduled run can be opened.", code="run_not_scheduled")
     program = run.program
+    if not program.is_active:
+        raise ConflictError("This program is paused; resume it to open a run.", code="paused")
     run.status = SurveyRun.Status.OPEN
     run.opens_on = today
     run.closes_on = today + dt.timedelta(days=program.run_length_days - 1)

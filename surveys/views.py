@@ -19,13 +19,22 @@ from django.views.decorators.http import require_POST
 
 from cxculture.audit.models import AuditEvent
 from cxculture.audit.services import audit_export
+from cxculture.lib import anonymity
 from cxculture.lib.api import DomainError
 from cxculture.lib.csvio import csv_response
 from cxculture.people.permissions import viewer_for
 
-from . import selectors, services
-from .forms import ProgramForm, ResponseForm, RunImportForm
-from .models import Invitation, SurveyProgram, SurveyRun, TenureBand
+from . import drivers, selectors, services
+from .forms import (
+    AudienceForm,
+    CustomDriverForm,
+    ProgramForm,
+    QuestionForm,
+    ResponseForm,
+    RunImportForm,
+)
+from .models import Driver, Invitation, Question, SurveyProgram, SurveyRun, TenureBand
+from .survey_templates import SURVEY_TEMPLATES, template_initial
 
 
 def _require_hr(request: HttpRequest) -> None:
@@ -43,8 +52,93 @@ def index(request: HttpRequest) -> HttpResponse:
         "open_runs": runs.filter(status=SurveyRun.Status.OPEN),
     }
     if viewer.is_hr_admin:
-        context["programs"] = selectors.programs_for_viewer(viewer)
+        archived = request.GET.get("archived") == "1"
+        context["archived"] = archived
+        context["programs"] = selectors.programs_for_viewer(viewer).filter(
+            archived_at__isnull=not archived
+        )
     return render(request, "surveys/index.html", context)
+
+
+def _form_error(form: Any, exc: DomainError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+def _question_library(request: HttpRequest, form: QuestionForm, driver_form: CustomDriverForm):
+    labels = drivers.driver_labels()
+    questions = selectors.questions_for_viewer(viewer_for(request.user)).order_by(
+        "-is_active", "is_builtin", "position", "id"
+    )
+    rows = [{"question": q, "driver": drivers.driver_label(q.driver, labels)} for q in questions]
+    custom = [(code, label) for code, label in labels.items() if code not in Driver.values]
+    context = {"rows": rows, "form": form, "driver_form": driver_form, "custom_drivers": custom}
+    return render(request, "surveys/question_library.html", context)
+
+
+@login_required
+def question_library(request: HttpRequest) -> HttpResponse:
+    """HR's question library: every question with its driver; add custom questions here."""
+    _require_hr(request)
+    form = QuestionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            question = services.question_create(**form.cleaned_data)
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Added “{question.text}” to the library.")
+            return redirect("surveys:questions")
+    return _question_library(request, form, CustomDriverForm())
+
+
+@login_required
+@require_POST
+def driver_create(request: HttpRequest) -> HttpResponse:
+    _require_hr(request)
+    driver_form = CustomDriverForm(request.POST)
+    if driver_form.is_valid():
+        try:
+            driver = services.custom_driver_create(label=driver_form.cleaned_data["label"])
+        except DomainError as exc:
+            _form_error(driver_form, exc)
+        else:
+            messages.success(request, f"{driver.label} is a driver now.")
+            return redirect("surveys:questions")
+    return _question_library(request, QuestionForm(), driver_form)
+
+
+@login_required
+def question_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_hr(request)
+    question = get_object_or_404(Question, pk=pk)
+    initial = {
+        "text": question.text,
+        "kind": question.kind,
+        "driver": question.driver,
+        "options": "\n".join(question.options),
+    }
+    form = QuestionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.question_update(question=question, **form.cleaned_data)
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "The question is saved.")
+            return redirect("surveys:questions")
+    return render(request, "surveys/question_form.html", {"form": form, "question": question})
+
+
+@login_required
+@require_POST
+def question_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    """Switch a question on or off: off, no program asks it from the next run on."""
+    _require_hr(request)
+    question = get_object_or_404(Question, pk=pk)
+    active = request.POST.get("is_active") == "1"
+    services.question_update(question=question, is_active=active)
+    messages.success(request, f"“{question.text}” is {'back on' if active else 'switched off'}.")
+    return redirect("surveys:questions")
 
 
 @login_required
@@ -62,14 +156,27 @@ def program_create(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"{program.name} is set up.")
                 return redirect("surveys:program-detail", pk=program.pk)
     else:
-        form = ProgramForm(
-            initial={
-                "questions": selectors.questions_for_viewer(viewer_for(request.user)).filter(
-                    is_builtin=True
-                )
-            }
-        )
-    return render(request, "surveys/program_form.html", {"form": form})
+        initial: dict[str, Any] = {
+            "questions": selectors.questions_for_viewer(viewer_for(request.user)).filter(
+                is_builtin=True
+            )
+        }
+        if "template" in request.GET:
+            template = SURVEY_TEMPLATES.get(request.GET["template"])
+            if template is None:
+                raise Http404("There is no survey template of that name.")
+            initial = template_initial(template)
+        form = ProgramForm(initial=initial)
+    return render(
+        request,
+        "surveys/program_form.html",
+        {
+            "form": form,
+            "templates": SURVEY_TEMPLATES.values(),
+            "chosen": request.GET.get("template"),
+            "preview": _form_preview(form),
+        },
+    )
 
 
 @login_required
@@ -77,7 +184,125 @@ def program_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require_hr(request)
     program = get_object_or_404(selectors.programs_for_viewer(viewer_for(request.user)), pk=pk)
     runs = selectors.runs_for_viewer(viewer_for(request.user)).filter(program=program)
-    return render(request, "surveys/program_detail.html", {"program": program, "runs": runs})
+    preview = _audience_preview(
+        program.audience, list(program.teams.all()), program.anonymity_threshold
+    )
+    return render(
+        request,
+        "surveys/program_detail.html",
+        {"program": program, "runs": runs, "preview": preview},
+    )
+
+
+def _audience_preview(audience: str, teams: list[Any], threshold: int | None) -> dict[str, Any]:
+    """How many people a run would invite: counted by the query a run opens with."""
+    invited = services.audience_of(audience=audience, teams=teams).count()
+    k = threshold or anonymity.DEFAULT_THRESHOLD
+    return {"invited": invited, "k": k, "below_k": invited < k}
+
+
+def _form_preview(form: ProgramForm) -> dict[str, Any]:
+    """The preview for the form as it is shown (its submitted or its initial values)."""
+    audience = AudienceForm(
+        {
+            "audience": form["audience"].value(),
+            "teams": [getattr(team, "pk", team) for team in form["teams"].value() or []],
+            "anonymity_threshold": form["anonymity_threshold"].value(),
+        }
+    )
+    if not audience.is_valid():
+        return {}
+    data = audience.cleaned_data
+    return _audience_preview(data["audience"], list(data["teams"]), data["anonymity_threshold"])
+
+
+@login_required
+def audience_count(request: HttpRequest) -> HttpResponse:
+    """The "N people will be invited" line of the program forms, asked again by htmx each
+    time the audience, its teams or k change."""
+    _require_hr(request)
+    form = AudienceForm(request.GET)
+    if not form.is_valid():
+        errors = "; ".join(str(error) for errors in form.errors.values() for error in errors)
+        return render(
+            request, "surveys/_audience_count.html", {"preview": {}, "error": errors}, status=400
+        )
+    data = form.cleaned_data
+    preview = _audience_preview(data["audience"], list(data["teams"]), data["anonymity_threshold"])
+    return render(request, "surveys/_audience_count.html", {"preview": preview})
+
+
+def _program_initial(program: SurveyProgram) -> dict[str, Any]:
+    return {
+        **{name: getattr(program, name) for name in services.PROGRAM_FIELDS},
+        "teams": list(program.teams.all()),
+        "questions": list(program.questions.all()),
+    }
+
+
+@login_required
+def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a program's questions, cadence, audience or thresholds. Runs already open or
+    closed keep their thresholds; a threshold change goes to the audit log."""
+    _require_hr(request)
+    program = get_object_or_404(selectors.programs_for_viewer(viewer_for(request.user)), pk=pk)
+    form = ProgramForm(request.POST or None, initial=_program_initial(program))
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        if data["run_length_days"] is None:
+            data.pop("run_length_days")
+        try:
+            services.survey_program_update(
+                program=program,
+                teams=data.pop("teams"),
+                questions=data.pop("questions"),
+                actor=request.user,
+                **data,
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"{program.name} is saved.")
+            return redirect("surveys:program-detail", pk=program.pk)
+    return render(
+        request,
+        "surveys/program_edit.html",
+        {"form": form, "program": program, "preview": _form_preview(form)},
+    )
+
+
+@login_required
+@require_POST
+def program_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pause a program (no run is scheduled or opened) or resume it."""
+    _require_hr(request)
+    program = get_object_or_404(SurveyProgram, pk=pk)
+    active = request.POST.get("is_active") == "1"
+    try:
+        services.survey_program_update(program=program, is_active=active, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{program.name} is {'running again' if active else 'paused'}.")
+    return redirect("surveys:program-detail", pk=program.pk)
+
+
+@login_required
+@require_POST
+def program_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_hr(request)
+    program = get_object_or_404(SurveyProgram, pk=pk)
+    archived = request.POST.get("archived") == "1"
+    try:
+        services.survey_program_set_archived(program=program, archived=archived)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("surveys:program-detail", pk=program.pk)
+    if archived:
+        messages.success(request, f"{program.name} is archived; its results stay available.")
+        return redirect("surveys:index")
+    messages.success(request, f"{program.name} is back, paused until you resume it.")
+    return redirect("surveys:program-detail", pk=program.pk)
 
 
 @login_required

@@ -1,0 +1,30 @@
+"""Drivers a question can measure: the built-in `Driver` choices and HR's `CustomDriver` rows.
+
+Every label a page, form or API answer shows for a driver comes from `driver_label`, so a
+custom driver reads the same everywhere. Built-in drivers keep their order and come first.
+"""
+
+from .models import CustomDriver, Driver
+
+
+def driver_choices() -> list[tuple[str, str]]:
+    """(code, label) of every driver: the built-in ones, then HR's custom ones by label."""
+    custom = CustomDriver.objects.order_by("label", "id").values_list("code", "label")
+    return [*Driver.choices, *custom]
+
+
+def driver_labels() -> dict[str, str]:
+    return dict(driver_choices())
+
+
+def driver_label(code: str, labels: dict[str, str] | None = None) -> str:
+    """The label of driver `code`; pass `labels` (from `driver_labels`) to label many at once."""
+    if code in Driver.values:
+        return str(Driver(code).label)
+    if labels is None:
+        labels = dict(CustomDriver.objects.filter(code=code).values_list("code", "label"))
+    return labels.get(code, code)
+
+
+def is_driver(code: str) -> bool:
+    return code in Driver.values or CustomDriver.objects.filter(code=code).exists()
