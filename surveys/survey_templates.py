@@ -141,4 +141,7 @@ def template_initial(template: SurveyTemplate) -> dict[str, object]:
         "run_length_days": template.run_length_days,
         "audience": template.audience,
         "questions": template_questions(template),
+        # A lifecycle survey asks a few people at a moment of their own: never the
+        # organisation's latest results.
+        "is_organisation_wide": not template.lifecycle,
     }

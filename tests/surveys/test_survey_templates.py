@@ -25,13 +25,16 @@ def test_the_pulse_template_fills_in_the_new_program_form(client, hr_admin):
     assert sorted(q.code for q in chosen) == sorted(SURVEY_TEMPLATES["pulse"].question_codes)
     html = page.content.decode()
     assert 'value="Pulse"' in html
-    assert html.count("checked") == len(SURVEY_TEMPLATES["pulse"].question_codes)
+    # Its questions, and the box that makes it the organisation's results.
+    assert form["is_organisation_wide"].value() is True
+    assert html.count("checked") == len(SURVEY_TEMPLATES["pulse"].question_codes) + 1
 
 
 def test_a_lifecycle_template_is_aimed_at_chosen_teams(client, hr_admin, org):
     client.force_login(hr_admin.user)
     page = client.get("/surveys/programs/new/?template=exit")
     assert page.context["form"]["audience"].value() == "teams"
+    assert page.context["form"]["is_organisation_wide"].value() is False
     assert "A lifecycle survey" in page.content.decode()
     initial = page.context["form"].initial
     created = client.post(
