@@ -29,7 +29,9 @@ def _closed_run(teams: Sequence[Team], favourable: Sequence[int], opens: dt.date
     engagement = list(Question.objects.filter(code__in=["eng-proud", "eng-motivated", "eng-stay"]))
     for team in teams:
         EmployeeFactory(team=team)
-    program = ProgramFactory(audience="teams", teams=list(teams), questions=engagement)
+    program = ProgramFactory(
+        audience="teams", teams=list(teams), questions=engagement, is_organisation_wide=True
+    )
     run = open_run(program, opens)
     for team, agreeing in zip(teams, favourable, strict=True):
         invitations = Invitation.objects.filter(run=run, team=team).order_by("id")
