@@ -200,8 +200,28 @@ class ResponseReceivedSerializer(serializers.Serializer):
 
 
 class ChangeScoreSerializer(serializers.Serializer):
-    score = serializers.FloatField(allow_null=True)
-    change = serializers.FloatField(allow_null=True)
+    score = serializers.FloatField(
+        allow_null=True,
+        help_text="Rounded to what `answered` supports: a whole number below 100 answers, "
+        "one decimal from 100.",
+    )
+    answered = serializers.IntegerField(
+        allow_null=True,
+        help_text="Answers the figure is computed from (for the engagement index: the fewest "
+        "answers of any of its questions).",
+    )
+    change = serializers.FloatField(
+        allow_null=True, help_text="Since the previous run, as coarse as the coarser figure."
+    )
+
+
+class EnpsScoreSerializer(ChangeScoreSerializer):
+    low = serializers.FloatField(
+        allow_null=True, help_text="95% interval, lower end (normal approximation, >= -100)."
+    )
+    high = serializers.FloatField(
+        allow_null=True, help_text="95% interval, upper end (normal approximation, <= 100)."
+    )
 
 
 class DriverResultSerializer(serializers.Serializer):
@@ -344,7 +364,7 @@ class ResultsSerializer(serializers.Serializer):
     respondents = serializers.IntegerField(allow_null=True)
     participation = ParticipationSerializer(allow_null=True)
     engagement_index = ChangeScoreSerializer(allow_null=True)
-    enps = ChangeScoreSerializer(allow_null=True)
+    enps = EnpsScoreSerializer(allow_null=True)
     drivers = DriverResultSerializer(many=True)
     questions = QuestionResultSerializer(many=True)
     heatmap = HeatmapSerializer(allow_null=True)

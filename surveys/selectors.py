@@ -456,7 +456,7 @@ def _cell_of(row: Mapping[str, Any]) -> Cell:
 # (the plans, per-question figure plans, answer tallies): kept in the cache so that a results
 # page or dashboard does not rebuild the anonymity plan and re-read every answer per request.
 # Bump the version when the gate or the cached shapes change.
-SNAPSHOT_CACHE_VERSION = 4
+SNAPSHOT_CACHE_VERSION = 5
 SNAPSHOT_CACHE_SECONDS = 7 * 24 * 3600
 _FACTS = (
     "_subtree_tallies",
@@ -596,7 +596,7 @@ def _snapshot_to_cache(snapshot: RunSnapshot, stamp: str) -> None:
 
 # A closed run's summary: about 200 kB for 2,000 teams where its snapshot is 6 MB, so a
 # dashboard's trend over a year of runs reads summaries, not snapshots.
-SUMMARY_CACHE_VERSION = 1
+SUMMARY_CACHE_VERSION = 2
 _SUMMARY_FACTS = ("parents", "paths", "invited", "responded")
 
 
@@ -914,7 +914,13 @@ def scores(
     - A question's favourable share is favourable answers / answers given (skips don't count).
     - The engagement index is the mean of the engagement items' favourable shares.
     - A driver's favourable share pools its items' answers; its mean uses 1-5 items only.
-    - eNPS = % promoters (9-10) - % detractors (0-6) over the eNPS answers.
+    - eNPS = % promoters (9-10) - % detractors (0-6) over the eNPS answers, with its 95%
+      interval (`stats.enps_interval`).
+
+    Every figure is rounded to what its number of answers supports (`stats.percent_digits`,
+    `stats.mean_digits`) and carries that number: a driver's pooled answers, the eNPS answers,
+    and for the engagement index the fewest answers of any of its items (the index is no more
+    precise than its least answered item).
 
     `shown` holds the ids of the questions whose figures the group may show
     (`RunSnapshot.shown_questions`: the question's own anonymity plan over its answerers).
@@ -938,6 +944,7 @@ def scores(
         return shown is None or question.pk in shown
 
     engagement_shares: list[float] = []
+    engagement_answered: list[int] = []
     engagement_ok = True
     enps, enps_ok = Tally(), True
     drivers: dict[str, dict[str, int]] = {}
@@ -951,6 +958,7 @@ def scores(
             continue
         if question.driver == Driver.ENGAGEMENT and tally.answered:
             engagement_shares.append(favourable_count(question, tally) / tally.answered)
+            engagement_answered.append(tally.answered)
             engagement_ok = engagement_ok and ok
         entry = drivers.setdefault(
             question.driver, {"answered": 0, "favourable": 0, "sum15": 0, "n15": 0}
@@ -962,26 +970,40 @@ def scores(
         if question.kind == Question.Kind.AGREEMENT:
             entry["sum15"] += tally.total
             entry["n15"] += tally.answered
-    engagement = None
+    engagement = engagement_n = None
     if engagement_shares and engagement_ok:
-        engagement = round(100 * sum(engagement_shares) / len(engagement_shares), 2)
+        engagement_n = min(engagement_answered)
+        engagement = stats.round_percent(
+            100 * sum(engagement_shares) / len(engagement_shares), engagement_n
+        )
+    enps_shown = enps_ok and anonymity.figure_shown(enps.answered, k)
     enps_score = (
-        stats.enps_from_counts(enps.ge9, enps.le6, enps.answered)
-        if enps_ok and anonymity.figure_shown(enps.answered, k)
+        stats.round_percent(
+            stats.enps_from_counts(enps.ge9, enps.le6, enps.answered), enps.answered
+        )
+        if enps_shown
         else None
     )
+    enps_interval = stats.enps_interval(enps.ge9, enps.le6, enps.answered) if enps_shown else None
     driver_scores = {}
     for driver, entry in drivers.items():
         figure = driver not in blocked and anonymity.figure_shown(entry["answered"], k)
         driver_scores[driver] = {
-            "favourable": stats.share(entry["favourable"], entry["answered"]) if figure else None,
-            "mean": stats.rounded(stats.mean_from(entry["sum15"], entry["n15"]))
+            "favourable": stats.percent(entry["favourable"], entry["answered"]) if figure else None,
+            "mean": stats.round_mean(stats.mean_from(entry["sum15"], entry["n15"]), entry["n15"])
             if figure
             else None,
             "answered": entry["answered"] if figure else None,
             "reason": _figure_reason(figure),
         }
-    return {"engagement_index": engagement, "enps": enps_score, "drivers": driver_scores}
+    return {
+        "engagement_index": engagement,
+        "engagement_answered": engagement_n,
+        "enps": enps_score,
+        "enps_answered": enps.answered if enps_shown else None,
+        "enps_interval": enps_interval,
+        "drivers": driver_scores,
+    }
 
 
 def question_scores(
@@ -1019,14 +1041,18 @@ def question_scores(
         }
         if visible and question.kind == Question.Kind.SINGLE_CHOICE:
             row["options"] = [
-                {"option": option, "share": stats.share(counts.get(option, 0), answered)}
+                {"option": option, "share": stats.percent(counts.get(option, 0), answered)}
                 for option in question.options
             ]
         elif visible:
-            row["favourable"] = stats.share(favourable_count(question, tally), tally.answered)
-            row["mean"] = stats.rounded(stats.mean_from(tally.total, tally.answered))
+            row["favourable"] = stats.percent(favourable_count(question, tally), tally.answered)
+            row["mean"] = stats.round_mean(
+                stats.mean_from(tally.total, tally.answered), tally.answered
+            )
             if question.driver == Driver.ENPS:
-                row["enps"] = stats.enps_from_counts(tally.ge9, tally.le6, tally.answered)
+                row["enps"] = stats.round_percent(
+                    stats.enps_from_counts(tally.ge9, tally.le6, tally.answered), tally.answered
+                )
         rows.append(row)
     return rows
 
@@ -1063,7 +1089,7 @@ def group_participation(snapshot: RunSnapshot, group: Group) -> dict[str, Any] |
         nodes = [group.node, *snapshot.descendants(group.node)]
     invited = sum(snapshot.invited.get(node, 0) for node in nodes)
     responded = sum(snapshot.responded.get(node, 0) for node in nodes)
-    return {"invited": invited, "responded": responded, "rate": stats.share(responded, invited)}
+    return {"invited": invited, "responded": responded, "rate": stats.percent(responded, invited)}
 
 
 def _driver_columns(questions: Iterable[Question]) -> list[str]:
@@ -1232,22 +1258,29 @@ def run_results(viewer: Viewer, run: SurveyRun, query: ResultsQuery) -> dict[str
         previous = _previous_scores(run, group)
         result["previous_run"] = previous["run"] if previous else None
         old = previous["scores"] if previous else None
+        interval = current["enps_interval"]
         result["engagement_index"] = {
             "score": current["engagement_index"],
-            "change": stats.change(current["engagement_index"], old and old["engagement_index"]),
+            "answered": current["engagement_answered"],
+            "change": _change(current, old, "engagement_index", "engagement_answered"),
         }
         result["enps"] = {
             "score": current["enps"],
-            "change": stats.change(current["enps"], old and old["enps"]),
+            "answered": current["enps_answered"],
+            "low": interval[0] if interval else None,
+            "high": interval[1] if interval else None,
+            "change": _change(current, old, "enps", "enps_answered"),
         }
         result["drivers"] = [
             {
                 "driver": driver,
                 "label": Driver(driver).label,
                 **current["drivers"][driver],
-                "change": stats.change(
-                    current["drivers"][driver]["favourable"],
-                    old and old["drivers"].get(driver, {}).get("favourable"),
+                "change": _change(
+                    current["drivers"][driver],
+                    old and old["drivers"].get(driver),
+                    "favourable",
+                    "answered",
                 ),
             }
             for driver in columns
@@ -1262,6 +1295,20 @@ def run_results(viewer: Viewer, run: SurveyRun, query: ResultsQuery) -> dict[str
         result["heatmap"] = team_heatmap(viewer, snapshot, group, heat_columns)
         result["breakdowns"] = _breakdowns(snapshot, group)
     return result
+
+
+def _change(
+    current: Mapping[str, Any], old: Mapping[str, Any] | None, figure: str, answered: str
+) -> float | None:
+    """A figure's change since the previous run, as coarse as the coarser of the two."""
+    if not old or current.get(figure) is None or old.get(figure) is None:
+        return None
+    return stats.change_between(
+        current[figure],
+        old[figure],
+        n_current=current[answered] or 0,
+        n_previous=old[answered] or 0,
+    )
 
 
 def _previous_scores(run: SurveyRun, group: Group) -> dict[str, Any] | None:
@@ -1451,29 +1498,51 @@ def run_participation(viewer: Viewer, run: SurveyRun) -> dict[str, Any]:
 
 
 def results_csv_rows(results: Mapping[str, Any]) -> list[list[Any]]:
-    """The aggregates of `run_results` as rows (no comments: aggregates only)."""
+    """The aggregates of `run_results` as rows (no comments: aggregates only).
+
+    `respondents` is the group's; `answers` is the n the figure is computed from, where it is
+    known (the figures are the ones the page and API show, rounded to what n supports)."""
     hidden = "not shown"
-    rows: list[list[Any]] = [["section", "group", "measure", "value", "respondents", "note"]]
+    rows: list[list[Any]] = [
+        ["section", "group", "measure", "value", "respondents", "answers", "note"]
+    ]
     label = results["group"]["label"]
     if not results["reportable"]:
-        rows.append(["summary", label, "respondents", hidden, "", results["reason"]])
+        rows.append(["summary", label, "respondents", hidden, "", "", results["reason"]])
     else:
         n = results["respondents"]
+        index, enps = results["engagement_index"], results["enps"]
         rows.append(
             [
                 "summary",
                 label,
                 "engagement index (% favourable)",
-                results["engagement_index"]["score"],
+                index["score"],
                 n,
+                index.get("answered") or "",
                 "",
             ]
         )
-        rows.append(["summary", label, "eNPS", results["enps"]["score"], n, ""])
+        interval = (
+            f"95% interval {enps['low']} to {enps['high']}" if enps.get("low") is not None else ""
+        )
+        rows.append(
+            ["summary", label, "eNPS", enps["score"], n, enps.get("answered") or "", interval]
+        )
         for driver in results["drivers"]:
             value = hidden if driver["favourable"] is None else driver["favourable"]
             note = driver.get("reason") or ""
-            rows.append(["driver", label, f"{driver['label']} (% favourable)", value, n, note])
+            rows.append(
+                [
+                    "driver",
+                    label,
+                    f"{driver['label']} (% favourable)",
+                    value,
+                    n,
+                    driver.get("answered") or "",
+                    note,
+                ]
+            )
         for question in results["questions"]:
             value = (
                 question["enps"] if question["driver"] == Driver.ENPS else question["favourable"]
@@ -1485,57 +1554,40 @@ def results_csv_rows(results: Mapping[str, Any]) -> list[list[Any]]:
                     label,
                     question["text"],
                     value if shown else hidden,
+                    n,
                     question["answered"] if shown else "",
                     "" if shown else question["reason"],
                 ]
             )
     if results["participation"]:
         part = results["participation"]
-        rows.append(["participation", label, "invited", part["invited"], "", ""])
-        rows.append(["participation", label, "responded", part["responded"], "", ""])
+        rows.append(["participation", label, "invited", part["invited"], "", "", ""])
+        rows.append(["participation", label, "responded", part["responded"], "", "", ""])
     if results["heatmap"]:
         for row in results["heatmap"]["rows"]:
             if not row["shown"]:
-                rows.append(["team", row["name"], "respondents", hidden, "", row["reason"]])
+                rows.append(["team", row["name"], "respondents", hidden, "", "", row["reason"]])
                 continue
-            rows.append(
-                [
-                    "team",
-                    row["name"],
-                    "engagement index (% favourable)",
-                    row["engagement_index"],
-                    row["respondents"],
-                    "",
-                ]
-            )
-            rows.append(["team", row["name"], "eNPS", row["enps"], row["respondents"], ""])
-            for column in results["heatmap"]["columns"]:
-                rows.append(
-                    [
-                        "team",
-                        row["name"],
-                        f"{column['label']} (% favourable)",
-                        row["cells"][column["driver"]],
-                        row["respondents"],
-                        "",
-                    ]
-                )
+            measures = [
+                ("engagement index (% favourable)", row["engagement_index"]),
+                ("eNPS", row["enps"]),
+                *(
+                    (f"{column['label']} (% favourable)", row["cells"][column["driver"]])
+                    for column in results["heatmap"]["columns"]
+                ),
+            ]
+            for measure, value in measures:
+                rows.append(["team", row["name"], measure, value, row["respondents"], "", ""])
     for row in results["breakdowns"]:
         name = f"{ATTRIBUTE_LABELS[row['attribute']]}: {row['label']}"
         if not row["shown"]:
-            rows.append(["attribute", name, "respondents", hidden, "", row["reason"]])
+            rows.append(["attribute", name, "respondents", hidden, "", "", row["reason"]])
             continue
-        rows.append(
-            [
-                "attribute",
-                name,
-                "engagement index (% favourable)",
-                row["engagement_index"],
-                row["respondents"],
-                "",
-            ]
-        )
-        rows.append(["attribute", name, "eNPS", row["enps"], row["respondents"], ""])
+        for measure, value in (
+            ("engagement index (% favourable)", row["engagement_index"]),
+            ("eNPS", row["enps"]),
+        ):
+            rows.append(["attribute", name, measure, value, row["respondents"], "", ""])
     return rows
 
 
