@@ -312,11 +312,32 @@ class QuestionCommentsSerializer(serializers.Serializer):
     items = serializers.ListField(child=serializers.CharField())
 
 
+class PooledFromSerializer(serializers.Serializer):
+    team = serializers.IntegerField(allow_null=True)
+    label = serializers.CharField()  # type: ignore[assignment]
+
+
 class CommentsSerializer(serializers.Serializer):
     shown = serializers.BooleanField()
     reason = serializers.CharField(allow_null=True)
     items = serializers.ListField(child=serializers.CharField())
     by_question = QuestionCommentsSerializer(many=True)
+    pooled_from = PooledFromSerializer(
+        allow_null=True,
+        help_text="Set when the group has too few responses for comments of its own: the "
+        "comments are those of this nearest team above it.",
+    )
+
+
+class TrendPointSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    sequence = serializers.IntegerField()
+    closes_on = serializers.DateField()
+    shown = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    respondents = serializers.IntegerField(allow_null=True)
+    engagement_index = serializers.FloatField(allow_null=True)
+    enps = serializers.FloatField(allow_null=True)
 
 
 class ImpactItemSerializer(serializers.Serializer):
@@ -372,6 +393,11 @@ class ResultsSerializer(serializers.Serializer):
     comments = CommentsSerializer()
     driver_impact = DriverImpactSerializer(allow_null=True)
     previous_run = PreviousRunSerializer(allow_null=True)
+    trend = TrendPointSerializer(
+        many=True,
+        help_text="The group's figures at each closed run of the programme up to this one "
+        "(oldest first), each through that run's anonymity gate.",
+    )
 
 
 class ParticipationRowSerializer(serializers.Serializer):

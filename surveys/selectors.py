@@ -1097,7 +1097,37 @@ def _driver_columns(questions: Iterable[Question]) -> list[str]:
     return [driver for driver in Driver.values if driver in present]
 
 
+def _pooled_comment_group(snapshot: RunSnapshot, group: Group) -> Group | None:
+    """Where a small team's comments come from: the nearest team above it (for a team's direct
+    members: its subtree first) whose comments the comment plan shows, when the group's own
+    results are shown (k respondents). The organisation as a whole is never a pool."""
+    if not snapshot.plan.decide(group).shown:
+        return None
+    node: Any = group.node
+    candidates = [node] if group.kind == TEAM and snapshot.has_children(node) else []
+    seen = {node}
+    parent = snapshot.parents.get(node)
+    while parent is not None and parent not in seen:
+        seen.add(parent)
+        candidates.append(parent)
+        parent = snapshot.parents.get(parent)
+    for candidate in candidates:
+        if candidate in (ORGANISATION, UNASSIGNED):
+            continue
+        pool = Group(SUBTREE, candidate)
+        if snapshot.comment_plan.decide(pool).shown:
+            return pool
+    return None
+
+
 def _comments(snapshot: RunSnapshot, group: Group) -> dict[str, Any]:
+    """A group's comments, when the comment plan shows it (comment threshold respondents).
+
+    Small teams: a team with k respondents but fewer than the comment threshold gets the pooled
+    comments of the nearest team above it that has enough (`_pooled_comment_group`), said to be
+    from that team ("Comments from Support"). They are that team's comments exactly as its own
+    page shows them, a group the comment plan shows, so nothing new can be subtracted; and, as
+    everywhere, without any attribute."""
     run = snapshot.run
     if group.filters:
         return {
@@ -1105,11 +1135,26 @@ def _comments(snapshot: RunSnapshot, group: Group) -> dict[str, Any]:
             "reason": "Comments are never shown with filters.",
             "items": [],
             "by_question": [],
+            "pooled_from": None,
         }
+    pooled_from = None
     decision = snapshot.comment_plan.decide(Group(group.kind, group.node))
     if not decision.shown:
-        reason = f"{HIDDEN_REASON} (comments need {run.comment_threshold} responses)"
-        return {"shown": False, "reason": reason, "items": [], "by_question": []}
+        pool = _pooled_comment_group(snapshot, group)
+        if pool is None:
+            reason = f"{HIDDEN_REASON} (comments need {run.comment_threshold} responses)"
+            return {
+                "shown": False,
+                "reason": reason,
+                "items": [],
+                "by_question": [],
+                "pooled_from": None,
+            }
+        group = pool
+        pooled_from = {
+            "team": pool.node if isinstance(pool.node, int) else None,
+            "label": group_label(snapshot, pool),
+        }
     group_q = _group_q(snapshot, group)
     answer_q = _group_q(snapshot, group, "response__")
     assert group_q is not None and answer_q is not None  # noqa: S101 - shown groups exist
@@ -1142,6 +1187,7 @@ def _comments(snapshot: RunSnapshot, group: Group) -> dict[str, Any]:
         "reason": None,
         "items": shuffled(general, "comment"),
         "by_question": by_question,
+        "pooled_from": pooled_from,
     }
 
 
@@ -1249,6 +1295,7 @@ def run_results(viewer: Viewer, run: SurveyRun, query: ResultsQuery) -> dict[str
         "comments": _comments(snapshot, group),
         "driver_impact": None,
         "previous_run": None,
+        "trend": group_trend(run, group),
     }
     if decision.shown:
         tallies = snapshot.group_tallies(group)
@@ -1309,6 +1356,60 @@ def _change(
         n_current=current[answered] or 0,
         n_previous=old[answered] or 0,
     )
+
+
+TREND_RUNS = 8  # the last closed runs of a programme a trend shows
+
+
+def group_trend(run: SurveyRun, group: Group) -> list[dict[str, Any]]:
+    """The group's figures at each closed run of the run's programme up to this one (the last
+    TREND_RUNS, oldest first), each through that run's own gate: a run where the group was
+    hidden (or not asked) is a point with no figure and the one neutral reason. No trend with
+    filters. Read from the runs' summaries (`run_summaries`): one query for the runs, one for
+    their stamps, one cache read; a team's direct members (a team with teams below it) need
+    that run's snapshot, as a summary holds subtrees only."""
+    if group.filters:
+        return []
+    runs = list(
+        SurveyRun.objects.filter(
+            program_id=run.program_id,
+            status=SurveyRun.Status.CLOSED,
+            sequence__lte=run.sequence,
+        ).order_by("-sequence")[:TREND_RUNS]
+    )[::-1]
+    summaries = run_summaries(runs)
+    points = []
+    for past in runs:
+        summary = summaries[past.pk]
+        k = past.anonymity_threshold
+        if group.kind == TEAM and summary.has_children(group.node):
+            snapshot = run_snapshot(past, with_invitations=False)
+            decision = snapshot.plan.decide(group)
+            scored = group_scores(snapshot, group) if decision.shown else {}
+            figures = TeamFigures(
+                shown=decision.shown,
+                reason=_reason(decision, k),
+                respondents=decision.respondents if decision.shown else None,
+                engagement_index=scored.get("engagement_index"),
+                enps=scored.get("enps"),
+            )
+        elif group.node in summary.parents or group.node == ORGANISATION:
+            figures = group_figures(summary, group.node)
+        else:
+            figures = TeamFigures(shown=False, reason=HIDDEN_REASON)
+        points.append(
+            {
+                "run": past.pk,
+                "sequence": past.sequence,
+                "closes_on": past.closes_on,
+                "shown": figures.shown,
+                "reason": figures.reason,
+                "respondents": figures.respondents,
+                "engagement_index": figures.engagement_index,
+                "enps": figures.enps,
+            }
+        )
+    return points
 
 
 def _previous_scores(run: SurveyRun, group: Group) -> dict[str, Any] | None:
@@ -1615,9 +1716,11 @@ def latest_closed_run_for_viewer(viewer: Viewer) -> SurveyRun | None:
 
 def headline_for(viewer: Viewer, run: SurveyRun) -> dict[str, Any]:
     """The group the results page opens on for the viewer, in a few figures: engagement index,
-    eNPS and the strongest and weakest driver — all through the gate, or the reason why not.
+    eNPS and the strongest and weakest driver — all through the gate, or the reason why not —
+    and the group's trend over the programme's closed runs (`group_trend`).
 
-    Four queries (the snapshot without invitations, and the group's tallies)."""
+    Four queries (the snapshot without invitations, and the group's tallies), and three for the
+    trend."""
     snapshot = run_snapshot(run, with_invitations=False)
     k = run.anonymity_threshold
     headline: dict[str, Any] = {
@@ -1635,6 +1738,7 @@ def headline_for(viewer: Viewer, run: SurveyRun) -> dict[str, Any]:
         "enps": None,
         "top_driver": None,
         "bottom_driver": None,
+        "trend": [],
     }
     try:
         group = default_group(viewer, snapshot)
@@ -1646,6 +1750,8 @@ def headline_for(viewer: Viewer, run: SurveyRun) -> dict[str, Any]:
         "team": group.node if isinstance(group.node, int) else None,
         "label": group_label(snapshot, group),
     }
+    # A small team's figures move a lot from run to run: its manager sees them over the runs.
+    headline["trend"] = group_trend(run, group)
     decision = snapshot.plan.decide(group)
     if not decision.shown:
         headline["reason"] = _reason(decision, k)

@@ -25,8 +25,9 @@ QUESTIONS = ("eng-proud", "rec-noticed", "ena-tools", "enps")
 # Measured (20 for an employee, 19 for a manager, the same at both sizes): the session and user
 # (2), the viewer (3), the team size, the managed teams or the organisation counts, recognition
 # (3), points (1), the survey waiting (1), the latest run (1), its snapshot and tallies (4 to 7,
-# fewer once the surveys cache holds the closed run), actions (2) and prompts (1).
-HOME_QUERIES = 22
+# fewer once the surveys cache holds the closed run), the trend over the programme's runs (the
+# runs and their stamps: 2), actions (2) and prompts (1).
+HOME_QUERIES = 24
 
 
 @pytest.fixture

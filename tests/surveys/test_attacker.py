@@ -206,7 +206,10 @@ def collect(api, hr_admin, scenario):
         if data["reportable"]:
             published[key] = (data["respondents"], data["engagement_index"], data["enps"])
         if data["comments"]["shown"]:
-            comments[key] = sorted(data["comments"]["items"])
+            pool = data["comments"]["pooled_from"]
+            # A small team shows the comments of the nearest team above it with enough.
+            comment_key = key if pool is None else ("subtree", pool["team"], ())
+            comments[comment_key] = sorted(data["comments"]["items"])
         for row in (data["heatmap"] or {}).get("rows", []):
             if row["shown"]:
                 published[("subtree", row["team"], ())] = (
