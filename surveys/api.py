@@ -273,8 +273,28 @@ class ResponseReceivedSerializer(serializers.Serializer):
 
 
 class ChangeScoreSerializer(serializers.Serializer):
-    score = serializers.FloatField(allow_null=True)
-    change = serializers.FloatField(allow_null=True)
+    score = serializers.FloatField(
+        allow_null=True,
+        help_text="Rounded to what `answered` supports: a whole number below 100 answers, "
+        "one decimal from 100.",
+    )
+    answered = serializers.IntegerField(
+        allow_null=True,
+        help_text="Answers the figure is computed from (for the engagement index: the fewest "
+        "answers of any of its questions).",
+    )
+    change = serializers.FloatField(
+        allow_null=True, help_text="Since the previous run, as coarse as the coarser figure."
+    )
+
+
+class EnpsScoreSerializer(ChangeScoreSerializer):
+    low = serializers.FloatField(
+        allow_null=True, help_text="95% interval, lower end (normal approximation, >= -100)."
+    )
+    high = serializers.FloatField(
+        allow_null=True, help_text="95% interval, upper end (normal approximation, <= 100)."
+    )
 
 
 class DriverResultSerializer(serializers.Serializer):
@@ -365,11 +385,32 @@ class QuestionCommentsSerializer(serializers.Serializer):
     items = serializers.ListField(child=serializers.CharField())
 
 
+class PooledFromSerializer(serializers.Serializer):
+    team = serializers.IntegerField(allow_null=True)
+    label = serializers.CharField()  # type: ignore[assignment]
+
+
 class CommentsSerializer(serializers.Serializer):
     shown = serializers.BooleanField()
     reason = serializers.CharField(allow_null=True)
     items = serializers.ListField(child=serializers.CharField())
     by_question = QuestionCommentsSerializer(many=True)
+    pooled_from = PooledFromSerializer(
+        allow_null=True,
+        help_text="Set when the group has too few responses for comments of its own: the "
+        "comments are those of this nearest team above it.",
+    )
+
+
+class TrendPointSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    sequence = serializers.IntegerField()
+    closes_on = serializers.DateField()
+    shown = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    respondents = serializers.IntegerField(allow_null=True)
+    engagement_index = serializers.FloatField(allow_null=True)
+    enps = serializers.FloatField(allow_null=True)
 
 
 class ImpactItemSerializer(serializers.Serializer):
@@ -417,7 +458,7 @@ class ResultsSerializer(serializers.Serializer):
     respondents = serializers.IntegerField(allow_null=True)
     participation = ParticipationSerializer(allow_null=True)
     engagement_index = ChangeScoreSerializer(allow_null=True)
-    enps = ChangeScoreSerializer(allow_null=True)
+    enps = EnpsScoreSerializer(allow_null=True)
     drivers = DriverResultSerializer(many=True)
     questions = QuestionResultSerializer(many=True)
     heatmap = HeatmapSerializer(allow_null=True)
@@ -425,6 +466,11 @@ class ResultsSerializer(serializers.Serializer):
     comments = CommentsSerializer()
     driver_impact = DriverImpactSerializer(allow_null=True)
     previous_run = PreviousRunSerializer(allow_null=True)
+    trend = TrendPointSerializer(
+        many=True,
+        help_text="The group's figures at each closed run of the programme up to this one "
+        "(oldest first), each through that run's anonymity gate.",
+    )
 
 
 class ParticipationRowSerializer(serializers.Serializer):

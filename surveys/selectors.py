@@ -456,7 +456,7 @@ def _cell_of(row: Mapping[str, Any]) -> Cell:
 # (the plans, per-question figure plans, answer tallies): kept in the cache so that a results
 # page or dashboard does not rebuild the anonymity plan and re-read every answer per request.
 # Bump the version when the gate or the cached shapes change.
-SNAPSHOT_CACHE_VERSION = 4
+SNAPSHOT_CACHE_VERSION = 5
 SNAPSHOT_CACHE_SECONDS = 7 * 24 * 3600
 _FACTS = (
     "_subtree_tallies",
@@ -596,7 +596,7 @@ def _snapshot_to_cache(snapshot: RunSnapshot, stamp: str) -> None:
 
 # A closed run's summary: about 200 kB for 2,000 teams where its snapshot is 6 MB, so a
 # dashboard's trend over a year of runs reads summaries, not snapshots.
-SUMMARY_CACHE_VERSION = 1
+SUMMARY_CACHE_VERSION = 2
 _SUMMARY_FACTS = ("parents", "paths", "invited", "responded")
 
 
@@ -914,7 +914,13 @@ def scores(
     - A question's favourable share is favourable answers / answers given (skips don't count).
     - The engagement index is the mean of the engagement items' favourable shares.
     - A driver's favourable share pools its items' answers; its mean uses 1-5 items only.
-    - eNPS = % promoters (9-10) - % detractors (0-6) over the eNPS answers.
+    - eNPS = % promoters (9-10) - % detractors (0-6) over the eNPS answers, with its 95%
+      interval (`stats.enps_interval`).
+
+    Every figure is rounded to what its number of answers supports (`stats.percent_digits`,
+    `stats.mean_digits`) and carries that number: a driver's pooled answers, the eNPS answers,
+    and for the engagement index the fewest answers of any of its items (the index is no more
+    precise than its least answered item).
 
     `shown` holds the ids of the questions whose figures the group may show
     (`RunSnapshot.shown_questions`: the question's own anonymity plan over its answerers).
@@ -938,6 +944,7 @@ def scores(
         return shown is None or question.pk in shown
 
     engagement_shares: list[float] = []
+    engagement_answered: list[int] = []
     engagement_ok = True
     enps, enps_ok = Tally(), True
     drivers: dict[str, dict[str, int]] = {}
@@ -951,6 +958,7 @@ def scores(
             continue
         if question.driver == Driver.ENGAGEMENT and tally.answered:
             engagement_shares.append(favourable_count(question, tally) / tally.answered)
+            engagement_answered.append(tally.answered)
             engagement_ok = engagement_ok and ok
         entry = drivers.setdefault(
             question.driver, {"answered": 0, "favourable": 0, "sum15": 0, "n15": 0}
@@ -962,26 +970,40 @@ def scores(
         if question.kind == Question.Kind.AGREEMENT:
             entry["sum15"] += tally.total
             entry["n15"] += tally.answered
-    engagement = None
+    engagement = engagement_n = None
     if engagement_shares and engagement_ok:
-        engagement = round(100 * sum(engagement_shares) / len(engagement_shares), 2)
+        engagement_n = min(engagement_answered)
+        engagement = stats.round_percent(
+            100 * sum(engagement_shares) / len(engagement_shares), engagement_n
+        )
+    enps_shown = enps_ok and anonymity.figure_shown(enps.answered, k)
     enps_score = (
-        stats.enps_from_counts(enps.ge9, enps.le6, enps.answered)
-        if enps_ok and anonymity.figure_shown(enps.answered, k)
+        stats.round_percent(
+            stats.enps_from_counts(enps.ge9, enps.le6, enps.answered), enps.answered
+        )
+        if enps_shown
         else None
     )
+    enps_interval = stats.enps_interval(enps.ge9, enps.le6, enps.answered) if enps_shown else None
     driver_scores = {}
     for driver, entry in drivers.items():
         figure = driver not in blocked and anonymity.figure_shown(entry["answered"], k)
         driver_scores[driver] = {
-            "favourable": stats.share(entry["favourable"], entry["answered"]) if figure else None,
-            "mean": stats.rounded(stats.mean_from(entry["sum15"], entry["n15"]))
+            "favourable": stats.percent(entry["favourable"], entry["answered"]) if figure else None,
+            "mean": stats.round_mean(stats.mean_from(entry["sum15"], entry["n15"]), entry["n15"])
             if figure
             else None,
             "answered": entry["answered"] if figure else None,
             "reason": _figure_reason(figure),
         }
-    return {"engagement_index": engagement, "enps": enps_score, "drivers": driver_scores}
+    return {
+        "engagement_index": engagement,
+        "engagement_answered": engagement_n,
+        "enps": enps_score,
+        "enps_answered": enps.answered if enps_shown else None,
+        "enps_interval": enps_interval,
+        "drivers": driver_scores,
+    }
 
 
 def question_scores(
@@ -1019,14 +1041,18 @@ def question_scores(
         }
         if visible and question.kind == Question.Kind.SINGLE_CHOICE:
             row["options"] = [
-                {"option": option, "share": stats.share(counts.get(option, 0), answered)}
+                {"option": option, "share": stats.percent(counts.get(option, 0), answered)}
                 for option in question.options
             ]
         elif visible:
-            row["favourable"] = stats.share(favourable_count(question, tally), tally.answered)
-            row["mean"] = stats.rounded(stats.mean_from(tally.total, tally.answered))
+            row["favourable"] = stats.percent(favourable_count(question, tally), tally.answered)
+            row["mean"] = stats.round_mean(
+                stats.mean_from(tally.total, tally.answered), tally.answered
+            )
             if question.driver == Driver.ENPS:
-                row["enps"] = stats.enps_from_counts(tally.ge9, tally.le6, tally.answered)
+                row["enps"] = stats.round_percent(
+                    stats.enps_from_counts(tally.ge9, tally.le6, tally.answered), tally.answered
+                )
         rows.append(row)
     return rows
 
@@ -1063,7 +1089,7 @@ def group_participation(snapshot: RunSnapshot, group: Group) -> dict[str, Any] |
         nodes = [group.node, *snapshot.descendants(group.node)]
     invited = sum(snapshot.invited.get(node, 0) for node in nodes)
     responded = sum(snapshot.responded.get(node, 0) for node in nodes)
-    return {"invited": invited, "responded": responded, "rate": stats.share(responded, invited)}
+    return {"invited": invited, "responded": responded, "rate": stats.percent(responded, invited)}
 
 
 def _driver_columns(questions: Iterable[Question]) -> list[str]:
@@ -1071,7 +1097,37 @@ def _driver_columns(questions: Iterable[Question]) -> list[str]:
     return [driver for driver in Driver.values if driver in present]
 
 
+def _pooled_comment_group(snapshot: RunSnapshot, group: Group) -> Group | None:
+    """Where a small team's comments come from: the nearest team above it (for a team's direct
+    members: its subtree first) whose comments the comment plan shows, when the group's own
+    results are shown (k respondents). The organisation as a whole is never a pool."""
+    if not snapshot.plan.decide(group).shown:
+        return None
+    node: Any = group.node
+    candidates = [node] if group.kind == TEAM and snapshot.has_children(node) else []
+    seen = {node}
+    parent = snapshot.parents.get(node)
+    while parent is not None and parent not in seen:
+        seen.add(parent)
+        candidates.append(parent)
+        parent = snapshot.parents.get(parent)
+    for candidate in candidates:
+        if candidate in (ORGANISATION, UNASSIGNED):
+            continue
+        pool = Group(SUBTREE, candidate)
+        if snapshot.comment_plan.decide(pool).shown:
+            return pool
+    return None
+
+
 def _comments(snapshot: RunSnapshot, group: Group) -> dict[str, Any]:
+    """A group's comments, when the comment plan shows it (comment threshold respondents).
+
+    Small teams: a team with k respondents but fewer than the comment threshold gets the pooled
+    comments of the nearest team above it that has enough (`_pooled_comment_group`), said to be
+    from that team ("Comments from Support"). They are that team's comments exactly as its own
+    page shows them, a group the comment plan shows, so nothing new can be subtracted; and, as
+    everywhere, without any attribute."""
     run = snapshot.run
     if group.filters:
         return {
@@ -1079,11 +1135,26 @@ def _comments(snapshot: RunSnapshot, group: Group) -> dict[str, Any]:
             "reason": "Comments are never shown with filters.",
             "items": [],
             "by_question": [],
+            "pooled_from": None,
         }
+    pooled_from = None
     decision = snapshot.comment_plan.decide(Group(group.kind, group.node))
     if not decision.shown:
-        reason = f"{HIDDEN_REASON} (comments need {run.comment_threshold} responses)"
-        return {"shown": False, "reason": reason, "items": [], "by_question": []}
+        pool = _pooled_comment_group(snapshot, group)
+        if pool is None:
+            reason = f"{HIDDEN_REASON} (comments need {run.comment_threshold} responses)"
+            return {
+                "shown": False,
+                "reason": reason,
+                "items": [],
+                "by_question": [],
+                "pooled_from": None,
+            }
+        group = pool
+        pooled_from = {
+            "team": pool.node if isinstance(pool.node, int) else None,
+            "label": group_label(snapshot, pool),
+        }
     group_q = _group_q(snapshot, group)
     answer_q = _group_q(snapshot, group, "response__")
     assert group_q is not None and answer_q is not None  # noqa: S101 - shown groups exist
@@ -1116,6 +1187,7 @@ def _comments(snapshot: RunSnapshot, group: Group) -> dict[str, Any]:
         "reason": None,
         "items": shuffled(general, "comment"),
         "by_question": by_question,
+        "pooled_from": pooled_from,
     }
 
 
@@ -1223,6 +1295,7 @@ def run_results(viewer: Viewer, run: SurveyRun, query: ResultsQuery) -> dict[str
         "comments": _comments(snapshot, group),
         "driver_impact": None,
         "previous_run": None,
+        "trend": group_trend(run, group),
     }
     if decision.shown:
         tallies = snapshot.group_tallies(group)
@@ -1232,22 +1305,29 @@ def run_results(viewer: Viewer, run: SurveyRun, query: ResultsQuery) -> dict[str
         previous = _previous_scores(run, group)
         result["previous_run"] = previous["run"] if previous else None
         old = previous["scores"] if previous else None
+        interval = current["enps_interval"]
         result["engagement_index"] = {
             "score": current["engagement_index"],
-            "change": stats.change(current["engagement_index"], old and old["engagement_index"]),
+            "answered": current["engagement_answered"],
+            "change": _change(current, old, "engagement_index", "engagement_answered"),
         }
         result["enps"] = {
             "score": current["enps"],
-            "change": stats.change(current["enps"], old and old["enps"]),
+            "answered": current["enps_answered"],
+            "low": interval[0] if interval else None,
+            "high": interval[1] if interval else None,
+            "change": _change(current, old, "enps", "enps_answered"),
         }
         result["drivers"] = [
             {
                 "driver": driver,
                 "label": Driver(driver).label,
                 **current["drivers"][driver],
-                "change": stats.change(
-                    current["drivers"][driver]["favourable"],
-                    old and old["drivers"].get(driver, {}).get("favourable"),
+                "change": _change(
+                    current["drivers"][driver],
+                    old and old["drivers"].get(driver),
+                    "favourable",
+                    "answered",
                 ),
             }
             for driver in columns
@@ -1262,6 +1342,74 @@ def run_results(viewer: Viewer, run: SurveyRun, query: ResultsQuery) -> dict[str
         result["heatmap"] = team_heatmap(viewer, snapshot, group, heat_columns)
         result["breakdowns"] = _breakdowns(snapshot, group)
     return result
+
+
+def _change(
+    current: Mapping[str, Any], old: Mapping[str, Any] | None, figure: str, answered: str
+) -> float | None:
+    """A figure's change since the previous run, as coarse as the coarser of the two."""
+    if not old or current.get(figure) is None or old.get(figure) is None:
+        return None
+    return stats.change_between(
+        current[figure],
+        old[figure],
+        n_current=current[answered] or 0,
+        n_previous=old[answered] or 0,
+    )
+
+
+TREND_RUNS = 8  # the last closed runs of a programme a trend shows
+
+
+def group_trend(run: SurveyRun, group: Group) -> list[dict[str, Any]]:
+    """The group's figures at each closed run of the run's programme up to this one (the last
+    TREND_RUNS, oldest first), each through that run's own gate: a run where the group was
+    hidden (or not asked) is a point with no figure and the one neutral reason. No trend with
+    filters. Read from the runs' summaries (`run_summaries`): one query for the runs, one for
+    their stamps, one cache read; a team's direct members (a team with teams below it) need
+    that run's snapshot, as a summary holds subtrees only."""
+    if group.filters:
+        return []
+    runs = list(
+        SurveyRun.objects.filter(
+            program_id=run.program_id,
+            status=SurveyRun.Status.CLOSED,
+            sequence__lte=run.sequence,
+        ).order_by("-sequence")[:TREND_RUNS]
+    )[::-1]
+    summaries = run_summaries(runs)
+    points = []
+    for past in runs:
+        summary = summaries[past.pk]
+        k = past.anonymity_threshold
+        if group.kind == TEAM and summary.has_children(group.node):
+            snapshot = run_snapshot(past, with_invitations=False)
+            decision = snapshot.plan.decide(group)
+            scored = group_scores(snapshot, group) if decision.shown else {}
+            figures = TeamFigures(
+                shown=decision.shown,
+                reason=_reason(decision, k),
+                respondents=decision.respondents if decision.shown else None,
+                engagement_index=scored.get("engagement_index"),
+                enps=scored.get("enps"),
+            )
+        elif group.node in summary.parents or group.node == ORGANISATION:
+            figures = group_figures(summary, group.node)
+        else:
+            figures = TeamFigures(shown=False, reason=HIDDEN_REASON)
+        points.append(
+            {
+                "run": past.pk,
+                "sequence": past.sequence,
+                "closes_on": past.closes_on,
+                "shown": figures.shown,
+                "reason": figures.reason,
+                "respondents": figures.respondents,
+                "engagement_index": figures.engagement_index,
+                "enps": figures.enps,
+            }
+        )
+    return points
 
 
 def _previous_scores(run: SurveyRun, group: Group) -> dict[str, Any] | None:
@@ -1451,29 +1599,51 @@ def run_participation(viewer: Viewer, run: SurveyRun) -> dict[str, Any]:
 
 
 def results_csv_rows(results: Mapping[str, Any]) -> list[list[Any]]:
-    """The aggregates of `run_results` as rows (no comments: aggregates only)."""
+    """The aggregates of `run_results` as rows (no comments: aggregates only).
+
+    `respondents` is the group's; `answers` is the n the figure is computed from, where it is
+    known (the figures are the ones the page and API show, rounded to what n supports)."""
     hidden = "not shown"
-    rows: list[list[Any]] = [["section", "group", "measure", "value", "respondents", "note"]]
+    rows: list[list[Any]] = [
+        ["section", "group", "measure", "value", "respondents", "answers", "note"]
+    ]
     label = results["group"]["label"]
     if not results["reportable"]:
-        rows.append(["summary", label, "respondents", hidden, "", results["reason"]])
+        rows.append(["summary", label, "respondents", hidden, "", "", results["reason"]])
     else:
         n = results["respondents"]
+        index, enps = results["engagement_index"], results["enps"]
         rows.append(
             [
                 "summary",
                 label,
                 "engagement index (% favourable)",
-                results["engagement_index"]["score"],
+                index["score"],
                 n,
+                index.get("answered") or "",
                 "",
             ]
         )
-        rows.append(["summary", label, "eNPS", results["enps"]["score"], n, ""])
+        interval = (
+            f"95% interval {enps['low']} to {enps['high']}" if enps.get("low") is not None else ""
+        )
+        rows.append(
+            ["summary", label, "eNPS", enps["score"], n, enps.get("answered") or "", interval]
+        )
         for driver in results["drivers"]:
             value = hidden if driver["favourable"] is None else driver["favourable"]
             note = driver.get("reason") or ""
-            rows.append(["driver", label, f"{driver['label']} (% favourable)", value, n, note])
+            rows.append(
+                [
+                    "driver",
+                    label,
+                    f"{driver['label']} (% favourable)",
+                    value,
+                    n,
+                    driver.get("answered") or "",
+                    note,
+                ]
+            )
         for question in results["questions"]:
             value = (
                 question["enps"] if question["driver"] == Driver.ENPS else question["favourable"]
@@ -1485,57 +1655,40 @@ def results_csv_rows(results: Mapping[str, Any]) -> list[list[Any]]:
                     label,
                     question["text"],
                     value if shown else hidden,
+                    n,
                     question["answered"] if shown else "",
                     "" if shown else question["reason"],
                 ]
             )
     if results["participation"]:
         part = results["participation"]
-        rows.append(["participation", label, "invited", part["invited"], "", ""])
-        rows.append(["participation", label, "responded", part["responded"], "", ""])
+        rows.append(["participation", label, "invited", part["invited"], "", "", ""])
+        rows.append(["participation", label, "responded", part["responded"], "", "", ""])
     if results["heatmap"]:
         for row in results["heatmap"]["rows"]:
             if not row["shown"]:
-                rows.append(["team", row["name"], "respondents", hidden, "", row["reason"]])
+                rows.append(["team", row["name"], "respondents", hidden, "", "", row["reason"]])
                 continue
-            rows.append(
-                [
-                    "team",
-                    row["name"],
-                    "engagement index (% favourable)",
-                    row["engagement_index"],
-                    row["respondents"],
-                    "",
-                ]
-            )
-            rows.append(["team", row["name"], "eNPS", row["enps"], row["respondents"], ""])
-            for column in results["heatmap"]["columns"]:
-                rows.append(
-                    [
-                        "team",
-                        row["name"],
-                        f"{column['label']} (% favourable)",
-                        row["cells"][column["driver"]],
-                        row["respondents"],
-                        "",
-                    ]
-                )
+            measures = [
+                ("engagement index (% favourable)", row["engagement_index"]),
+                ("eNPS", row["enps"]),
+                *(
+                    (f"{column['label']} (% favourable)", row["cells"][column["driver"]])
+                    for column in results["heatmap"]["columns"]
+                ),
+            ]
+            for measure, value in measures:
+                rows.append(["team", row["name"], measure, value, row["respondents"], "", ""])
     for row in results["breakdowns"]:
         name = f"{ATTRIBUTE_LABELS[row['attribute']]}: {row['label']}"
         if not row["shown"]:
-            rows.append(["attribute", name, "respondents", hidden, "", row["reason"]])
+            rows.append(["attribute", name, "respondents", hidden, "", "", row["reason"]])
             continue
-        rows.append(
-            [
-                "attribute",
-                name,
-                "engagement index (% favourable)",
-                row["engagement_index"],
-                row["respondents"],
-                "",
-            ]
-        )
-        rows.append(["attribute", name, "eNPS", row["enps"], row["respondents"], ""])
+        for measure, value in (
+            ("engagement index (% favourable)", row["engagement_index"]),
+            ("eNPS", row["enps"]),
+        ):
+            rows.append(["attribute", name, measure, value, row["respondents"], "", ""])
     return rows
 
 
@@ -1567,9 +1720,11 @@ def latest_closed_run_for_viewer(viewer: Viewer) -> SurveyRun | None:
 
 def headline_for(viewer: Viewer, run: SurveyRun) -> dict[str, Any]:
     """The group the results page opens on for the viewer, in a few figures: engagement index,
-    eNPS and the strongest and weakest driver — all through the gate, or the reason why not.
+    eNPS and the strongest and weakest driver — all through the gate, or the reason why not —
+    and the group's trend over the programme's closed runs (`group_trend`).
 
-    Four queries (the snapshot without invitations, and the group's tallies)."""
+    Four queries (the snapshot without invitations, and the group's tallies), and three for the
+    trend."""
     snapshot = run_snapshot(run, with_invitations=False)
     k = run.anonymity_threshold
     headline: dict[str, Any] = {
@@ -1587,6 +1742,7 @@ def headline_for(viewer: Viewer, run: SurveyRun) -> dict[str, Any]:
         "enps": None,
         "top_driver": None,
         "bottom_driver": None,
+        "trend": [],
     }
     try:
         group = default_group(viewer, snapshot)
@@ -1598,6 +1754,8 @@ def headline_for(viewer: Viewer, run: SurveyRun) -> dict[str, Any]:
         "team": group.node if isinstance(group.node, int) else None,
         "label": group_label(snapshot, group),
     }
+    # A small team's figures move a lot from run to run: its manager sees them over the runs.
+    headline["trend"] = group_trend(run, group)
     decision = snapshot.plan.decide(group)
     if not decision.shown:
         headline["reason"] = _reason(decision, k)

@@ -23,7 +23,7 @@ one plan, so combining the views of several people reveals nothing more):
 1. Team subtrees ("this team and below") with complementary suppression (`laminar_visible`):
    a subtree is shown only with at least k respondents; for each subtree shown, the part not
    covered by its shown sub-subtrees (its direct members plus hidden children) must hold 0 or
-   at least k, otherwise the next-smallest shown child is hidden too, until it does.
+   at least k, otherwise the smallest shown child whose hiding makes it so is hidden too.
 2. Direct members of a team ("this team only"), when the team has sub-teams.
 3. Attribute filters for the whole organisation: one attribute at a time, values from the
    largest (so hiding small values leaves a remainder of 0 or at least k), then combinations
@@ -222,9 +222,17 @@ def laminar_visible(
     `parents` maps every node to its parent (None for the top). A node is shown with at least k
     respondents; then, for each shown node, its *remainder* (respondents not in a shown
     descendant: its direct members and hidden children) must be 0 or at least k. If it is not,
-    the shown nearest descendant with the smallest remainder (then the smallest subtree) is
-    hidden as well and its remainder joins, until the rule holds. Deepest nodes are settled
-    first, so hiding a child never breaks a node already settled.
+    a shown nearest descendant is hidden as well and its remainder joins, until the rule holds:
+
+    - the one that loses least: the smallest subtree among those whose remainder alone makes
+      the node's remainder at least k (hiding a 29-response team, not a 107-response shift);
+    - when no one hiding is enough (every candidate's remainder is 0: its people are all in
+      shown teams below it), the one with the smallest remainder, then the smallest subtree.
+
+    Either way the hidden groups together hold at least k, so the same people are protected.
+    Deepest nodes are settled first, so hiding a child never breaks a node already settled.
+    The choice depends on counts and ids only, so every viewer (and `coarsen_for_storage`)
+    gets the same plan.
     """
     children: dict[Hashable, list[Hashable]] = defaultdict(list)
     for node, parent in parents.items():
@@ -250,9 +258,13 @@ def laminar_visible(
     for node in sorted(parents, key=lambda n: (-depth[n], str(n))):
         if node not in shown:
             continue
-        while not _safe(remainder(node), k):
-            below = nearest_shown(node)
-            victim = min(below, key=lambda c: (remainder(c), subtree_counts.get(c, 0), str(c)))
+        while not _safe(left := remainder(node), k):
+            below = [(child, remainder(child)) for child in nearest_shown(node)]
+            enough = [(child, own) for child, own in below if left + own >= k]
+            if enough:
+                victim = min(enough, key=lambda c: (subtree_counts.get(c[0], 0), str(c[0])))[0]
+            else:
+                victim = min(below, key=lambda c: (c[1], subtree_counts.get(c[0], 0), str(c[0])))[0]
             shown.discard(victim)
     return shown
 

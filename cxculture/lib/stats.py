@@ -1,13 +1,15 @@
 """The few statistics that results pages need, as small pure functions.
 
 Scores are computed from counts and sums (which SQL aggregates produce) as well as from plain
-lists of values (which tests and small callers have). Percentages are rounded to 2 decimals, the
-way they are shown. Every function returns None where there is nothing to compute, so callers
-never divide by zero.
+lists of values (which tests and small callers have). `share` rounds to 2 decimals; survey
+figures are rounded to what their number of answers supports (`percent`, `round_percent`,
+`round_mean`: see "Precision" below). Every function returns None where there is nothing to
+compute, so callers never divide by zero.
 """
 
 import math
 from collections.abc import Iterable, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 
 PROMOTER_MIN = 9  # 9-10 on a 0-10 scale
 DETRACTOR_MAX = 6  # 0-6 on a 0-10 scale
@@ -64,6 +66,85 @@ def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
         return None
     sxy = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
     return max(-1.0, min(1.0, sxy / math.sqrt(sxx * syy)))
+
+
+# --- Precision: a figure is rounded to what its number of answers supports ------------------------
+#
+# One answer moves a percentage by 100/n points: 14 points on 7 answers, 1 point on 100. Showing
+# 71.43% on 7 answers claims a precision the sample does not have, so survey figures are rounded
+# by the number of answers n they are computed from:
+#
+# - percentages (favourable shares, option shares, engagement index, eNPS and its interval,
+#   participation rates): whole numbers below 100 answers, one decimal from 100; never two;
+# - means on the 1-5 scale: one decimal below 30 answers, two from 30;
+# - a change between two runs: as coarse as the coarser of the two figures.
+#
+# Halves round up (71.5 -> 72), as people round by hand. A whole number is returned as an int, so
+# pages, the API and CSV files print "71", not "71.0".
+
+PERCENT_ONE_DECIMAL_FROM = 100
+MEAN_TWO_DECIMALS_FROM = 30
+
+
+def percent_digits(n: int) -> int:
+    """Decimals a percentage computed from `n` answers is shown with."""
+    return 1 if n >= PERCENT_ONE_DECIMAL_FROM else 0
+
+
+def mean_digits(n: int) -> int:
+    """Decimals a 1-5 mean computed from `n` answers is shown with."""
+    return 2 if n >= MEAN_TWO_DECIMALS_FROM else 1
+
+
+def round_half_up(value: float | None, digits: int) -> float | None:
+    if value is None:
+        return None
+    exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return int(exact) if digits == 0 else float(exact)
+
+
+def round_percent(value: float | None, n: int) -> float | None:
+    return round_half_up(value, percent_digits(n))
+
+
+def round_mean(value: float | None, n: int) -> float | None:
+    return round_half_up(value, mean_digits(n))
+
+
+def percent(part: int, whole: int) -> float | None:
+    """`part` out of `whole` as a percentage, rounded to what `whole` answers support."""
+    return round_percent(100 * part / whole, whole) if whole else None
+
+
+def change_between(
+    current: float | None, previous: float | None, *, n_current: int, n_previous: int
+) -> float | None:
+    """A change between two rounded percentages, no finer than the coarser of them."""
+    if current is None or previous is None:
+        return None
+    return round_half_up(
+        current - previous, min(percent_digits(n_current), percent_digits(n_previous))
+    )
+
+
+def enps_interval(
+    promoters: int, detractors: int, answered: int, *, z: float | None = None
+) -> tuple[float, float] | None:
+    """95% interval of an eNPS by the normal approximation: with p and d the shares of
+    promoters and detractors, the variance of one answer's score (+1, 0 or -1) is
+    p + d - (p - d)^2, so the standard error of p - d is sqrt((p + d - (p - d)^2) / n).
+    In points (-100 to 100), clipped to [-100, 100] and rounded as the eNPS itself."""
+    if not answered:
+        return None
+    spread_z = Z_95 if z is None else z
+    p, d = promoters / answered, detractors / answered
+    centre = p - d
+    error = math.sqrt(max(0.0, p + d - centre * centre) / answered)
+    low = max(-100.0, 100 * (centre - spread_z * error))
+    high = min(100.0, 100 * (centre + spread_z * error))
+    rounded_low, rounded_high = round_percent(low, answered), round_percent(high, answered)
+    assert rounded_low is not None and rounded_high is not None  # noqa: S101 - numbers in
+    return (rounded_low, rounded_high)
 
 
 def rounded(value: float | None, digits: int = 2) -> float | None:

@@ -229,7 +229,7 @@ def test_hr_syncs_the_directory_approves_a_redemption_reads_results_and_checks_t
     assert "Whole organisation" in session.page.locator(".lead").inner_text()
     assert session.page.locator(".stats .stat").nth(2).inner_text() == "6"
     recognition = session.page.locator('#drivers-table tr[data-driver="recognition"]')
-    assert "25.0%" in recognition.inner_text()
+    assert "25%" in recognition.inner_text()
     session.shows("hr-journey-results")
 
     # The audit log holds the approval and the sync.

@@ -393,6 +393,40 @@ def test_a_unanimous_team_is_shown_neither_directly_nor_as_parent_minus_sibling(
 # --- What is stored ------------------------------------------------------------------------------
 
 
+def test_suppression_hides_the_smallest_subtree_that_protects_the_remainder():
+    # The outside test's shape: a department with 3 direct members, a 107-response shift whose
+    # own remainder (5 direct members) is the smallest, and a 29-response team. Hiding either
+    # makes the department's remainder safe; hiding the 29 loses least.
+    parents = {
+        "dept": None,
+        "shift": "dept",
+        "early": "shift",
+        "late": "shift",
+        "team": "dept",
+        "other": None,
+    }
+    counts = {"early": 50, "late": 52, "shift": 107, "team": 29, "dept": 3 + 107 + 29, "other": 20}
+    visible = laminar_visible(parents, counts, 5)
+    assert "shift" in visible and "team" not in visible
+    assert {"dept", "early", "late", "other"} <= visible
+    # The department's figure still protects its three direct members (3 + 29 >= 5).
+    plan = build_plan(
+        parents=parents,
+        cells=cells(dept=3, shift=5, early=50, late=52, team=29, other=20),
+        k=5,
+    )
+    assert [shown(plan, SUBTREE, n) for n in ("dept", "shift", "team")] == [True, True, False]
+
+
+def test_suppression_falls_back_to_the_old_rule_when_no_single_child_is_enough():
+    # top has 2 direct members; x and y hold nobody beyond their shown teams, so hiding either
+    # alone adds nobody to top's remainder. The old rule (smallest remainder, then smallest
+    # subtree) hides x; then hiding x1 (6) is enough, and y keeps its figure.
+    parents = {"top": None, "x": "top", "x1": "x", "x2": "x", "y": "top", "y1": "y", "y2": "y"}
+    counts = {"x1": 6, "x2": 7, "y1": 8, "y2": 9, "x": 13, "y": 17, "top": 32}
+    assert laminar_visible(parents, counts, 5) == {"top", "x2", "y", "y1", "y2"}
+
+
 def test_storage_keeps_every_stored_combination_at_0_or_k_and_shown_subtrees_whole():
     rng = random.Random(7)
     for _ in range(200):

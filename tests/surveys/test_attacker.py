@@ -206,7 +206,10 @@ def collect(api, hr_admin, scenario):
         if data["reportable"]:
             published[key] = (data["respondents"], data["engagement_index"], data["enps"])
         if data["comments"]["shown"]:
-            comments[key] = sorted(data["comments"]["items"])
+            pool = data["comments"]["pooled_from"]
+            # A small team shows the comments of the nearest team above it with enough.
+            comment_key = key if pool is None else ("subtree", pool["team"], ())
+            comments[comment_key] = sorted(data["comments"]["items"])
         for row in (data["heatmap"] or {}).get("rows", []):
             if row["shown"]:
                 published[("subtree", row["team"], ())] = (
@@ -272,11 +275,11 @@ def test_no_group_under_k_can_be_recovered_from_everything_hr_sees(api, hr_admin
 
     # The CSV export holds the same figures and hides the same teams.
     rows = list(csv.reader(io.StringIO(csv_text)))
-    assert rows[0] == ["section", "group", "measure", "value", "respondents", "note"]
+    assert rows[0] == ["section", "group", "measure", "value", "respondents", "answers", "note"]
     team_ids = {team.name: team.pk for team in teams.values()}
     team_rows = [row for row in rows[1:] if row[0] == "team"]
     assert team_rows
-    for _section, group, _measure, value, respondents, _note in team_rows:
+    for _section, group, _measure, value, respondents, _answers, _note in team_rows:
         if value == "not shown":
             assert ("subtree", team_ids[group], ()) not in published
         else:

@@ -49,5 +49,5 @@ def test_results_csv_is_utf8_with_a_bom_and_keeps_a_non_ascii_team_name(
     assert response.content.startswith(codecs.BOM_UTF8)
     assert response.content.count(codecs.BOM_UTF8) == 1
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0] == ["section", "group", "measure", "value", "respondents", "note"]
+    assert rows[0] == ["section", "group", "measure", "value", "respondents", "answers", "note"]
     assert TEAM in {row[1] for row in rows[1:] if row[0] == "team"}

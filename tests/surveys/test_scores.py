@@ -38,31 +38,32 @@ def results(api, person, run, **params):
     return response.json()
 
 
-def test_enps_matches_the_hand_computed_value(api, hr_admin, closed_run):
+def test_enps_matches_the_hand_computed_value_rounded_to_what_six_answers_support(
+    api, hr_admin, closed_run
+):
     data = results(api, hr_admin, closed_run)
     assert data["respondents"] == 6
-    assert data["enps"]["score"] == -66.67
+    # 1 promoter, 5 detractors of 6: -66.67, shown whole on 6 answers, with its 95% interval
+    # -66.67 +- 1.96 * sqrt((1 - 4/9) / 6) * 100, clipped at -100.
+    assert data["enps"] == {"score": -67, "answered": 6, "low": -100, "high": -7, "change": None}
     enps_row = next(q for q in data["questions"] if q["driver"] == Driver.ENPS)
-    assert (enps_row["answered"], enps_row["enps"], enps_row["mean"]) == (6, -66.67, 3.83)
+    # mean 23 / 6 = 3.83: one decimal below 30 answers
+    assert (enps_row["answered"], enps_row["enps"], enps_row["mean"]) == (6, -67, 3.8)
 
 
 def test_favourable_share_counts_only_people_who_answered(api, hr_admin, closed_run):
     data = results(api, hr_admin, closed_run)
     proud = next(q for q in data["questions"] if q["id"] == question("eng-proud").pk)
-    assert (proud["answered"], proud["favourable"], proud["mean"]) == (5, 60.0, 3.4)
+    assert (proud["answered"], proud["favourable"], proud["mean"]) == (5, 60, 3.4)
 
 
 def test_engagement_index_is_the_mean_of_the_items_favourable_shares(api, hr_admin, closed_run):
     data = results(api, hr_admin, closed_run)
-    # (60 + 50 + 83.33) / 3
-    assert data["engagement_index"]["score"] == 64.44
+    # (60 + 50 + 83.33) / 3 = 64.44, whole: its least answered item has 5 answers
+    assert data["engagement_index"] == {"score": 64, "answered": 5, "change": None}
     engagement = next(d for d in data["drivers"] if d["driver"] == Driver.ENGAGEMENT)
-    # pooled: 11 favourable of 17 answers; mean of the 1-5 answers 61 / 17
-    assert (engagement["favourable"], engagement["mean"], engagement["answered"]) == (
-        64.71,
-        3.59,
-        17,
-    )
+    # pooled: 11 favourable of 17 answers (64.71); mean of the 1-5 answers 61 / 17 (3.59)
+    assert (engagement["favourable"], engagement["mean"], engagement["answered"]) == (65, 3.6, 17)
 
 
 def test_a_figure_answered_by_fewer_than_k_is_not_shown(api, hr_admin, opens):
@@ -100,8 +101,9 @@ def test_change_is_against_the_previous_closed_run_of_the_program(api, hr_admin,
             answer(invitation, day, enps=value)
         runs.append(services.survey_run_close(run=run, today=day))
     first, second = (results(api, hr_admin, run) for run in runs)
-    assert first["enps"] == {"score": 60.0, "change": None}
-    assert second["enps"] == {"score": 100.0, "change": 40.0}
+    # 60 +- 1.96 * sqrt((0.6 - 0.36) / 5) * 100, clipped at 100; all promoters: no spread
+    assert first["enps"] == {"score": 60, "answered": 5, "low": 17, "high": 100, "change": None}
+    assert second["enps"] == {"score": 100, "answered": 5, "low": 100, "high": 100, "change": 40}
     assert second["previous_run"]["id"] == runs[0].pk
 
 
@@ -155,3 +157,55 @@ def test_bad_parameters_are_a_400_not_a_500(api, hr_admin, closed_run, params):
     response = api.as_(hr_admin).get(f"/api/v1/survey-runs/{closed_run.pk}/results/", params)
     assert response.status_code == 400
     assert response.json()["error"]["fields"]
+
+
+def test_seven_answers_show_71_percent_alike_on_the_page_in_the_api_and_in_the_csv(
+    api, client, hr_admin, opens
+):
+    team = TeamFactory(name="Seven")
+    for _ in range(8):  # the eighth never answers
+        EmployeeFactory(team=team)
+    run = open_run(ProgramFactory(audience="teams", teams=[team]), opens)
+    proud = [5, 5, 4, 4, 5, 2, 1]  # 5 favourable of 7: 71.43%; mean 26 / 7 = 3.71
+    enps = [10, 9, 8, 7, 3, 9, 10]
+    invitations = Invitation.objects.filter(run=run).order_by("id")[:7]
+    for invitation, pride, score in zip(invitations, proud, enps, strict=True):
+        answer(invitation, opens, eng_proud=pride, enps=score)
+    run = services.survey_run_close(run=run, today=opens)
+
+    data = results(api, hr_admin, run)
+    row = next(q for q in data["questions"] if q["id"] == question("eng-proud").pk)
+    assert (row["answered"], row["favourable"], row["mean"]) == (7, 71, 3.7)
+    assert data["engagement_index"] == {"score": 71, "answered": 7, "change": None}
+    assert data["enps"]["answered"] == 7
+
+    csv_text = api.as_(hr_admin).get(f"/api/v1/survey-runs/{run.pk}/results.csv").content
+    lines = [line for line in csv_text.decode("utf-8-sig").splitlines() if "proud" in line]
+    assert lines and all(",71,7,7," in line for line in lines), lines
+    assert "71.43" not in csv_text.decode("utf-8-sig")
+
+    client.force_login(hr_admin.user)
+    page = client.get(f"/surveys/runs/{run.pk}/results/").content.decode()
+    assert "71%" in page and "71.43" not in page and "71.4" not in page
+    assert 'data-field="engagement-n">n = 7 answers<' in page
+    low, high = data["enps"]["low"], data["enps"]["high"]
+    assert f"95% interval {low:g} to {high:g}" in page
+
+
+@pytest.mark.django_db
+def test_a_figure_on_100_answers_or_more_has_one_decimal_and_a_mean_on_30_two():
+    from surveys.selectors import Tally, question_scores, scores
+
+    proud, enps = question("eng-proud"), question("enps")
+    tallies = {
+        proud.pk: Tally(answered=150, total=571, ge4=101),  # 67.33%, mean 3.807
+        enps.pk: Tally(answered=150, ge9=61, le6=30),  # 40.67 - 20 = 20.67
+    }
+    figures = scores([proud, enps], tallies, 5)
+    assert figures["engagement_index"] == 67.3
+    assert figures["enps"] == 20.7
+    # 20.67 +- 1.96 * sqrt((0.6067 - 0.2067^2) / 150) * 100 = 20.67 +- 12.03
+    assert figures["enps_interval"] == (8.6, 32.7)
+    assert figures["drivers"][Driver.ENGAGEMENT]["mean"] == 3.81
+    (row,) = [r for r in question_scores([proud], tallies, {}, 5) if r["id"] == proud.pk]
+    assert (row["favourable"], row["mean"]) == (67.3, 3.81)
