@@ -38,7 +38,7 @@ from cxculture.people.models import Team
 from cxculture.people.permissions import IsHRAdmin, IsHRAdminOrReadOnly, viewer_for
 
 from . import drivers, selectors, services
-from .models import Driver, Question, SurveyProgram, SurveyRun
+from .models import Question, SurveyProgram, SurveyRun
 
 # --- Serializers -------------------------------------------------------------------------------
 
@@ -298,7 +298,7 @@ class EnpsScoreSerializer(ChangeScoreSerializer):
 
 
 class DriverResultSerializer(serializers.Serializer):
-    driver = serializers.ChoiceField(choices=Driver.choices)
+    driver = serializers.CharField(help_text="A built-in driver's code or one HR defined.")
     label = serializers.CharField()  # type: ignore[assignment]
     favourable = serializers.FloatField(allow_null=True)
     mean = serializers.FloatField(allow_null=True)
@@ -315,7 +315,7 @@ class OptionShareSerializer(serializers.Serializer):
 class QuestionResultSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     text = serializers.CharField()
-    driver = serializers.ChoiceField(choices=Driver.choices)
+    driver = serializers.CharField(help_text="A built-in driver's code or one HR defined.")
     kind = serializers.ChoiceField(choices=Question.Kind.choices)
     shown = serializers.BooleanField()
     reason = serializers.CharField(allow_null=True, help_text="Why the figure is hidden.")
@@ -333,7 +333,7 @@ class ParticipationSerializer(serializers.Serializer):
 
 
 class HeatmapColumnSerializer(serializers.Serializer):
-    driver = serializers.ChoiceField(choices=Driver.choices)
+    driver = serializers.CharField(help_text="A built-in driver's code or one HR defined.")
     label = serializers.CharField()  # type: ignore[assignment]
 
 
@@ -414,7 +414,7 @@ class TrendPointSerializer(serializers.Serializer):
 
 
 class ImpactItemSerializer(serializers.Serializer):
-    driver = serializers.ChoiceField(choices=Driver.choices)
+    driver = serializers.CharField(help_text="A built-in driver's code or one HR defined.")
     label = serializers.CharField()  # type: ignore[assignment]
     correlation = serializers.FloatField(allow_null=True)
     respondents = serializers.IntegerField(allow_null=True)

@@ -29,6 +29,7 @@ from cxculture.lib.api import ConflictError, DomainError
 from cxculture.people.models import Team
 from cxculture.people.permissions import Viewer
 
+from .drivers import driver_label
 from .models import (
     Answer,
     Driver,
@@ -1093,8 +1094,10 @@ def group_participation(snapshot: RunSnapshot, group: Group) -> dict[str, Any] |
 
 
 def _driver_columns(questions: Iterable[Question]) -> list[str]:
+    """The drivers the scored questions measure: built-in ones in their order, then HR's own."""
     present = {q.driver for q in questions if q.is_scored and q.driver != Driver.ENPS}
-    return [driver for driver in Driver.values if driver in present]
+    builtin = [driver for driver in Driver.values if driver in present]
+    return builtin + sorted(present - set(builtin))
 
 
 def _pooled_comment_group(snapshot: RunSnapshot, group: Group) -> Group | None:
@@ -1239,7 +1242,7 @@ def _driver_impact_read(snapshot: RunSnapshot, group: Group) -> dict[str, Any]:
         items.append(
             {
                 "driver": driver,
-                "label": Driver(driver).label,
+                "label": driver_label(driver),
                 "correlation": (
                     stats.rounded(stats.pearson([x for x, _ in pairs], [y for _, y in pairs]), 3)
                     if enough
@@ -1321,7 +1324,7 @@ def run_results(viewer: Viewer, run: SurveyRun, query: ResultsQuery) -> dict[str
         result["drivers"] = [
             {
                 "driver": driver,
-                "label": Driver(driver).label,
+                "label": driver_label(driver),
                 **current["drivers"][driver],
                 "change": _change(
                     current["drivers"][driver],
@@ -1479,7 +1482,7 @@ def team_heatmap(
                 "cells": {driver: figures.favourable.get(driver) for driver in columns},
             }
         )
-    return {"columns": [{"driver": d, "label": Driver(d).label} for d in columns], "rows": rows}
+    return {"columns": [{"driver": d, "label": driver_label(d)} for d in columns], "rows": rows}
 
 
 @dataclass(frozen=True)
@@ -1766,14 +1769,13 @@ def headline_for(viewer: Viewer, run: SurveyRun) -> dict[str, Any]:
             (entry["favourable"], driver)
             for driver, entry in figures["drivers"].items()
             if driver not in (Driver.ENGAGEMENT, Driver.ENPS)
-            and driver in Driver.values
             and entry.get("favourable") is not None
         ),
         key=lambda item: (-item[0], item[1]),
     )
 
     def named(item: tuple[float, str]) -> dict[str, Any]:
-        return {"driver": item[1], "label": Driver(item[1]).label, "favourable": item[0]}
+        return {"driver": item[1], "label": driver_label(item[1]), "favourable": item[0]}
 
     headline.update(
         reportable=True,

@@ -145,7 +145,12 @@ def test_results_of_a_run_asking_a_custom_driver_question_show_its_answers(
     api = client.get(f"/api/v1/survey-runs/{run.pk}/results/")
     assert api.status_code == 200
     row = next(q for q in api.json()["questions"] if q["id"] == custom.pk)
-    assert row["driver"] == "benefits" and row["favourable"] == 100.0
+    assert row["driver"] == "benefits" and row["favourable"] == 100
+    # The custom driver is a driver like the built-in ones: a row of the drivers table, with
+    # its label, its six answers, all favourable.
+    benefits = next(d for d in api.json()["drivers"] if d["driver"] == "benefits")
+    assert (benefits["label"], benefits["favourable"], benefits["answered"]) == ("Benefits", 100, 6)
+    assert "Benefits" in page.content.decode()
 
 
 def test_the_database_refuses_a_custom_driver_with_a_builtin_code():
