@@ -72,7 +72,9 @@ def test_an_imported_run_six_months_back_links_to_the_outcomes_of_its_period(api
         .json()
     )
 
-    xs = [100 * favourable / 6 for favourable in FAVOURABLE]
+    # The linkage correlates each team's figure as it is shown: a whole percent on 6 answers.
+    xs = [int(100 * favourable / 6 + 0.5) for favourable in FAVOURABLE]
+    assert [p["x"] for p in data["points"]] == xs
     expected = scipy_stats.pearsonr(xs, CSAT)
     link = data["linkage"]
     assert link["n"] == 6 and link["shown"] is True
