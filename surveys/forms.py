@@ -17,10 +17,13 @@ AGREEMENT_CHOICES = [
 SCALE_CHOICES = [(str(value), str(value)) for value in range(11)]
 
 
-# Changing who is asked (or k) asks the server again how many people that is.
+# Changing who is asked (or k) asks the server again how many people that is. The fields share
+# one request at a time (the latest choice waits for the one in flight), so an answer about an
+# earlier choice never overwrites the count of the latest.
 AUDIENCE_PREVIEW = {
     "hx-get": reverse_lazy("surveys:audience-count"),
     "hx-trigger": "change",
+    "hx-sync": "closest form:queue last",
     "hx-target": "#audience-count",
     "hx-include": "[name=audience], [name=teams], [name=anonymity_threshold]",
 }
