@@ -11,7 +11,8 @@ that come from the API's plumbing rather than from one view, each with the `Erro
 - 404 on routes with an id (unknown, or outside the viewer's scope) and on paginated lists (a
   page or cursor that does not exist);
 - 413 when the operation takes a request body (over Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`;
-  uploads have their own limit, which the view describes);
+  uploads have their own limit, which the view describes), and 415 when that body comes in a
+  media type the operation does not read (or a multipart body too broken to say);
 - 422 when the operation takes an `Idempotency-Key` header (the key reused for another request);
 - 429 when the view is throttled.
 
@@ -60,6 +61,7 @@ GENERIC_ERRORS = {
     "403": "Signed in, but this role may not do this.",
     "404": "No such object (or page), or it is outside what the viewer may see.",
     "413": "The request body is over the size limit.",
+    "415": "The request body's media type is not one this operation reads.",
     "422": "The Idempotency-Key was used before for a different request.",
     "429": "Too many requests: wait for the `Retry-After` seconds.",
 }
@@ -128,6 +130,7 @@ class AutoSchema(openapi.AutoSchema):
             codes.add("404")
         if self._get_request_body() is not None:
             codes.add("413")  # a body over Django's upload limits (cxculture.lib.api)
+            codes.add("415")  # a body in a media type the operation's parsers do not read
         if any(
             parameter["in"] == "header" and parameter["name"] == IDEMPOTENCY_HEADER
             for parameter in self._get_parameters()

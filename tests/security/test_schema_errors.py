@@ -28,7 +28,8 @@ def _responses(method: str, path: str) -> dict[str, Any]:
         ("post", "/api/v1/redemptions/", {"400", "401", "409", "422", "429"}),
         ("post", "/api/v1/redemptions/{id}/approve/", {"400", "401", "403", "404", "409"}),
         ("post", "/api/v1/outcome-imports/", {"400", "401", "403", "413", "422", "429"}),
-        ("post", "/api/v1/directory-syncs/", {"400", "401", "403", "413"}),
+        ("post", "/api/v1/directory-syncs/", {"400", "401", "403", "413", "415"}),
+        ("post", "/api/v1/values/", {"400", "401", "403", "413", "415", "429"}),
         ("get", "/api/v1/survey-runs/{id}/results/", {"400", "401", "403", "404", "409"}),
         ("get", "/api/v1/insights/culture/", {"400", "401", "403"}),
         ("delete", "/api/v1/rewards/{id}/", {"400", "401", "403", "404", "409"}),
@@ -42,6 +43,19 @@ def test_operations_document_their_errors_with_the_error_component(method, path,
     for code in codes:
         assert responses[code]["content"]["application/json"]["schema"] == ERROR, code
         assert responses[code]["description"]
+
+
+def test_a_broken_multipart_body_is_a_documented_415_in_the_error_format(api, hr_admin):
+    """What `make fuzz` found: a multipart body whose one part has no headers at all."""
+    boundary = "8a8d88f8cbba733af97256a3a2374cb8"
+    body = f"--{boundary}\r\n\U000f0130--{boundary}--\r\n".encode()
+    response = api.as_(hr_admin).post(
+        "/api/v1/values/", body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+
+    assert str(response.status_code) in _responses("post", "/api/v1/values/")
+    assert response.status_code in (400, 415)
+    assert set(response.json()["error"]) == {"code", "message", "fields"}
 
 
 def test_every_operation_that_needs_a_sign_in_documents_401_and_public_ones_do_not_add_it():
