@@ -4,6 +4,8 @@ Every label a page, form or API answer shows for a driver comes from `driver_lab
 custom driver reads the same everywhere. Built-in drivers keep their order and come first.
 """
 
+from collections.abc import Iterable
+
 from .models import CustomDriver, Driver
 
 
@@ -15,6 +17,16 @@ def driver_choices() -> list[tuple[str, str]]:
 
 def driver_labels() -> dict[str, str]:
     return dict(driver_choices())
+
+
+def driver_labels_for(codes: Iterable[str]) -> dict[str, str]:
+    """Labels of `codes`: at most one query, and none when all are built in."""
+    codes = set(codes)
+    labels = {code: str(Driver(code).label) for code in codes if code in Driver.values}
+    custom = codes - set(labels)
+    if custom:
+        labels.update(CustomDriver.objects.filter(code__in=custom).values_list("code", "label"))
+    return labels
 
 
 def driver_label(code: str, labels: dict[str, str] | None = None) -> str:

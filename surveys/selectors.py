@@ -29,7 +29,7 @@ from cxculture.lib.api import ConflictError, DomainError
 from cxculture.people.models import Team
 from cxculture.people.permissions import Viewer
 
-from .drivers import driver_label
+from .drivers import driver_label, driver_labels_for
 from .models import (
     Answer,
     Driver,
@@ -1230,7 +1230,9 @@ def _driver_impact_read(snapshot: RunSnapshot, group: Group) -> dict[str, Any]:
     for row in rows:
         per_person[row["response_id"]][row["question__driver"]] = float(row["mean"])
     items: list[dict[str, Any]] = []
-    for driver in _driver_columns(snapshot.questions):
+    columns = _driver_columns(snapshot.questions)
+    labels = driver_labels_for(columns)
+    for driver in columns:
         if driver == Driver.ENGAGEMENT:
             continue
         pairs = [
@@ -1242,7 +1244,7 @@ def _driver_impact_read(snapshot: RunSnapshot, group: Group) -> dict[str, Any]:
         items.append(
             {
                 "driver": driver,
-                "label": driver_label(driver),
+                "label": driver_label(driver, labels),
                 "correlation": (
                     stats.rounded(stats.pearson([x for x, _ in pairs], [y for _, y in pairs]), 3)
                     if enough
@@ -1321,10 +1323,11 @@ def run_results(viewer: Viewer, run: SurveyRun, query: ResultsQuery) -> dict[str
             "high": interval[1] if interval else None,
             "change": _change(current, old, "enps", "enps_answered"),
         }
+        labels = driver_labels_for(current["drivers"])
         result["drivers"] = [
             {
                 "driver": driver,
-                "label": driver_label(driver),
+                "label": driver_label(driver, labels),
                 **current["drivers"][driver],
                 "change": _change(
                     current["drivers"][driver],
@@ -1482,7 +1485,11 @@ def team_heatmap(
                 "cells": {driver: figures.favourable.get(driver) for driver in columns},
             }
         )
-    return {"columns": [{"driver": d, "label": driver_label(d)} for d in columns], "rows": rows}
+    labels = driver_labels_for(columns)
+    return {
+        "columns": [{"driver": d, "label": driver_label(d, labels)} for d in columns],
+        "rows": rows,
+    }
 
 
 @dataclass(frozen=True)
@@ -1774,8 +1781,10 @@ def headline_for(viewer: Viewer, run: SurveyRun) -> dict[str, Any]:
         key=lambda item: (-item[0], item[1]),
     )
 
+    labels = driver_labels_for(driver for _, driver in drivers)
+
     def named(item: tuple[float, str]) -> dict[str, Any]:
-        return {"driver": item[1], "label": driver_label(item[1]), "favourable": item[0]}
+        return {"driver": item[1], "label": driver_label(item[1], labels), "favourable": item[0]}
 
     headline.update(
         reportable=True,
