@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cxculture.lib.api import DomainError
+from cxculture.lib.emails import absolute_url
 from cxculture.people.models import Employee, Policy, Team
 from cxculture.people.permissions import Viewer
 from surveys.models import Driver, Question, SurveyRun
@@ -275,10 +276,6 @@ def action_follow(*, by: Viewer, action: Action, follow: bool = True) -> None:
 # --- Beat jobs -----------------------------------------------------------------------------
 
 
-def _link(path: str) -> str:
-    return settings.CXC_BASE_URL.rstrip("/") + path
-
-
 def _email(template: str, context: dict[str, Any], to: str) -> EmailMessage:
     subject = render_to_string(f"emails/actions/{template}_subject.txt", context)
     body = render_to_string(f"emails/actions/{template}.txt", context)
@@ -364,8 +361,8 @@ def _prompt_one(*, run: SurveyRun, manager: Employee, team: Team, today: dt.date
         "program": run.program.name,
         "closes_on": run.closes_on,
         "expires_on": prompt.expires_on,
-        "link": _link(reverse("actions:create") + f"?run={run.pk}&team={team.pk}"),
-        "results_link": _link(reverse("surveys:run-results", args=[run.pk])),
+        "link": absolute_url(reverse("actions:create") + f"?run={run.pk}&team={team.pk}"),
+        "results_link": absolute_url(reverse("surveys:run-results", args=[run.pk])),
     }
     try:
         with mailers.default as backend:
@@ -402,7 +399,7 @@ def actions_remind_overdue(*, today: dt.date | None = None) -> int:
             "due_on": action.due_on,
             "days": (today - action.due_on).days,
             "scope": action.team.name if action.team else "the whole organisation",
-            "link": _link(reverse("actions:detail", args=[action.pk])),
+            "link": absolute_url(reverse("actions:detail", args=[action.pk])),
         }
         try:
             with mailers.default as backend:

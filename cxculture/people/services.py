@@ -37,6 +37,7 @@ from cxculture.lib.csvio import (
     read_csv,
     read_header,
 )
+from cxculture.lib.emails import absolute_url
 
 from .authentication import password_fingerprint
 from .models import (
@@ -276,14 +277,14 @@ def set_password_link(user: User) -> str:
             "token": default_token_generator.make_token(user),
         },
     )
-    return settings.CXC_BASE_URL.rstrip("/") + path
+    return absolute_url(path)
 
 
 def _invitation(employee: Employee) -> EmailMessage:
     context = {
         "first_name": employee.user.first_name or employee.user.get_username(),
         "link": set_password_link(employee.user),
-        "sign_in_link": settings.CXC_BASE_URL.rstrip("/") + reverse("login"),
+        "sign_in_link": absolute_url(reverse("login")),
         "username": employee.user.get_username(),
     }
     subject = render_to_string("emails/people/invitation_subject.txt", context)
