@@ -911,7 +911,18 @@ def main() -> None:
     )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--skip-fan-out", action="store_true", help="no Celery workers")
+    parser.add_argument(
+        "--only",
+        default="fan-out,pages,posts,import",
+        help="comma-separated parts to run (fan-out, pages, posts, import); default: all",
+    )
     args = parser.parse_args()
+    parts = {part.strip() for part in args.only.split(",")}
+    unknown = parts - {"fan-out", "pages", "posts", "import"}
+    if unknown:
+        parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
+    if args.skip_fan_out:
+        parts.discard("fan-out")
     seed_scale = args.seed_scale or (args.scale if args.profile == "enterprise" else 1.0)
 
     url = os.environ.get("DATABASE_URL", "")
@@ -929,19 +940,23 @@ def main() -> None:
     ctx = prepare(args.profile, seed_scale)
     requests = max(50, int(2000 * args.scale))
     rows: list[Row] = []
-    if not args.skip_fan_out:
+    if "fan-out" in parts:
         bench_fan_out(ctx, rows)
     ctx = context(ctx)
-    server = start_server(args.port)
-    try:
-        base = f"http://127.0.0.1:{args.port}"
-        bench_pages(base, requests, ctx, rows)
-        bench_posts(base, requests, ctx, rows)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        purge_queue()  # the notifications the gives enqueued
-    bench_import(max(10_000, int(1_000_000 * args.scale)), ctx, rows)
+    if parts & {"pages", "posts"}:
+        server = start_server(args.port)
+        try:
+            base = f"http://127.0.0.1:{args.port}"
+            if "pages" in parts:
+                bench_pages(base, requests, ctx, rows)
+            if "posts" in parts:
+                bench_posts(base, requests, ctx, rows)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+            purge_queue()  # the notifications the gives enqueued
+    if "import" in parts:
+        bench_import(max(10_000, int(1_000_000 * args.scale)), ctx, rows)
     fan_out = [row for row in rows if row.path.startswith("invitation fan-out")]
     rows = [row for row in rows if row not in fan_out] + fan_out
 
