@@ -35,9 +35,9 @@ class Preset:
 # https://developer.zendesk.com/api-reference/ticketing/ticket-management/satisfaction_ratings/
 # Checked against that page (December 2026): the properties above, and the score filter's
 # values offered, unoffered, received, good, bad, each of the last three also with
-# "_with_comment"/"_without_comment". "offered" and "unoffered" are surveys nobody answered. Good counts as a 5 and bad as a 1 on the 1-5 csat
-# scale, so the share of 4-5 ratings (how CSAT is usually reported) equals Zendesk's
-# good / (good + bad).
+# "_with_comment"/"_without_comment". "offered" and "unoffered" are surveys nobody answered.
+# Good counts as a 5 and bad as a 1 on the 1-5 csat scale, so the share of 4-5 ratings (how
+# CSAT is usually reported) equals Zendesk's good / (good + bad).
 _ZENDESK_SCORES = {"good": "5", "bad": "1"}
 
 

@@ -49,6 +49,11 @@ AGENTS = [  # (first name, team id): six agents in each support team
 ]
 TEAMS = {"HQ": ("Head office", ""), "SUP": ("Support", "HQ")}
 TEAMS |= {"SUP-1": ("Support 1", "SUP"), "SUP-2": ("Support 2", "SUP")}
+# Zendesk's satisfaction-rating fields (as tests/outcomes/samples), and the agent's e-mail.
+ZENDESK_COLUMNS = [
+    *("id", "url", "ticket_id", "score", "comment", "reason", "assignee_id", "group_id"),
+    *("requester_id", "created_at", "updated_at", "assignee_email"),
+]
 OFFERED_ROWS = (5, 12)  # spreadsheet rows (the header is row 1) of surveys nobody answered
 
 
@@ -79,17 +84,14 @@ def helpdesk_export() -> bytes:
     """A Zendesk satisfaction-ratings export with the agent's e-mail added as a column."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(
-        ["id", "url", "ticket_id", "score", "comment", "reason", "assignee_id", "group_id"]
-        + ["requester_id", "created_at", "updated_at", "assignee_email"]
-    )
+    writer.writerow(ZENDESK_COLUMNS)
     for n in range(20):
         name, _ = AGENTS[n % len(AGENTS)]
         score = "offered" if n + 2 in OFFERED_ROWS else ("bad" if n % 4 == 0 else "good")
         at = f"2026-11-{1 + n:02d}T10:00:00Z"
+        ids = [70000 + n, "", 5000 + n]
         writer.writerow(
-            [70000 + n, "", 5000 + n, score, "", "", 900 + n % 12, 360001, 8000 + n, at, at]
-            + [agent_email(name)]
+            [*ids, score, "", "", 900 + n % 12, 360001, 8000 + n, at, at, agent_email(name)]
         )
     return buffer.getvalue().encode()
 
