@@ -196,6 +196,42 @@ def test_a_metric_retired_since_the_page_opened_is_refused_on_its_select(
     assert not OutcomeImport.objects.exists()
 
 
+def test_a_file_the_import_refuses_is_reported_on_the_step_and_stays_until_cancelled(
+    hr_client, metrics, helpdesk_groups
+):
+    # The step reads only the start of the file; the import checks all of it.
+    rows = b"".join(b"R-%d,2026-11-02T09:00:00Z,20001,5,T-%d\n" % (n, n) for n in range(400))
+    broken = SURVEY_EXPORT + rows + "R-x,2026-11-03T12:00:00Z,20002,3,Équipe\n".encode("cp1252")
+    answer = upload(hr_client, broken)
+
+    page = hr_client.post(answer.url, SURVEY_MAPPING)
+
+    assert page.status_code == 400
+    errors = str(page.context["form"].non_field_errors())
+    assert "The file is not UTF-8 encoded: line 405" in errors
+    assert not OutcomeImport.objects.exists()
+    assert len(stored_files("outcome-imports/held")) == 1
+
+
+def test_a_small_file_that_is_not_utf8_is_refused_on_the_upload_form(hr_client, metrics):
+    broken = SURVEY_EXPORT + "R-4,2026-11-03T12:00:00Z,20002,3,Équipe\n".encode("cp1252")
+
+    page = upload(hr_client, broken)
+
+    assert page.status_code == 400
+    assert "The file is not UTF-8 encoded" in page.context["form"].errors["file"][0]
+    assert stored_files("outcome-imports") == []
+
+
+def test_a_session_keeps_at_most_five_uploads_waiting_for_their_mapping(hr_client, metrics):
+    first = upload(hr_client, SURVEY_EXPORT)
+    for _ in range(5):
+        upload(hr_client, SURVEY_EXPORT)
+
+    assert len(stored_files("outcome-imports/held")) == 5
+    assert hr_client.get(first.url).url == PAGE  # the oldest one went
+
+
 def test_cancelling_the_step_drops_the_held_file(hr_client, metrics):
     answer = upload(hr_client, SURVEY_EXPORT)
     assert len(stored_files("outcome-imports/held")) == 1
