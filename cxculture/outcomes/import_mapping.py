@@ -5,12 +5,14 @@ Kept apart from services.py on purpose: it only calls that module's public funct
 import pipeline can change (or move) without this step changing with it.
 """
 
+import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import IO
 
 from django.contrib.auth.models import User
 from django.core.files import File
+from django.utils import timezone
 
 from cxculture.lib.api import DomainError
 from cxculture.lib.csvio import CSVFileError, normalise_header, read_preview
@@ -20,6 +22,8 @@ from .models import OutcomeImport
 from .presets import PRESETS
 
 HELD_PREFIX = "outcome-imports/held/"
+# An upload nobody mapped within a day is dropped (its session may be gone).
+HELD_FOR = dt.timedelta(days=1)
 
 # Headers that helpdesk and survey exports commonly use for each field, for pre-filling the
 # selects (compared after normalise_header, with spaces, dots and dashes as underscores).
@@ -67,6 +71,7 @@ def outcome_upload_hold(*, file: IO[bytes], size: int | None) -> tuple[str, list
     except CSVFileError as exc:
         raise DomainError(exc.error.reason, code=exc.code, field="file") from None
     file.seek(0)
+    outcome_held_uploads_expire()
     storage = services.import_storage()
     path = storage.save(
         f"{HELD_PREFIX}{uuid.uuid4().hex}.csv", file if isinstance(file, File) else File(file)
@@ -74,8 +79,24 @@ def outcome_upload_hold(*, file: IO[bytes], size: int | None) -> tuple[str, list
     return path, header
 
 
+def outcome_held_uploads_expire(*, now: dt.datetime | None = None) -> int:
+    """Delete held uploads older than HELD_FOR; return how many went. Run at each new hold,
+    so abandoned mapping steps do not pile up without a scheduled task of their own."""
+    storage = services.import_storage()
+    if not storage.exists(HELD_PREFIX.rstrip("/")):
+        return 0
+    cutoff = (now or timezone.now()) - HELD_FOR
+    removed = 0
+    for name in storage.listdir(HELD_PREFIX.rstrip("/"))[1]:
+        path = HELD_PREFIX + name
+        if storage.get_modified_time(path) < cutoff:
+            storage.delete(path)
+            removed += 1
+    return removed
+
+
 def outcome_upload_preview(*, path: str) -> tuple[list[str], list[str]]:
-    """(headers, first row) of a held upload."""
+    """(headers, first row) of a held upload; FileNotFoundError once it has expired."""
     with services.import_storage().open(path, "rb") as handle:
         return read_preview(getattr(handle, "file", handle))
 

@@ -142,13 +142,17 @@ def import_map(request: HttpRequest, key: str) -> HttpResponse:
     pre-filled from this source's last mapping, the helpdesk preset, or common names."""
     _require_hr(request)
     held = _held_upload(request, key)
-    if held is None:
+    try:
+        if held is None:
+            raise FileNotFoundError(key)
+        headers, sample = import_mapping.outcome_upload_preview(path=held["path"])
+    except FileNotFoundError:  # never held in this session, or dropped after a day
+        _forget_held_upload(request, key)
         messages.error(
             request, "That upload is no longer waiting for its mapping: upload it again."
         )
         return redirect("outcomes:import-list")
     viewer = viewer_for(request.user)
-    headers, sample = import_mapping.outcome_upload_preview(path=held["path"])
     saved = selectors.outcome_import_last_mapped(held["source"])
     initial, metric = import_mapping.outcome_mapping_initial(
         header=headers, saved=saved, preset=held["preset"]

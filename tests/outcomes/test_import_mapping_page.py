@@ -1,11 +1,14 @@
 """The import page's mapping step: upload, see the columns with a sample row, map, import."""
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
+from cxculture.outcomes import import_mapping
 from cxculture.outcomes.models import OutcomeImport, OutcomeRecord
 from tests.factories.people import TeamFactory
 from tests.outcomes.conftest import stored_files
@@ -230,6 +233,19 @@ def test_a_session_keeps_at_most_five_uploads_waiting_for_their_mapping(hr_clien
 
     assert len(stored_files("outcome-imports/held")) == 5
     assert hr_client.get(first.url).url == PAGE  # the oldest one went
+
+
+def test_an_upload_nobody_mapped_for_a_day_is_dropped_and_its_step_says_so(hr_client, metrics):
+    answer = upload(hr_client, SURVEY_EXPORT)
+
+    assert import_mapping.outcome_held_uploads_expire() == 0
+    later = timezone.now() + import_mapping.HELD_FOR + dt.timedelta(minutes=1)
+    assert import_mapping.outcome_held_uploads_expire(now=later) == 1
+
+    assert stored_files("outcome-imports/held") == []
+    gone = hr_client.get(answer.url, follow=True)
+    assert gone.redirect_chain == [(PAGE, 302)]
+    assert "That upload is no longer waiting for its mapping" in gone.content.decode()
 
 
 def test_cancelling_the_step_drops_the_held_file(hr_client, metrics):
