@@ -273,3 +273,19 @@ def test_only_hr_opens_the_step_and_only_in_the_session_that_uploaded(
     assert as_manager.get(answer.url).status_code == 403
     assert other_hr_session.get(answer.url).url == PAGE
     assert hr_client.get(answer.url).status_code == 200
+
+
+@pytest.mark.parametrize("earlier_imports", [1, 6])
+def test_the_step_reads_a_fixed_number_of_queries_however_many_imports_came_before(
+    hr_client, metrics, helpdesk_groups, django_assert_max_num_queries, earlier_imports
+):
+    for _ in range(earlier_imports):
+        answer = upload(hr_client, SURVEY_EXPORT, source="survey-tool")
+        hr_client.post(answer.url, SURVEY_MAPPING)
+    answer = upload(hr_client, SURVEY_EXPORT, source="survey-tool")
+
+    with django_assert_max_num_queries(8):
+        page = hr_client.get(answer.url)
+
+    assert page.status_code == 200
+    assert page.context["saved"] == OutcomeImport.objects.order_by("-id").first()
