@@ -107,7 +107,8 @@ def _needs_mapping(form: OutcomeImportForm) -> bool:
 def _hold_for_mapping(request: HttpRequest, form: OutcomeImportForm) -> HttpResponse:
     upload = form.cleaned_data["file"]
     preset = form.cleaned_data["preset"]
-    source = form.cleaned_data["source"]
+    # Stored lower-cased, as the import stores it, so this source's saved mapping is found.
+    source = form.cleaned_data["source"].lower()
     if preset and source == "csv":  # the helpdesk's name, as a direct import with it does
         source = PRESETS[preset].source
     path, _ = import_mapping.outcome_upload_hold(file=upload, size=upload.size)

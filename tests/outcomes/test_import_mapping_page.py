@@ -128,8 +128,8 @@ def test_a_survey_export_is_guessed_mapped_saved_and_offered_again_for_its_sourc
         OutcomeRecord.objects.values_list("external_id", "value", "team__external_id")
     ) == [("R-1", 5.0, "20001"), ("R-2", 2.0, "20001"), ("R-3", 4.0, "20002")]
 
-    # The next file from the same source comes with the saved mapping.
-    again = upload(hr_client, SURVEY_EXPORT, source="survey-tool")
+    # The next file from the same source (however it is capitalised) comes with the mapping.
+    again = upload(hr_client, SURVEY_EXPORT, source="Survey-Tool")
     page = hr_client.get(again.url)
     assert {
         name: value for name, value in form_data(page.context["form"]).items() if value
