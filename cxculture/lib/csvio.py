@@ -116,6 +116,22 @@ def read_header(raw: IO[bytes]) -> list[str]:
     return [name.strip() for name in header]
 
 
+def read_preview(raw: IO[bytes]) -> tuple[list[str], list[str]]:
+    """The header as written and the first row that is not blank (padded to the header's
+    length; empty when the file has no rows), for a page that shows what a column holds."""
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+    try:
+        rows = _decoded(csv.reader(text))
+        header = next(rows, [])
+        first = next((values for values in rows if not _is_blank(values)), [])
+    finally:
+        text.detach()
+    if _is_blank(header):
+        raise CSVFileError(RowError(1, "", "The file is empty."), code="empty_file")
+    first = [value.strip() for value in first[: len(header)]]
+    return [name.strip() for name in header], first + [""] * (len(header) - len(first))
+
+
 def check_size(size: int | None, max_bytes: int) -> None:
     if size is not None and size > max_bytes:
         raise CSVFileError(

@@ -30,13 +30,14 @@ class Preset:
 
 
 # Zendesk legacy CSAT, Satisfaction Ratings (GET /api/v2/satisfaction_ratings, and the CSV its
-# rows export to): id, score, created_at, assignee_id, group_id, requester_id, ticket_id,
-# comment, reason.
+# rows export to): id, url, score, created_at, updated_at, assignee_id, group_id, requester_id,
+# ticket_id, comment, reason.
 # https://developer.zendesk.com/api-reference/ticketing/ticket-management/satisfaction_ratings/
-# A rating is good or bad (optionally "_with_comment"/"_without_comment"); "offered" and
-# "unoffered" are surveys nobody answered. Good counts as a 5 and bad as a 1 on the 1-5 csat
-# scale, so the share of 4-5 ratings (how CSAT is usually reported) equals Zendesk's
-# good / (good + bad).
+# Checked against that page (December 2026): the properties above, and the score filter's
+# values offered, unoffered, received, good, bad, each of the last three also with
+# "_with_comment"/"_without_comment". "offered" and "unoffered" are surveys nobody answered.
+# Good counts as a 5 and bad as a 1 on the 1-5 csat scale, so the share of 4-5 ratings (how
+# CSAT is usually reported) equals Zendesk's good / (good + bad).
 _ZENDESK_SCORES = {"good": "5", "bad": "1"}
 
 
@@ -55,9 +56,14 @@ def _zendesk_score(raw: str) -> str:
 # user_id, agent_id, feedback, group_id, ticket_id, ratings (an object: question -> rating;
 # flattened to "ratings.default_question" for the survey's main question), created_at,
 # updated_at.  https://developers.freshdesk.com/api/#satisfaction-ratings
-# Ratings run from 103 (extremely happy) to -103 (extremely unhappy); a 2-, 3-, 5- or 7-point
-# survey uses a subset of 103, 102, 101, 100, -101, -102, -103. They become 1-5 csat so every
-# survey size lands on the same scale: happy 5/4, neutral 3, unhappy 2/1.
+# The field names are checked against Freshworks' SDK reference of the same object
+# (https://developers.freshworks.com/freshdesk-sdk/docs/SatisfactionRating.html). The rating
+# values are NOT confirmed by a document we could check: the preset assumes ratings run from
+# 103 (extremely happy) to -103 (extremely unhappy), a 2-, 3-, 5- or 7-point survey using a
+# subset of 103, 102, 101, 100, -101, -102, -103; a value outside that list is a rejected row
+# naming it, never a guess. They become 1-5 csat so every survey size lands on the same scale:
+# happy 5/4, neutral 3, unhappy 2/1. An export on another scale: import it without the preset,
+# mapping its score column to `value` (after converting it to 1-5), or as a metric of its own.
 _FRESHDESK_SCORES = {
     "103": "5",
     "102": "4",

@@ -48,6 +48,18 @@ def outcome_imports_for_viewer(viewer: Viewer) -> QuerySet[OutcomeImport]:
     return OutcomeImport.objects.select_related("requested_by")
 
 
+def outcome_import_last_mapped(source: str) -> OutcomeImport | None:
+    """The latest import from `source` that went through a column mapping: its mapping and
+    metric are the ones saved for that source, offered again for its next file."""
+    return (
+        OutcomeImport.objects.filter(source=source)
+        .exclude(mapping={})
+        .only("mapping", "metric", "preset")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
 def outcome_import_errors(job: OutcomeImport) -> QuerySet[OutcomeImportError]:
     """The rejected rows of an import (already scoped: the caller got `job` from a selector)."""
     return OutcomeImportError.objects.filter(job=job).order_by("row", "id")

@@ -6,6 +6,8 @@ app_name = "outcomes"
 
 urlpatterns = [
     path("", views.import_list, name="import-list"),
+    path("imports/map/<str:key>/", views.import_map, name="import-map"),
+    path("imports/map/<str:key>/cancel/", views.import_map_cancel, name="import-map-cancel"),
     path("imports/<int:pk>/", views.import_detail, name="import-detail"),
     path("imports/<int:pk>/rejected-rows.csv", views.import_errors_download, name="import-errors"),
     path("metrics/", views.metric_list, name="metric-list"),

@@ -1,5 +1,7 @@
 """HTML pages for customer outcomes (HR admins): imports with live progress, metrics, sources."""
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,13 +14,17 @@ from django.views.decorators.http import require_POST
 from cxculture.lib.api import DomainError
 from cxculture.people.permissions import viewer_for
 
-from . import selectors, services
+from . import import_mapping, selectors, services
 from .api import rejected_rows_response
-from .forms import MetricForm, OutcomeImportForm, OutcomeSourceForm
+from .forms import MetricForm, OutcomeImportForm, OutcomeMappingForm, OutcomeSourceForm
 from .models import Metric
+from .presets import PRESETS
 from .uploads import UploadLimitHandler, limit_upload
 
 ERRORS_SHOWN = 100
+# Uploads waiting for their mapping step, in the uploader's session: key -> what the step needs.
+HELD_UPLOADS = "outcome_held_uploads"
+HELD_UPLOADS_KEPT = 5
 
 
 def _require_hr(request: HttpRequest) -> None:
@@ -51,6 +57,12 @@ def _import_list(request: HttpRequest, limit: UploadLimitHandler | None) -> Http
                 "file",
                 f"The file is over the limit of {settings.CXC_OUTCOME_IMPORT_MAX_BYTES:,} bytes.",
             )
+        elif form.is_valid() and _needs_mapping(form):
+            try:
+                return _hold_for_mapping(request, form)
+            except DomainError as exc:
+                status = exc.status
+                form.add_error("file", exc.message)
         elif form.is_valid():
             upload = form.cleaned_data["file"]
             try:
@@ -81,6 +93,124 @@ def _import_list(request: HttpRequest, limit: UploadLimitHandler | None) -> Http
         "max_bytes": settings.CXC_OUTCOME_IMPORT_MAX_BYTES,
     }
     return render(request, "outcomes/import_list.html", context, status=status)
+
+
+def _needs_mapping(form: OutcomeImportForm) -> bool:
+    """A helpdesk export, a file HR wants to map, or one not in our column names."""
+    return (
+        bool(form.cleaned_data["preset"])
+        or form.cleaned_data["map_columns"]
+        or import_mapping.outcome_header_is_foreign(file=form.cleaned_data["file"])
+    )
+
+
+def _hold_for_mapping(request: HttpRequest, form: OutcomeImportForm) -> HttpResponse:
+    upload = form.cleaned_data["file"]
+    preset = form.cleaned_data["preset"]
+    # Stored lower-cased, as the import stores it, so this source's saved mapping is found.
+    source = form.cleaned_data["source"].lower()
+    if preset and source == "csv":  # the helpdesk's name, as a direct import with it does
+        source = PRESETS[preset].source
+    path, _ = import_mapping.outcome_upload_hold(file=upload, size=upload.size)
+    held = dict(request.session.get(HELD_UPLOADS, {}))
+    while len(held) >= HELD_UPLOADS_KEPT:  # an abandoned step's file does not stay forever
+        oldest = next(iter(held))
+        import_mapping.outcome_upload_discard(path=held.pop(oldest)["path"])
+    key = uuid.uuid4().hex
+    held[key] = {
+        "path": path,
+        "file_name": (upload.name or "")[:255],
+        "source": source,
+        "preset": preset,
+    }
+    request.session[HELD_UPLOADS] = held
+    return redirect("outcomes:import-map", key=key)
+
+
+def _held_upload(request: HttpRequest, key: str) -> dict | None:
+    return request.session.get(HELD_UPLOADS, {}).get(key)
+
+
+def _forget_held_upload(request: HttpRequest, key: str) -> None:
+    held = dict(request.session.get(HELD_UPLOADS, {}))
+    held.pop(key, None)
+    request.session[HELD_UPLOADS] = held
+
+
+@login_required
+def import_map(request: HttpRequest, key: str) -> HttpResponse:
+    """The mapping step: the file's columns with a sample row, and a select per field,
+    pre-filled from this source's last mapping, the helpdesk preset, or common names."""
+    _require_hr(request)
+    held = _held_upload(request, key)
+    try:
+        if held is None:
+            raise FileNotFoundError(key)
+        headers, sample = import_mapping.outcome_upload_preview(path=held["path"])
+    except FileNotFoundError:  # never held in this session, or dropped after a day
+        _forget_held_upload(request, key)
+        messages.error(
+            request, "That upload is no longer waiting for its mapping: upload it again."
+        )
+        return redirect("outcomes:import-list")
+    viewer = viewer_for(request.user)
+    saved = selectors.outcome_import_last_mapped(held["source"])
+    initial, metric = import_mapping.outcome_mapping_initial(
+        header=headers, saved=saved, preset=held["preset"]
+    )
+    metrics = [
+        (m.code, f"{m.name} ({m.code})")
+        for m in selectors.metrics_for_viewer(viewer).filter(is_active=True)
+    ]
+    form = OutcomeMappingForm(
+        request.POST or None,
+        headers=[name for name in headers if name],
+        targets=services.MAPPING_TARGETS,
+        metrics=metrics,
+        initial={**initial, "fixed_metric": metric},
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                job = import_mapping.outcome_import_from_held(
+                    path=held["path"],
+                    file_name=held["file_name"],
+                    source=held["source"],
+                    preset=held["preset"],
+                    metric=form.cleaned_data["fixed_metric"],
+                    mapping=form.cleaned_data["mapping"],
+                    requested_by=request.user,  # type: ignore[arg-type]
+                )
+            except DomainError as exc:
+                status = exc.status
+                field = "fixed_metric" if exc.field == "metric" else None
+                form.add_error(field, exc.message)
+            else:
+                _forget_held_upload(request, key)
+                return redirect("outcomes:import-detail", pk=job.pk)
+    context = {
+        "form": form,
+        "held": held,
+        "key": key,
+        "columns": [(name, value) for name, value in zip(headers, sample, strict=True) if name],
+        "preset": PRESETS.get(held["preset"]),
+        "saved": saved,
+    }
+    return render(request, "outcomes/import_map.html", context, status=status)
+
+
+@login_required
+@require_POST
+def import_map_cancel(request: HttpRequest, key: str) -> HttpResponse:
+    _require_hr(request)
+    held = _held_upload(request, key)
+    if held is not None:
+        import_mapping.outcome_upload_discard(path=held["path"])
+        _forget_held_upload(request, key)
+        messages.success(request, f"{held['file_name'] or 'The file'} was not imported.")
+    return redirect("outcomes:import-list")
 
 
 @login_required

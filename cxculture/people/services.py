@@ -36,6 +36,7 @@ from cxculture.lib.csvio import (
     normalise_header,
     read_csv,
     read_header,
+    read_preview,
 )
 from cxculture.lib.emails import absolute_url
 
@@ -708,6 +709,15 @@ def directory_sync_header(*, sync: DirectorySync) -> list[str]:
         return read_header(io.BytesIO(bytes(sync.content)))
     except CSVFileError as exc:
         raise DomainError(exc.error.reason, code=exc.code, field="file") from None
+
+
+def directory_sync_first_row(*, sync: DirectorySync) -> dict[str, str]:
+    """Header -> its value in the first row of a sync's file, to show what a column holds."""
+    try:
+        header, first = read_preview(io.BytesIO(bytes(sync.content)))
+    except CSVFileError:
+        return {}
+    return dict(zip(header, first, strict=True))
 
 
 @transaction.atomic

@@ -116,7 +116,12 @@ def sync_map(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             return redirect("people:sync-detail", pk=sync.pk)
-    return render(request, "people/sync_map.html", {"sync": sync, "form": form})
+    first_row = services.directory_sync_first_row(sync=sync)
+    rows = [
+        (field, first_row.get(header, ""))
+        for field, header in zip(form.header_fields(), headers, strict=True)
+    ]
+    return render(request, "people/sync_map.html", {"sync": sync, "form": form, "rows": rows})
 
 
 @login_required

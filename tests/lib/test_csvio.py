@@ -16,6 +16,7 @@ from cxculture.lib.csvio import (
     csv_streaming_response,
     mapping_check,
     read_csv,
+    read_preview,
     write_csv,
 )
 
@@ -119,6 +120,15 @@ def test_a_header_without_rows_is_refused():
         rows_of(b"external_id,name\n\n")
     assert caught.value.code == "empty_file"
     assert caught.value.error.reason == "The file has a header but no rows."
+
+
+def test_the_preview_is_the_header_and_the_first_row_that_is_not_blank_padded_to_the_header():
+    raw = io.BytesIO("\ufeffid , Score,Comment\n\n,,\n7, good \n8,bad,x\n".encode())
+
+    assert read_preview(raw) == (["id", "Score", "Comment"], ["7", "good", ""])
+    assert read_preview(io.BytesIO(b"id,score\n")) == (["id", "score"], ["", ""])
+    with pytest.raises(CSVFileError, match=r"The file is empty\."):
+        read_preview(io.BytesIO(b"\n"))
 
 
 def test_check_size_refuses_a_file_over_the_limit_and_accepts_one_at_it():

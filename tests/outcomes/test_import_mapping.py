@@ -11,7 +11,6 @@ from tests.factories.people import EmployeeFactory, TeamFactory
 
 SAMPLES = Path(__file__).parent / "samples"
 URL = "/api/v1/outcome-imports/"
-URL_PAGE = "/outcomes/"
 
 
 @pytest.fixture
@@ -209,20 +208,3 @@ def test_a_bad_mapping_is_a_400_naming_the_field_and_nothing_is_stored(
     error = answer.json()["error"]
     assert words in " ".join(error["fields"][field])
     assert not OutcomeImport.objects.exists()
-
-
-def test_the_import_page_reads_a_zendesk_export_with_its_preset(
-    client, hr_admin, metrics, helpdesk_groups, django_capture_on_commit_callbacks
-):
-    client.force_login(hr_admin.user)
-    content = (SAMPLES / "zendesk_satisfaction_ratings.csv").read_bytes()
-    upload = SimpleUploadedFile("zendesk.csv", content, content_type="text/csv")
-
-    with django_capture_on_commit_callbacks(execute=True):
-        answer = client.post(URL_PAGE, {"file": upload, "source": "csv", "preset": "zendesk-csat"})
-
-    job = OutcomeImport.objects.get()
-    assert answer.url == f"{URL_PAGE}imports/{job.pk}/"
-    assert (job.source, job.rows_accepted, job.rows_rejected) == ("zendesk", 4, 2)
-    page = client.get(answer.url).content.decode()
-    assert "group_id" in page and "score" in page

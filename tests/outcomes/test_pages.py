@@ -71,7 +71,8 @@ def test_a_running_import_polls_a_partial_every_two_seconds(metrics, org, hr_adm
 @pytest.mark.parametrize(
     ("content", "status", "message"),
     [
-        (b"metric;value\n", 400, "Wrong header: missing column(s)"),
+        # Our column names with one missing: checked as it is, not sent to the mapping step.
+        (b"metric,value\n", 400, "Wrong header: missing column(s) occurred_at"),
         (
             "metric,value,occurred_at,team_external_id\ncsat,4,2025-06-02,Équipe\n".encode(
                 "cp1252"

@@ -306,6 +306,20 @@ def test_the_page_asks_for_a_mapping_pre_filled_by_guessing_then_applies_it(clie
     assert DirectorySource.objects.get(name="Workday").mapping == MAPPING
 
 
+def test_the_mapping_step_shows_each_column_with_its_value_in_the_first_row(client, hr_admin):
+    client.force_login(hr_admin.user)
+
+    answer = upload_page(client, hr_export())
+    page = client.get(answer.url)
+
+    samples = {field.label: sample for field, sample in page.context["rows"]}
+    assert samples["Employee ID"] == "E-1"
+    assert samples["Work Email"] == "dana@example.com"
+    assert samples["parent_team_id"] == "ROOT"
+    assert samples["Cost Centre"] == "900"
+    assert "<td>dana@example.com</td>" in page.content.decode()
+
+
 def _target_of(header: str) -> str:
     return next((target for target, h in MAPPING.items() if h == header), "")
 
