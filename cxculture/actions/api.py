@@ -42,9 +42,11 @@ from .models import (
 class ActionListSerializer(serializers.ListSerializer):
     """Reads the labels of the page's drivers (HR's own included) in one query at most."""
 
+    driver_labels: dict[str, str] | None = None
+
     def to_representation(self, data: Any) -> list[Any]:
         actions = list(data.all() if hasattr(data, "all") else data)
-        self.context["driver_labels"] = selectors.source_driver_labels(actions)
+        self.driver_labels = selectors.source_driver_labels(actions)
         return super().to_representation(actions)
 
 
@@ -88,7 +90,9 @@ class ActionSerializer(serializers.ModelSerializer):
     def get_source_driver_label(self, obj: Action) -> str:
         if not obj.source_driver:
             return ""
-        return drivers.driver_label(obj.source_driver, self.context.get("driver_labels"))
+        # In a list, the labels its `ActionListSerializer` read for the whole page.
+        labels = getattr(self.parent, "driver_labels", None)
+        return drivers.driver_label(obj.source_driver, labels)
 
     def get_is_overdue(self, obj: Action) -> bool:
         return obj.is_open and obj.due_on < timezone.localdate()

@@ -65,9 +65,7 @@ def test_a_manager_commits_an_action_on_a_custom_driver_from_the_results_link(
     assert "You said: Benefits was 33% favourable in March 2026" in team_page
 
 
-def test_the_api_creates_an_action_on_a_custom_driver_and_names_it(
-    api, cast, org, benefits_run
-):
+def test_the_api_creates_an_action_on_a_custom_driver_and_names_it(api, cast, org, benefits_run):
     created = api.as_(cast["manager"]).post("/api/v1/actions/", _body(benefits_run, org, cast))
 
     assert created.status_code == 201, created.content
@@ -157,9 +155,7 @@ def test_the_form_lists_custom_drivers_but_not_retired_ones(client, cast, clock)
     assert "Parking" not in form
 
 
-def test_an_action_keeps_its_driver_label_after_the_driver_is_retired(
-    api, cast, org, benefits_run
-):
+def test_an_action_keeps_its_driver_label_after_the_driver_is_retired(api, cast, org, benefits_run):
     action = make_action(
         by=cast["manager"],
         team=org["support_a"],
@@ -176,3 +172,32 @@ def test_an_action_keeps_its_driver_label_after_the_driver_is_retired(
 
     shown = api.as_(cast["manager"]).get(f"/api/v1/actions/{action.pk}/").json()
     assert shown["source_driver_label"] == "Benefits"
+
+
+def test_the_api_list_reads_custom_driver_labels_once_per_page(api, cast, org, benefits_run):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def listed_queries() -> tuple[int, list[str]]:
+        client = api.as_(cast["manager"])
+        with CaptureQueriesContext(connection) as queries:
+            body = client.get("/api/v1/actions/").json()
+        return len(queries), [a["source_driver_label"] for a in body["results"]]
+
+    def act() -> None:
+        make_action(
+            by=cast["manager"],
+            team=org["support_a"],
+            source_kind="survey_driver",
+            source_run=benefits_run,
+            source_driver="benefits",
+        )
+
+    act()
+    one, labels_one = listed_queries()
+    for _ in range(4):
+        act()
+    five, labels_five = listed_queries()
+
+    assert (labels_one, labels_five) == (["Benefits"], ["Benefits"] * 5)
+    assert five == one
