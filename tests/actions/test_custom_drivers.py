@@ -50,11 +50,15 @@ def test_a_manager_commits_an_action_on_a_custom_driver_from_the_results_link(
     client, cast, org, benefits_run
 ):
     client.force_login(cast["manager"].user)
+    results = client.get(
+        f"/surveys/runs/{benefits_run.pk}/results/", {"subtree": org["support_a"].pk}
+    ).content.decode()
     url = f"/actions/new/?run={benefits_run.pk}&driver=benefits&team={org['support_a'].pk}"
 
     form = client.get(url).content.decode()
     response = client.post("/actions/new/", _body(benefits_run, org, cast))
 
+    assert f'class="commit-action" href="{url.replace("&", "&amp;")}"' in results
     assert re.search(r'<option value="benefits" selected>Benefits — 33% favourable', form)
     action = Action.objects.get()
     assert response.status_code == 302
