@@ -319,6 +319,7 @@ def reaction_remove(*, recognition: Recognition, employee: Employee, emoji: str)
 # --- Rewards and redemptions ---------------------------------------------------------------------
 
 
+@transaction.atomic
 def reward_create(
     *,
     name: str,
@@ -326,32 +327,70 @@ def reward_create(
     description: str = "",
     stock: int | None = None,
     is_active: bool = True,
+    actor: Any = None,
 ) -> Reward:
+    """Add a reward to the catalogue; audited as `actor`'s (by default the request's user)."""
     if cost_points <= 0:
         raise DomainError("A reward costs at least one point.", field="cost_points")
-    return Reward.objects.create(
+    reward = Reward.objects.create(
         name=name,
         description=description,
         cost_points=cost_points,
         stock=stock,
         is_active=is_active,
     )
+    audit_record(
+        actor=actor,
+        action="reward_created",
+        target=reward,
+        details={"name": name, "cost_points": cost_points, "stock": stock},
+    )
+    return reward
 
 
-def reward_update(*, reward: Reward, **changes: Any) -> Reward:
-    for name in ("name", "description", "cost_points", "stock", "is_active"):
+REWARD_FIELDS = ("name", "description", "cost_points", "stock", "is_active")
+
+
+@transaction.atomic
+def reward_update(*, reward: Reward, actor: Any = None, **changes: Any) -> Reward:
+    """Change a reward, retire it (`is_active` false) or bring it back. Locks the reward row, so
+    the stock written is never one a redemption took from meanwhile. The edit and a retirement
+    are audited as `actor`'s (by default the request's user), with old and new values."""
+    reward = Reward.objects.select_for_update().get(pk=reward.pk)
+    before = {name: getattr(reward, name) for name in REWARD_FIELDS}
+    for name in REWARD_FIELDS:
         if name in changes:
             setattr(reward, name, changes[name])
     if reward.cost_points <= 0:
         raise DomainError("A reward costs at least one point.", field="cost_points")
     reward.save()
+    edited = {
+        name: [old, getattr(reward, name)]
+        for name, old in before.items()
+        if name != "is_active" and getattr(reward, name) != old
+    }
+    if edited:
+        audit_record(
+            actor=actor,
+            action="reward_changed",
+            target=reward,
+            details={"name": before["name"], "changes": edited},
+        )
+    if reward.is_active != before["is_active"]:
+        audit_record(
+            actor=actor,
+            action="reward_restored" if reward.is_active else "reward_retired",
+            target=reward,
+            details={"name": reward.name},
+        )
     return reward
 
 
 @transaction.atomic
-def reward_delete(*, reward: Reward) -> None:
+def reward_delete(*, reward: Reward, actor: Any = None) -> None:
     if reward.redemptions.exists():
         raise ConflictError("This reward has been redeemed; deactivate it instead.")
+    audit_record(actor=actor, action="reward_deleted", target=reward, details={"name": reward.name})
     reward.delete()
 
 
@@ -484,10 +523,23 @@ def budget_set(*, manager: Employee, monthly_points: int, by: User) -> ManagerBu
         raise DomainError("A budget cannot be negative.", field="monthly_points")
     if not manager.is_active or not manager.managed_teams.filter(is_active=True).exists():
         raise DomainError("Only people who manage a team get a reward budget.", field="manager")
+    old = (
+        ManagerBudget.objects.select_for_update()
+        .filter(manager=manager)
+        .values_list("monthly_points", flat=True)
+        .first()
+    )
     budget, _ = ManagerBudget.objects.update_or_create(
         manager=manager, defaults={"monthly_points": monthly_points, "updated_by": by}
     )
     ledger.budget_top_up(budget=budget, period=ledger.current_period(), created_by=by, force=True)
+    if old != monthly_points:
+        audit_record(
+            actor=by,
+            action="budget_set",
+            target=manager,
+            details={"from": old, "to": monthly_points},
+        )
     return budget
 
 
@@ -498,9 +550,14 @@ def budget_top_up(*, manager: Employee, by: User) -> int:
     budget = ManagerBudget.objects.filter(manager=manager).first()
     if budget is None:
         raise DomainError(f"{manager.display_name} has no reward budget yet.", field="manager")
-    return ledger.budget_top_up(
+    granted = ledger.budget_top_up(
         budget=budget, period=ledger.current_period(), created_by=by, force=True
     )
+    if granted:
+        audit_record(
+            actor=by, action="budget_topped_up", target=manager, details={"points": granted}
+        )
+    return granted
 
 
 # --- Policy exceptions ---------------------------------------------------------------------------

@@ -15,6 +15,24 @@ def driver_choices() -> list[tuple[str, str]]:
     return [*Driver.choices, *custom]
 
 
+def active_driver_choices() -> list[tuple[str, str]]:
+    """(code, label) of the drivers a new question or action may choose: the built-in ones,
+    then HR's custom ones that are not retired, by label."""
+    custom = (
+        CustomDriver.objects.filter(is_active=True)
+        .order_by("label", "id")
+        .values_list("code", "label")
+    )
+    return [*Driver.choices, *custom]
+
+
+def ordered(codes: Iterable[str]) -> list[str]:
+    """`codes` in the order pages list drivers: built-in ones in their order, then HR's own."""
+    present = set(codes)
+    builtin = [driver for driver in Driver.values if driver in present]
+    return builtin + sorted(present - set(builtin))
+
+
 def driver_labels() -> dict[str, str]:
     return dict(driver_choices())
 
@@ -40,3 +58,8 @@ def driver_label(code: str, labels: dict[str, str] | None = None) -> str:
 
 def is_driver(code: str) -> bool:
     return code in Driver.values or CustomDriver.objects.filter(code=code).exists()
+
+
+def is_active_driver(code: str) -> bool:
+    """Whether a new question or action may choose `code`: built in, or HR's and not retired."""
+    return code in Driver.values or CustomDriver.objects.filter(code=code, is_active=True).exists()

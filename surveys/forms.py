@@ -3,7 +3,7 @@ from django.urls import reverse_lazy
 
 from cxculture.people.models import Team
 
-from .drivers import driver_choices
+from .drivers import active_driver_choices, driver_label
 from .models import Question, SurveyProgram
 from .services import MAX_OPTIONS, MAX_TEXT_LENGTH, AnswerInput
 
@@ -104,11 +104,16 @@ class QuestionForm(forms.Form):
     )
     driver = forms.ChoiceField(help_text="What the question measures.")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, current_driver: str = "", **kwargs):
+        """`current_driver`: the driver of the question edited, kept on the list even when HR
+        has retired it since (a new question may choose only drivers that are not retired)."""
         super().__init__(*args, **kwargs)
         driver = self.fields["driver"]
         assert isinstance(driver, forms.ChoiceField)  # noqa: S101 - declared just above
-        driver.choices = driver_choices()
+        choices = active_driver_choices()
+        if current_driver and current_driver not in dict(choices):
+            choices.append((current_driver, f"{driver_label(current_driver)} (retired)"))
+        driver.choices = choices
 
     def clean_options(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data["options"].splitlines() if line.strip()]
@@ -118,6 +123,10 @@ class CustomDriverForm(forms.Form):
     label = forms.CharField(
         max_length=60, label="New driver", help_text="For example Benefits or Hybrid work."
     )
+
+
+class CustomDriverRenameForm(forms.Form):
+    label = forms.CharField(max_length=60, label="Name")
 
 
 class ResponseForm(forms.Form):

@@ -43,11 +43,14 @@ class Driver(models.TextChoices):
 class CustomDriver(models.Model):
     """A driver HR adds next to the built-in ones (`Driver`), for its own questions.
 
-    Labels of built-in and custom drivers alike come from `surveys.drivers.driver_label`.
+    Labels of built-in and custom drivers alike come from `surveys.drivers.driver_label`. A
+    retired driver (`is_active` false) keeps its label on past questions, results and actions,
+    but no new question or action may choose it.
     """
 
     code = models.SlugField(max_length=30, unique=True)
     label = models.CharField(max_length=60)
+    is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -131,14 +131,20 @@ def _check_kind(driver: str, kind: str) -> None:
         raise DomainError("An eNPS question is asked on the 0-10 scale.", field="kind")
 
 
-@transaction.atomic
-def custom_driver_create(*, label: str) -> CustomDriver:
-    """Add a driver of HR's own (e.g. "Benefits") for custom questions to measure."""
+def _clean_driver_label(label: str) -> str:
     label = " ".join(label.split())
     if not label:
         raise DomainError("Name the driver.", field="label")
     if len(label) > 60:
         raise DomainError("A driver's name has at most 60 characters.", field="label")
+    return label
+
+
+@transaction.atomic
+def custom_driver_create(*, label: str, actor: Any = None) -> CustomDriver:
+    """Add a driver of HR's own (e.g. "Benefits") for custom questions to measure. Audited as
+    `actor`'s (by default the signed-in user of the request)."""
+    label = _clean_driver_label(label)
     code = slugify(label).replace("-", "_")[:30].strip("_")
     if not code:
         raise DomainError("Name the driver with letters or digits.", field="label")
@@ -147,22 +153,72 @@ def custom_driver_create(*, label: str) -> CustomDriver:
         raise ConflictError(f"There is already a driver called {label!r}.", field="label")
     try:
         with transaction.atomic():
-            return CustomDriver.objects.create(code=code, label=label)
+            driver = CustomDriver.objects.create(code=code, label=label)
     except IntegrityError:  # the same name added at the same moment
         raise ConflictError(f"There is already a driver called {label!r}.", field="label") from None
+    audit_record(actor=actor, action="driver_created", target=driver, details={"label": label})
+    return driver
+
+
+@transaction.atomic
+def custom_driver_update(
+    *,
+    driver: CustomDriver,
+    label: str | None = None,
+    is_active: bool | None = None,
+    actor: Any = None,
+) -> CustomDriver:
+    """Rename one of HR's drivers, or retire it (no new question or action may choose it; past
+    questions, results and actions keep its name) or bring it back. Its code never changes, so
+    answers and actions stay attached. Each change is audited as `actor`'s."""
+    driver = CustomDriver.objects.select_for_update().get(pk=driver.pk)
+    if label is not None:
+        label = _clean_driver_label(label)
+        if label != driver.label:
+            others = {
+                value.lower()
+                for code, value in drivers.driver_labels().items()
+                if code != driver.code
+            }
+            if label.lower() in others:
+                raise ConflictError(f"There is already a driver called {label!r}.", field="label")
+            audit_record(
+                actor=actor,
+                action="driver_renamed",
+                target=driver,
+                details={"from": driver.label, "to": label},
+            )
+            driver.label = label
+    if is_active is not None and is_active != driver.is_active:
+        driver.is_active = is_active
+        audit_record(
+            actor=actor,
+            action="driver_restored" if is_active else "driver_retired",
+            target=driver,
+            details={"label": label or driver.label},
+        )
+    driver.save()
+    return driver
 
 
 @transaction.atomic
 def question_create(
-    *, text: str, driver: str, kind: str = Question.Kind.AGREEMENT, options: Iterable[str] = ()
+    *,
+    text: str,
+    driver: str,
+    kind: str = Question.Kind.AGREEMENT,
+    options: Iterable[str] = (),
+    actor: Any = None,
 ) -> Question:
-    """Add a custom question to the library, tagged with a driver."""
+    """Add a custom question to the library, tagged with a driver that is not retired. Audited
+    as `actor`'s (by default the signed-in user of the request)."""
     text = text.strip()
     if not text:
         raise DomainError("Write the question.", field="text")
     _check_kind(driver, kind)
+    _check_driver_active(driver)
     position = (Question.objects.aggregate(top=Max("position"))["top"] or 0) + 1
-    return Question.objects.create(
+    question = Question.objects.create(
         code=f"custom-{slugify(text)[:40]}-{uuid.uuid4().hex[:8]}",
         text=text,
         driver=driver,
@@ -170,14 +226,27 @@ def question_create(
         options=_clean_options(kind, options),
         position=position,
     )
+    audit_record(
+        actor=actor,
+        action="question_created",
+        target=question,
+        details={"text": question.text, "driver": question.driver},
+    )
+    return question
+
+
+def _check_driver_active(driver: str) -> None:
+    if not drivers.is_active_driver(driver):
+        raise DomainError("This driver is retired; choose another one.", field="driver")
 
 
 @transaction.atomic
-def question_update(*, question: Question, **changes: Any) -> Question:
+def question_update(*, question: Question, actor: Any = None, **changes: Any) -> Question:
     """Change a custom question; a built-in question can only be switched on or off.
 
     Once a question has been asked, its wording, kind and options stay as they were, so results
-    of past runs keep meaning what people answered.
+    of past runs keep meaning what people answered. Each change is audited as `actor`'s (by
+    default the signed-in user of the request).
     """
     unknown = set(changes) - {"text", "driver", "kind", "options", "is_active"}
     if unknown:
@@ -191,6 +260,10 @@ def question_update(*, question: Question, **changes: Any) -> Question:
     driver = changes.get("driver", question.driver)
     kind = changes.get("kind", question.kind)
     _check_kind(driver, kind)
+    if driver != question.driver:
+        _check_driver_active(driver)
+    before = {name: getattr(question, name) for name in ("text", "driver", "kind", "options")}
+    was_active = question.is_active
     if "text" in changes:
         question.text = changes["text"].strip()
         if not question.text:
@@ -200,6 +273,25 @@ def question_update(*, question: Question, **changes: Any) -> Question:
     if "is_active" in changes:
         question.is_active = bool(changes["is_active"])
     question.save()
+    edited = {
+        name: [old, getattr(question, name)]
+        for name, old in before.items()
+        if getattr(question, name) != old
+    }
+    if edited:
+        audit_record(
+            actor=actor,
+            action="question_changed",
+            target=question,
+            details={"text": before["text"], "changes": edited},
+        )
+    if question.is_active != was_active:
+        audit_record(
+            actor=actor,
+            action="question_restored" if question.is_active else "question_retired",
+            target=question,
+            details={"text": question.text},
+        )
     return question
 
 
@@ -300,7 +392,47 @@ def survey_program_create(
     program.questions.set(chosen)
     if audience != SurveyProgram.Audience.ORGANISATION:
         program.teams.set(teams)
+    audit_record(
+        actor=created_by,
+        action="program_created",
+        target=program,
+        details={"name": program.name, "questions": len(chosen)},
+    )
     return program
+
+
+def _program_facts(
+    program: SurveyProgram, teams: Sequence[Team], questions: Sequence[Question]
+) -> dict[str, Any]:
+    """What an audit entry of a programme change compares, as JSON (names, not ids, so the
+    entry reads the same after a team or question is renamed or removed)."""
+    facts: dict[str, Any] = {
+        name: getattr(program, name)
+        for name in PROGRAM_FIELDS
+        if name not in ("anonymity_threshold", "comment_threshold", "is_active")
+    }
+    facts["starts_on"] = program.starts_on.isoformat()
+    facts["teams"] = (
+        []
+        if program.audience == SurveyProgram.Audience.ORGANISATION
+        else sorted(team.name for team in teams)
+    )
+    facts["questions"] = {question.pk: question.text for question in questions}
+    return facts
+
+
+def _program_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """{field: [old, new]}, and for questions {"added": [...], "removed": [...]} (texts)."""
+    changes: dict[str, Any] = {
+        name: [before[name], after[name]]
+        for name in before
+        if name != "questions" and before[name] != after[name]
+    }
+    added = [text for pk, text in after["questions"].items() if pk not in before["questions"]]
+    removed = [text for pk, text in before["questions"].items() if pk not in after["questions"]]
+    if added or removed:
+        changes["questions"] = {"added": added, "removed": removed}
+    return changes
 
 
 PROGRAM_FIELDS = (
@@ -328,7 +460,9 @@ def survey_program_update(
 ) -> SurveyProgram:
     """Change a program. Runs already open or closed keep the thresholds they opened with.
 
-    A threshold change is audited as `actor`'s (by default the signed-in user of the request).
+    Every change is audited as `actor`'s (by default the signed-in user of the request): a
+    threshold change, a pause or a resume each as its own entry, and any other edit
+    (questions, cadence, audience, teams, name, dates) as one entry with old and new values.
     """
     unknown = set(changes) - set(PROGRAM_FIELDS)
     if unknown:
@@ -337,10 +471,13 @@ def survey_program_update(
     if changes.get("is_active") and program.archived_at is not None:
         raise ConflictError("This program is archived; bring it back before resuming it.")
     thresholds = (program.anonymity_threshold, program.comment_threshold)
+    was_active = program.is_active
+    old_teams, old_questions = list(program.teams.all()), list(program.questions.all())
+    before = _program_facts(program, old_teams, old_questions)
     for name, value in changes.items():
         setattr(program, name, value)
-    new_teams = list(teams) if teams is not None else list(program.teams.all())
-    new_questions = list(questions) if questions is not None else list(program.questions.all())
+    new_teams = list(teams) if teams is not None else old_teams
+    new_questions = list(questions) if questions is not None else old_questions
     _check_program(
         cadence=program.cadence,
         run_length_days=program.run_length_days,
@@ -361,6 +498,21 @@ def survey_program_update(
                 "to": (program.anonymity_threshold, program.comment_threshold),
             },
         )
+    edited = _program_changes(before, _program_facts(program, new_teams, new_questions))
+    if edited:
+        audit_record(
+            actor=actor,
+            action="program_changed",
+            target=program,
+            details={"name": before["name"], "changes": edited},
+        )
+    if program.is_active != was_active:
+        audit_record(
+            actor=actor,
+            action="program_resumed" if program.is_active else "program_paused",
+            target=program,
+            details={"name": program.name},
+        )
     if questions is not None:
         program.questions.set(new_questions)
     if program.audience == SurveyProgram.Audience.ORGANISATION:
@@ -371,10 +523,13 @@ def survey_program_update(
 
 
 @transaction.atomic
-def survey_program_set_archived(*, program: SurveyProgram, archived: bool) -> SurveyProgram:
+def survey_program_set_archived(
+    *, program: SurveyProgram, archived: bool, actor: Any = None
+) -> SurveyProgram:
     """Archive a program (it leaves the lists, is paused, keeps its runs) or bring it back.
 
-    A program brought back stays paused until HR resumes it.
+    A program brought back stays paused until HR resumes it. Audited as `actor`'s (by default
+    the signed-in user of the request).
     """
     program = SurveyProgram.objects.select_for_update().get(pk=program.pk)
     if archived and program.runs.filter(status=SurveyRun.Status.OPEN).exists():
@@ -383,16 +538,25 @@ def survey_program_set_archived(*, program: SurveyProgram, archived: bool) -> Su
         program.archived_at = timezone.now()
         program.is_active = False
         program.save(update_fields=["archived_at", "is_active", "updated_at"])
+        audit_record(
+            actor=actor, action="program_archived", target=program, details={"name": program.name}
+        )
     elif not archived and program.archived_at is not None:
         program.archived_at = None
         program.save(update_fields=["archived_at", "updated_at"])
+        audit_record(
+            actor=actor, action="program_restored", target=program, details={"name": program.name}
+        )
     return program
 
 
 @transaction.atomic
-def survey_program_delete(*, program: SurveyProgram) -> None:
+def survey_program_delete(*, program: SurveyProgram, actor: Any = None) -> None:
     if program.runs.exclude(status=SurveyRun.Status.SCHEDULED).exists():
         raise ConflictError("This program has runs with results; deactivate it instead.")
+    audit_record(
+        actor=actor, action="program_deleted", target=program, details={"name": program.name}
+    )
     program.runs.all().delete()
     program.delete()
 

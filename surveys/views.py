@@ -28,12 +28,21 @@ from . import drivers, selectors, services
 from .forms import (
     AudienceForm,
     CustomDriverForm,
+    CustomDriverRenameForm,
     ProgramForm,
     QuestionForm,
     ResponseForm,
     RunImportForm,
 )
-from .models import Driver, Invitation, Question, SurveyProgram, SurveyRun, TenureBand
+from .models import (
+    CustomDriver,
+    Driver,
+    Invitation,
+    Question,
+    SurveyProgram,
+    SurveyRun,
+    TenureBand,
+)
 from .survey_templates import SURVEY_TEMPLATES, template_initial
 
 
@@ -65,12 +74,12 @@ def _form_error(form: Any, exc: DomainError) -> None:
 
 
 def _question_library(request: HttpRequest, form: QuestionForm, driver_form: CustomDriverForm):
-    labels = drivers.driver_labels()
+    custom = list(CustomDriver.objects.order_by("-is_active", "label", "id"))
+    labels = {**dict(Driver.choices), **{driver.code: driver.label for driver in custom}}
     questions = selectors.questions_for_viewer(viewer_for(request.user)).order_by(
         "-is_active", "is_builtin", "position", "id"
     )
     rows = [{"question": q, "driver": drivers.driver_label(q.driver, labels)} for q in questions]
-    custom = [(code, label) for code, label in labels.items() if code not in Driver.values]
     context = {"rows": rows, "form": form, "driver_form": driver_form, "custom_drivers": custom}
     return render(request, "surveys/question_library.html", context)
 
@@ -108,6 +117,38 @@ def driver_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def driver_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rename one of HR's drivers: questions, results and actions show the new name."""
+    _require_hr(request)
+    driver = get_object_or_404(CustomDriver, pk=pk)
+    form = CustomDriverRenameForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Name the driver in at most 60 characters.")
+        return redirect("surveys:questions")
+    try:
+        services.custom_driver_update(driver=driver, label=form.cleaned_data["label"])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"The driver is now called {form.cleaned_data['label']}.")
+    return redirect("surveys:questions")
+
+
+@login_required
+@require_POST
+def driver_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    """Retire one of HR's drivers (no new question or action may choose it; past results and
+    actions keep it) or bring it back."""
+    _require_hr(request)
+    driver = get_object_or_404(CustomDriver, pk=pk)
+    active = request.POST.get("is_active") == "1"
+    services.custom_driver_update(driver=driver, is_active=active)
+    messages.success(request, f"{driver.label} is {'back' if active else 'retired'}.")
+    return redirect("surveys:questions")
+
+
+@login_required
 def question_edit(request: HttpRequest, pk: int) -> HttpResponse:
     _require_hr(request)
     question = get_object_or_404(Question, pk=pk)
@@ -117,7 +158,7 @@ def question_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "driver": question.driver,
         "options": "\n".join(question.options),
     }
-    form = QuestionForm(request.POST or None, initial=initial)
+    form = QuestionForm(request.POST or None, initial=initial, current_driver=question.driver)
     if request.method == "POST" and form.is_valid():
         try:
             services.question_update(question=question, **form.cleaned_data)

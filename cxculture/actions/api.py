@@ -22,7 +22,8 @@ from rest_framework.response import Response
 from cxculture.lib.api import DomainError
 from cxculture.people.models import Employee, Policy, Team
 from cxculture.people.permissions import Viewer, viewer_for
-from surveys.models import Driver, Question, SurveyRun
+from surveys import drivers
+from surveys.models import Question, SurveyRun
 
 from . import selectors, services
 from .models import (
@@ -38,13 +39,28 @@ from .models import (
 # --- Serializers -------------------------------------------------------------------------
 
 
+class ActionListSerializer(serializers.ListSerializer):
+    """Reads the labels of the page's drivers (HR's own included) in one query at most."""
+
+    driver_labels: dict[str, str] | None = None
+
+    def to_representation(self, data: Any) -> list[Any]:
+        actions = list(data.all() if hasattr(data, "all") else data)
+        self.driver_labels = selectors.source_driver_labels(actions)
+        return super().to_representation(actions)
+
+
 class ActionSerializer(serializers.ModelSerializer):
     team_name = serializers.CharField(source="team.name", read_only=True, default=None)
     owner_name = serializers.CharField(source="owner.display_name", read_only=True)
+    source_driver_label = serializers.SerializerMethodField(
+        help_text="The driver's name as pages show it (empty without a driver)."
+    )
     is_overdue = serializers.SerializerMethodField()
 
     class Meta:
         model = Action
+        list_serializer_class = ActionListSerializer
         fields = [
             "id",
             "title",
@@ -52,6 +68,7 @@ class ActionSerializer(serializers.ModelSerializer):
             "source_kind",
             "source_run",
             "source_driver",
+            "source_driver_label",
             "source_question",
             "source_policy",
             "source_label",
@@ -70,6 +87,13 @@ class ActionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_source_driver_label(self, obj: Action) -> str:
+        if not obj.source_driver:
+            return ""
+        # In a list, the labels its `ActionListSerializer` read for the whole page.
+        labels = getattr(self.parent, "driver_labels", None)
+        return drivers.driver_label(obj.source_driver, labels)
+
     def get_is_overdue(self, obj: Action) -> bool:
         return obj.is_open and obj.due_on < timezone.localdate()
 
@@ -85,8 +109,13 @@ class ActionCreateSerializer(serializers.Serializer):
     source_run = serializers.PrimaryKeyRelatedField(
         queryset=SurveyRun.objects.all(), required=False, allow_null=True, default=None
     )
-    source_driver = serializers.ChoiceField(
-        choices=Driver.choices, required=False, allow_blank=True, default=""
+    source_driver = serializers.CharField(
+        max_length=30,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A built-in driver (engagement, recognition, …) or the code of one of the "
+        "organisation's own drivers that is not retired.",
     )
     source_question = serializers.PrimaryKeyRelatedField(
         queryset=Question.objects.all(), required=False, allow_null=True, default=None
@@ -173,6 +202,7 @@ class FollowThroughSerializer(serializers.Serializer):
 class EffectSerializer(serializers.Serializer):
     action = serializers.IntegerField()
     driver = serializers.CharField()
+    driver_label = serializers.CharField()
     before_run = serializers.IntegerField()
     after_run = serializers.IntegerField(allow_null=True)
     before = serializers.FloatField(allow_null=True)

@@ -5,7 +5,8 @@ from django import forms
 from django.urls import reverse
 
 from cxculture.people.models import Employee, Policy, Team
-from surveys.models import Driver, SurveyRun
+from surveys import drivers
+from surveys.models import SurveyRun
 
 from .models import (
     DESCRIPTION_MAX_LENGTH,
@@ -50,9 +51,8 @@ class ActionForm(forms.Form):
     source_run = forms.ModelChoiceField(
         label="Survey run", queryset=SurveyRun.objects.none(), required=False
     )
-    source_driver = forms.ChoiceField(
-        label="Driver", choices=[("", "—"), *Driver.choices], required=False
-    )
+    # Choices are the organisation's drivers, built-in and HR's own, read when the form is made.
+    source_driver = forms.ChoiceField(label="Driver", choices=[("", "—")], required=False)
     source_policy = forms.ModelChoiceField(
         label="Policy", queryset=Policy.objects.filter(is_active=True), required=False
     )
@@ -98,11 +98,11 @@ class ActionForm(forms.Form):
         self.fields["due_on"].widget.attrs.update(
             {"min": earliest.isoformat(), "max": latest.isoformat()}
         )
-        if driver_labels:
-            self.fields["source_driver"].choices = [  # type: ignore[attr-defined]
-                ("", "—"),
-                *((value, driver_labels.get(value, label)) for value, label in Driver.choices),
-            ]
+        labels = driver_labels or {}
+        self.fields["source_driver"].choices = [  # type: ignore[attr-defined]
+            ("", "—"),
+            *((code, labels.get(code, label)) for code, label in drivers.active_driver_choices()),
+        ]
 
 
 class UpdateForm(forms.Form):

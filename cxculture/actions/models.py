@@ -12,7 +12,7 @@ from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 
 from cxculture.people.models import Employee, Policy, Team
-from surveys.models import Driver, Question, SurveyRun
+from surveys.models import Question, SurveyRun
 
 # What a person may write; the database holds every text to its limit (a check on its length:
 # SQLite does not enforce a varchar's length), so no writer can store a 14 MB description.
@@ -60,7 +60,9 @@ class Action(models.Model):
     source_run = models.ForeignKey(
         SurveyRun, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    source_driver = models.CharField(max_length=30, choices=Driver.choices, blank=True)
+    # A built-in `Driver` or the code of HR's `CustomDriver`: the services check it against
+    # `surveys.drivers`, so it has no fixed choices here.
+    source_driver = models.CharField(max_length=30, blank=True)
     source_question = models.ForeignKey(
         Question, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -18,8 +18,9 @@ from cxculture.lib import stats
 from cxculture.lib.anonymity import ORGANISATION, SUBTREE, Group
 from cxculture.people.models import Employee, Team
 from cxculture.people.permissions import Viewer
+from surveys import drivers
 from surveys import selectors as survey_selectors
-from surveys.models import Driver, Question, SurveyRun
+from surveys.models import Question, SurveyRun
 
 from .models import Action, ActionPrompt, ActionUpdate
 from .permissions import path_ids, visible_q
@@ -231,12 +232,20 @@ def _percent(value: float | None) -> str:
     return f"{value:g}%"
 
 
-def source_text(action: Action, book: ScoreBook) -> str:
-    """ "You said: Recognition was 48% favourable in March 2026", or the source's label."""
+def source_driver_labels(actions: Iterable[Action]) -> dict[str, str]:
+    """The labels of the drivers `actions` answer, HR's own included: one query at most."""
+    return drivers.driver_labels_for(a.source_driver for a in actions if a.source_driver)
+
+
+def source_text(action: Action, book: ScoreBook, labels: dict[str, str] | None = None) -> str:
+    """ "You said: Recognition was 48% favourable in March 2026", or the source's label.
+
+    A page of many actions passes `labels` (`source_driver_labels`) so custom drivers cost no
+    query each."""
     run = action.source_run
     when = f"{run.opens_on:%B %Y}" if run else ""
     if action.source_kind == Action.SourceKind.SURVEY_DRIVER and run and action.source_driver:
-        label = Driver(action.source_driver).label
+        label = drivers.driver_label(action.source_driver, labels)
         score = book.driver(run, action.team_id, action.source_driver)
         if score is None:
             return f"You said: {label} needed attention in {when}"
@@ -283,6 +292,7 @@ def effects(actions: list[Action], book: ScoreBook) -> dict[int, dict[str, Any]]
         .select_related("program")
         .order_by("sequence")
     )
+    labels = source_driver_labels(sourced)
     result: dict[int, dict[str, Any]] = {}
     for action in sourced:
         before_run = action.source_run
@@ -293,6 +303,7 @@ def effects(actions: list[Action], book: ScoreBook) -> dict[int, dict[str, Any]]
         shown = before is not None and after is not None
         result[action.pk] = {
             "driver": action.source_driver,
+            "driver_label": drivers.driver_label(action.source_driver, labels),
             "before_run": before_run.pk,
             "after_run": after_run.pk if after_run and shown else None,
             "before": before if shown else None,

@@ -19,7 +19,8 @@ from cxculture.lib.api import DomainError
 from cxculture.lib.emails import absolute_url
 from cxculture.people.models import Employee, Policy, Team
 from cxculture.people.permissions import Viewer
-from surveys.models import Driver, Question, SurveyRun
+from surveys import drivers
+from surveys.models import Question, SurveyRun
 
 from . import selectors
 from .models import (
@@ -98,8 +99,14 @@ def _check_source(
             raise DomainError("Choose the survey run it answers.", field="source_run")
         if run.status != SurveyRun.Status.CLOSED:
             raise DomainError("Actions answer the results of a closed run.", field="source_run")
-    if source_kind == Source.SURVEY_DRIVER and driver not in Driver.values:
-        raise DomainError("Choose the driver it answers.", field="source_driver")
+    if source_kind == Source.SURVEY_DRIVER:
+        if not driver:
+            raise DomainError("Choose the driver it answers.", field="source_driver")
+        if not drivers.is_active_driver(driver):
+            raise DomainError(
+                f"There is no driver {driver!r}: choose a built-in driver or one of yours.",
+                field="source_driver",
+            )
     if source_kind == Source.SURVEY_QUESTION and question is None:
         raise DomainError("Choose the question it answers.", field="source_question")
     if source_kind == Source.POLICY and policy is None:

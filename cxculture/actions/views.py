@@ -16,7 +16,8 @@ from django.views.decorators.http import require_POST
 from cxculture.lib.api import DomainError
 from cxculture.people.models import Team
 from cxculture.people.permissions import viewer_for
-from surveys.models import Driver, SurveyRun
+from surveys import drivers
+from surveys.models import SurveyRun
 
 from . import selectors, services
 from .forms import OWNER_CHOICES_SHOWN, ActionForm, UpdateForm, owner_choices
@@ -65,10 +66,11 @@ def _driver_labels(viewer: Any, run: SurveyRun | None, team: Team | None) -> dic
         return {}
     book = selectors.ScoreBook()
     scores = book.driver_scores(run, team.pk if team else None)
+    labels = drivers.driver_labels_for(scores)
     return {
-        driver: f"{Driver(driver).label} — {score:g}% favourable"
+        driver: f"{drivers.driver_label(driver, labels)} — {score:g}% favourable"
         for driver, score in scores.items()
-        if score is not None and driver in Driver.values
+        if score is not None
     }
 
 
@@ -160,7 +162,7 @@ def action_create(request: HttpRequest) -> HttpResponse:
         if run is not None:
             initial["source_run"] = run.pk
             initial["source_kind"] = Action.SourceKind.SURVEY_DRIVER
-        if driver in Driver.values:
+        if driver and drivers.is_active_driver(driver):
             initial["source_driver"] = driver
             initial["source_kind"] = Action.SourceKind.SURVEY_DRIVER
         if data.get("source_kind") in Action.SourceKind.values:
@@ -265,10 +267,11 @@ def _you_said_we_did(request: HttpRequest, team: Team | None) -> HttpResponse:
     actions = list(selectors.actions_for_team_page(viewer, team)[:100])
     book = selectors.ScoreBook()
     effects = selectors.effects(actions, book)
+    labels = selectors.source_driver_labels(actions)
     rows = [
         {
             "action": action,
-            "source": selectors.source_text(action, book),
+            "source": selectors.source_text(action, book, labels),
             "updates": selectors.latest_updates(action),
             "effect": effects.get(action.pk),
         }

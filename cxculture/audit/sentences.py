@@ -256,3 +256,247 @@ def _outcome_import_created(event: AuditEvent, names: Names) -> str:
     job = _target(event, names)
     source = f" from {job.file_name}" if job.file_name else ""
     return f"{names.actor(event)} imported customer outcomes{source} (source {job.source})"
+
+
+# --- HR administration: rewards, budgets, programmes, questions and drivers -------------------
+#
+# Each entry stores the names it was written with, so its sentence still reads when the reward,
+# programme or question is gone; while it exists, its current name is shown (like the rest of
+# the log).
+
+
+def _named(event: AuditEvent, names: Names, key: str = "name", attribute: str = "name") -> str:
+    """The target's current name, else the name stored with the event."""
+    target = names.target(event)
+    name = getattr(target, attribute, None) if target is not None else None
+    name = name or event.details.get(key)
+    if not name:
+        raise _Unreadable
+    return str(name)
+
+
+def _quoted(text: Any) -> str:
+    return f"“{text}”"
+
+
+def _stock(stock: Any) -> str:
+    return "unlimited" if stock is None else str(stock)
+
+
+def _field_change(field_name: str, old: Any, new: Any) -> str:
+    """ "the price from 50 to 80 points", "the stock from 10 to unlimited"."""
+    if field_name == "cost_points":
+        return f"the price from {old} to {_points(new)}"
+    if field_name == "stock":
+        return f"the stock from {_stock(old)} to {_stock(new)}"
+    if field_name == "description":
+        return "the description"
+    return f"the {field_name.replace('_', ' ')} from {_quoted(old)} to {_quoted(new)}"
+
+
+def _changes(event: AuditEvent) -> dict[str, Any]:
+    changes = event.details.get("changes")
+    if not isinstance(changes, dict) or not changes:
+        raise _Unreadable
+    return changes
+
+
+@sentence(AuditEvent.Action.REWARD_CREATED)
+def _reward_created(event: AuditEvent, names: Names) -> str:
+    name = _named(event, names)
+    details = event.details
+    text = f"{names.actor(event)} added the reward {_quoted(name)}"
+    if isinstance(details.get("cost_points"), int):
+        text += f" at {_points(details['cost_points'])}"
+        text += f", stock {_stock(details.get('stock'))}"
+    return text
+
+
+@sentence(AuditEvent.Action.REWARD_CHANGED)
+def _reward_changed(event: AuditEvent, names: Names) -> str:
+    changes = _changes(event)
+    # Named as it was before the change, so a rename reads "renamed “A” to “B”".
+    name = event.details.get("name") or _named(event, names)
+    parts = [_field_change(key, *value) for key, value in changes.items()]
+    return f"{names.actor(event)} changed {_and(parts)} of the reward {_quoted(name)}"
+
+
+@sentence(AuditEvent.Action.REWARD_RETIRED)
+def _reward_retired(event: AuditEvent, names: Names) -> str:
+    return f"{names.actor(event)} retired the reward {_quoted(_named(event, names))}"
+
+
+@sentence(AuditEvent.Action.REWARD_RESTORED)
+def _reward_restored(event: AuditEvent, names: Names) -> str:
+    name = _quoted(_named(event, names))
+    return f"{names.actor(event)} brought the reward {name} back to the catalogue"
+
+
+@sentence(AuditEvent.Action.REWARD_DELETED)
+def _reward_deleted(event: AuditEvent, names: Names) -> str:
+    name = _quoted(_named(event, names))
+    return f"{names.actor(event)} deleted the reward {name} (never redeemed)"
+
+
+@sentence(AuditEvent.Action.BUDGET_SET)
+def _budget_set(event: AuditEvent, names: Names) -> str:
+    manager = _target(event, names)
+    old, new = event.details.get("from"), event.details.get("to")
+    if not isinstance(new, int):
+        raise _Unreadable
+    who = manager.display_name
+    if old is None:
+        return f"{names.actor(event)} gave {who} a monthly reward budget of {_points(new)}"
+    actor = names.actor(event)
+    return f"{actor} changed {who}'s monthly reward budget from {old} to {_points(new)}"
+
+
+@sentence(AuditEvent.Action.BUDGET_TOPPED_UP)
+def _budget_topped_up(event: AuditEvent, names: Names) -> str:
+    manager = _target(event, names)
+    points = event.details.get("points")
+    if not isinstance(points, int):
+        raise _Unreadable
+    return (
+        f"{names.actor(event)} topped up {manager.display_name}'s reward budget by "
+        f"{_points(points)} before the 1st"
+    )
+
+
+def _programme(event: AuditEvent, names: Names) -> str:
+    return _quoted(_named(event, names))
+
+
+@sentence(AuditEvent.Action.PROGRAM_CREATED)
+def _program_created(event: AuditEvent, names: Names) -> str:
+    count = event.details.get("questions")
+    asks = f" asking {count} questions" if isinstance(count, int) else ""
+    return f"{names.actor(event)} created the survey programme {_programme(event, names)}{asks}"
+
+
+PROGRAM_FIELD_WORDS = {
+    "name": "the name",
+    "description": "the description",
+    "audience": "the audience",
+    "cadence": "the cadence",
+    "starts_on": "the first day",
+    "run_length_days": "the run length (days)",
+    "is_organisation_wide": "organisation-wide",
+    "teams": "the teams",
+}
+
+
+def _program_change(field_name: str, value: Any) -> str:
+    if field_name == "questions":
+        added, removed = value.get("added") or [], value.get("removed") or []
+        parts = []
+        if added:
+            parts.append(f"added {_and(_quoted(text) for text in added)}")
+        if removed:
+            parts.append(f"removed {_and(_quoted(text) for text in removed)}")
+        return _and(parts)
+    old, new = value
+    what = PROGRAM_FIELD_WORDS.get(field_name, field_name.replace("_", " "))
+    if field_name == "description":
+        return "changed the description"
+    if field_name == "is_organisation_wide":
+        return "made it organisation-wide" if new else "made it no longer organisation-wide"
+    return f"changed {what} from {_value(old)} to {_value(new)}"
+
+
+@sentence(AuditEvent.Action.PROGRAM_CHANGED)
+def _program_changed(event: AuditEvent, names: Names) -> str:
+    changes = _changes(event)
+    name = _quoted(event.details.get("name") or _named(event, names))
+    parts = [_program_change(key, value) for key, value in changes.items()]
+    return f"{names.actor(event)} edited the survey programme {name}: {'; '.join(parts)}"
+
+
+@sentence(AuditEvent.Action.PROGRAM_PAUSED)
+def _program_paused(event: AuditEvent, names: Names) -> str:
+    return f"{names.actor(event)} paused the survey programme {_programme(event, names)}"
+
+
+@sentence(AuditEvent.Action.PROGRAM_RESUMED)
+def _program_resumed(event: AuditEvent, names: Names) -> str:
+    return f"{names.actor(event)} resumed the survey programme {_programme(event, names)}"
+
+
+@sentence(AuditEvent.Action.PROGRAM_ARCHIVED)
+def _program_archived(event: AuditEvent, names: Names) -> str:
+    return f"{names.actor(event)} archived the survey programme {_programme(event, names)}"
+
+
+@sentence(AuditEvent.Action.PROGRAM_RESTORED)
+def _program_restored(event: AuditEvent, names: Names) -> str:
+    name = _programme(event, names)
+    return f"{names.actor(event)} brought the survey programme {name} back from the archive"
+
+
+@sentence(AuditEvent.Action.PROGRAM_DELETED)
+def _program_deleted(event: AuditEvent, names: Names) -> str:
+    name = _programme(event, names)
+    return f"{names.actor(event)} deleted the survey programme {name} (it had no results)"
+
+
+def _question(event: AuditEvent, names: Names) -> str:
+    return _quoted(_named(event, names, key="text", attribute="text"))
+
+
+QUESTION_FIELD_WORDS = {"text": "the wording", "driver": "the driver", "kind": "the kind"}
+
+
+@sentence(AuditEvent.Action.QUESTION_CREATED)
+def _question_created(event: AuditEvent, names: Names) -> str:
+    return f"{names.actor(event)} added the question {_question(event, names)}"
+
+
+@sentence(AuditEvent.Action.QUESTION_CHANGED)
+def _question_changed(event: AuditEvent, names: Names) -> str:
+    changes = _changes(event)
+    old_text = _quoted(event.details.get("text") or _named(event, names, "text", "text"))
+    parts = []
+    for key, (old, new) in changes.items():
+        if key == "options":
+            parts.append("its options")
+        else:
+            what = QUESTION_FIELD_WORDS.get(key, key)
+            parts.append(f"{what} from {_quoted(old)} to {_quoted(new)}")
+    return f"{names.actor(event)} changed {_and(parts)} of the question {old_text}"
+
+
+@sentence(AuditEvent.Action.QUESTION_RETIRED)
+def _question_retired(event: AuditEvent, names: Names) -> str:
+    return f"{names.actor(event)} switched off the question {_question(event, names)}"
+
+
+@sentence(AuditEvent.Action.QUESTION_RESTORED)
+def _question_restored(event: AuditEvent, names: Names) -> str:
+    return f"{names.actor(event)} switched the question {_question(event, names)} back on"
+
+
+def _driver(event: AuditEvent, names: Names) -> str:
+    return _quoted(_named(event, names, key="label", attribute="label"))
+
+
+@sentence(AuditEvent.Action.DRIVER_CREATED)
+def _driver_created(event: AuditEvent, names: Names) -> str:
+    return f"{names.actor(event)} added the driver {_driver(event, names)}"
+
+
+@sentence(AuditEvent.Action.DRIVER_RENAMED)
+def _driver_renamed(event: AuditEvent, names: Names) -> str:
+    old, new = event.details.get("from"), event.details.get("to")
+    if not old or not new:
+        raise _Unreadable
+    return f"{names.actor(event)} renamed the driver {_quoted(old)} to {_quoted(new)}"
+
+
+@sentence(AuditEvent.Action.DRIVER_RETIRED)
+def _driver_retired(event: AuditEvent, names: Names) -> str:
+    return f"{names.actor(event)} retired the driver {_driver(event, names)}"
+
+
+@sentence(AuditEvent.Action.DRIVER_RESTORED)
+def _driver_restored(event: AuditEvent, names: Names) -> str:
+    return f"{names.actor(event)} brought the driver {_driver(event, names)} back"

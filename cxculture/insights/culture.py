@@ -32,6 +32,7 @@ from cxculture.people.permissions import Viewer
 from cxculture.people.selectors import has_teams_below
 from recognition.models import PolicyException, RecognitionReceiver
 from recognition.selectors import exception_review_queue, not_recognised_lately
+from surveys import drivers as survey_drivers
 from surveys.models import Driver, SurveyRun
 from surveys.selectors import TeamFigures, group_figures, subtree_participation, team_heatmap
 
@@ -190,7 +191,13 @@ def _heatmap(viewer: Viewer, snapshot: Any, node: Any, label: str) -> dict[str, 
     Only drivers some shown team has a figure for become columns (the engagement index has its
     own column), so a department of hidden teams shows no empty grid.
     """
-    drivers = [d for d in Driver.values if d not in (Driver.ENGAGEMENT, Driver.ENPS)]
+    # The drivers the run measured, HR's own included, read from figures already computed.
+    present: set[str] = set()
+    for row_node in [node, *snapshot.next_level(node)]:
+        present.update(group_figures(snapshot, row_node).favourable)
+    drivers = [
+        d for d in survey_drivers.ordered(present) if d not in (Driver.ENGAGEMENT, Driver.ENPS)
+    ]
     heatmap = team_heatmap(viewer, snapshot, Group(SUBTREE, node), drivers, one_level=True)
     columns = [
         d for d in drivers if any(row["cells"].get(d) is not None for row in heatmap["rows"])
@@ -202,7 +209,7 @@ def _heatmap(viewer: Viewer, snapshot: Any, node: Any, label: str) -> dict[str, 
         rows.append({**row, "values": [cells.get(driver) for driver in columns]})
     return {
         "run": label,
-        "columns": [{"driver": d, "label": Driver(d).label} for d in columns],
+        "columns": [c for c in heatmap["columns"] if c["driver"] in columns],
         "rows": rows,
     }
 

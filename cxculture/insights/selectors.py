@@ -32,6 +32,7 @@ from cxculture.outcomes.selectors import OutcomeSummary, outcome_teams_q
 from cxculture.people.models import Policy, Team
 from cxculture.people.permissions import Viewer
 from recognition.models import PolicyException
+from surveys import drivers as survey_drivers
 from surveys.models import Driver, SurveyRun
 from surveys.selectors import group_scores, may_see_group, run_snapshot
 
@@ -377,11 +378,17 @@ def sentence(linkage: Linkage, x_label: str, y_label: str) -> str:
 
 
 def driver_choices(figures: Mapping[int, TeamFigure]) -> list[tuple[str, str]]:
+    """The engagement index, then every driver the teams have a figure for, HR's own included
+    (their labels in one query at most)."""
     present = {driver for figure in figures.values() for driver in figure.drivers}
+    codes = [
+        driver
+        for driver in survey_drivers.ordered(present)
+        if driver not in (Driver.ENGAGEMENT, Driver.ENPS)
+    ]
+    labels = survey_drivers.driver_labels_for(codes)
     return [(ENGAGEMENT, "Engagement index")] + [
-        (driver, Driver(driver).label)
-        for driver in Driver.values
-        if driver in present and driver not in (Driver.ENGAGEMENT, Driver.ENPS)
+        (driver, survey_drivers.driver_label(driver, labels)) for driver in codes
     ]
 
 

@@ -107,6 +107,7 @@ def test_effect_shows_the_driver_score_before_and_at_the_next_run(
         {
             "action": action.pk,
             "driver": "recognition",
+            "driver_label": "Recognition",
             "before_run": march_run.pk,
             "after_run": june_run.pk,
             "before": 25.0,

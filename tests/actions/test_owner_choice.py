@@ -9,9 +9,9 @@ from cxculture.actions.models import Action
 from cxculture.people.models import Employee
 from tests.factories.people import EmployeeFactory
 
-# Signing in and the form's lists (teams, runs, policies, the owners shown): the same at any
-# number of people, the owner list capped and searched rather than listing everyone.
-FORM_QUERIES = 6
+# Signing in and the form's lists (teams, runs, policies, HR's own drivers, the owners shown): the
+# same at any number of people, the owner list capped and searched rather than listing everyone.
+FORM_QUERIES = 7
 
 
 def _owner_list(html: str) -> str:

@@ -149,13 +149,13 @@ def test_an_export_names_the_run_the_rows_and_the_scope(org, hr_admin):
 
 def test_an_action_without_a_sentence_or_target_still_reads(employee, hr_admin):
     event = audit_record(
-        actor=hr_admin, action="budget_set", target=employee, details={"monthly_points": 250}
+        actor=hr_admin, action="budget_frozen", target=employee, details={"monthly_points": 250}
     )
     gone = audit_record(actor=None, action="roles_changed", target=None, details={"roles": []})
 
     [line, gone_line] = audit_lines([event, gone])
 
-    assert line.sentence == "Hana HR (HR): Budget set — Erin Employee (monthly points: 250)"
+    assert line.sentence == "Hana HR (HR): Budget frozen — Erin Employee (monthly points: 250)"
     assert gone_line.sentence == "The system: Roles changed (roles: none)"
 
 

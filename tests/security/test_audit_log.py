@@ -74,14 +74,16 @@ def test_a_refused_change_records_nothing(api, cast):
     assert _last() == start
 
 
-def test_an_anonymity_threshold_change_is_recorded_but_a_rename_is_not(api, hr_admin):
+def test_an_anonymity_threshold_change_is_recorded_and_a_rename_is_an_edit(api, hr_admin):
     load_question_library()
-    program = ProgramFactory(anonymity_threshold=5, comment_threshold=10)
+    program = ProgramFactory(name="Pulse", anonymity_threshold=5, comment_threshold=10)
     client = api.as_(hr_admin)
     start = _last()
 
     assert client.patch(f"/api/v1/surveys/{program.pk}/", {"name": "Renamed"}).status_code == 200
-    assert _last() == start
+    [renamed] = _events("program_changed", start)
+    assert renamed.details == {"name": "Pulse", "changes": {"name": ["Pulse", "Renamed"]}}
+    assert _events("survey_threshold_changed", start) == []
     response = client.patch(f"/api/v1/surveys/{program.pk}/", {"anonymity_threshold": 7})
 
     assert response.status_code == 200
