@@ -237,3 +237,10 @@ def test_a_tiny_teams_manager_sees_on_their_page_what_their_list_shows(
     )
     listed_page = client.get("/actions/", {"within": team.pk}).content.decode()
     assert len(re.findall(r'href="/actions/\d+/"', listed_page)) == len(rows) == 3
+
+
+def test_the_list_refuses_an_unknown_scope_with_a_400_naming_within(api, cast):
+    for raw in ("abc", "999999"):
+        response = api.as_(cast["hr_admin"]).get("/api/v1/actions/", {"within": raw})
+        assert response.status_code == 400
+        assert "within" in response.json()["error"]["fields"]

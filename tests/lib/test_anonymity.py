@@ -479,6 +479,59 @@ def test_when_no_single_child_is_enough_it_goes_down_the_branch_that_loses_least
     assert laminar_visible(parents, counts, 5) == {"top", "x", "x1", "x2", "y2"}
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    shape=st.lists(st.integers(min_value=0, max_value=20), min_size=2, max_size=12),
+    counts=st.lists(st.integers(min_value=0, max_value=15), min_size=12, max_size=12),
+    k=st.integers(min_value=3, max_value=10),
+)
+def test_every_shown_team_holds_0_or_k_beyond_its_shown_teams_and_storage_agrees(shape, counts, k):
+    # A random tree: node i hangs under one of the nodes before it.
+    nodes = [f"n{i}" for i in range(len(shape))]
+    parents = {nodes[0]: None}
+    for i in range(1, len(nodes)):
+        parents[nodes[i]] = nodes[shape[i] % i]
+    own = dict(zip(nodes, counts, strict=False))
+    subtree = dict.fromkeys(nodes, 0)
+    for node in nodes:
+        ancestor = node
+        while ancestor is not None:
+            subtree[ancestor] += own[node]
+            ancestor = parents[ancestor]
+    visible = laminar_visible(parents, subtree, k)
+
+    def nearest_shown_below(node):
+        found = []
+        for child in (c for c, p in parents.items() if p == node):
+            found.extend([child] if child in visible else nearest_shown_below(child))
+        return found
+
+    for node in visible:
+        assert subtree[node] >= k
+        left = subtree[node] - sum(subtree[c] for c in nearest_shown_below(node))
+        assert left == 0 or left >= k, (node, left)
+    # Storage puts everyone at their nearest shown team: every stored team holds 0 or >= k
+    # and each shown team keeps exactly its people.
+    data = {(node, ()): own[node] for node in nodes if own[node]}
+    stored = coarsen_for_storage(parents=parents, cells=data, k=k, pool="")
+    totals: dict = {}
+    for cell, count in data.items():
+        totals[stored[cell][0]] = totals.get(stored[cell][0], 0) + count
+    if sum(own.values()) >= k:
+        assert min(totals.values()) >= k, (parents, own, totals)
+    for node in visible:
+        kept = sum(n for team, n in totals.items() if team and _is_under(parents, team, node))
+        assert kept == subtree[node]
+
+
+def _is_under(parents, node, ancestor):
+    while node is not None:
+        if node == ancestor:
+            return True
+        node = parents.get(node)
+    return False
+
+
 def test_storage_keeps_every_stored_combination_at_0_or_k_and_shown_subtrees_whole():
     rng = random.Random(7)
     for _ in range(200):
