@@ -134,7 +134,14 @@ def test_hr_walks_every_insight_page_on_a_phone(open_session):
     )
     assert "yes-group did better" not in saying_yes.replace("“Yes-group did better”", "")
     policies = visit(phone, world, "/recognition/policies/", "walk-hr-policies")
-    assert "Refund window" in policies and "revisit this policy" not in policies
+    assert "revisit this policy" not in policies
+    # Money with its currency, here as on the insight pages.
+    (refunds,) = rows_naming(phone, "Refund window")
+    assert refunds.startswith("Refund window | 3 | 37.50 GBP | 3 | 0 | 0 | 0"), refunds
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("link", name="Refund window").click()
+    phone.shows("walk-hr-policy")
+    assert "37.50 GBP" in text(phone) and "12.50 GBP" in text(phone)
     phone.finish()
 
 
@@ -169,5 +176,10 @@ def test_the_manager_of_a_three_person_team_walks_their_insight_pages(open_sessi
     assert "Customer satisfaction (CSAT), mean | 0 | hidden: fewer than 5 teams" in rows_naming(
         phone, "hidden: fewer than 5 teams"
     )
+    saying_yes = visit(
+        phone, world, "/insights/exceptions/?since=2026-01-01&until=2026-12-31", "walk-tiny-yes"
+    )
+    assert "No exceptions in this period." in saying_yes  # none in the teams they lead
+    visit(phone, world, "/recognition/policies/", "walk-tiny-policies")
     visit(phone, world, f"/actions/team/{team.pk}/", "walk-tiny-actions")
     phone.finish()
