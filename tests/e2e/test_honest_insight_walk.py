@@ -163,7 +163,14 @@ def test_the_manager_of_a_three_person_team_walks_their_insight_pages(open_sessi
     assert HIDDEN in trial
 
     culture = visit(phone, world, "/insights/culture/?months=12", "walk-tiny-culture")
-    assert team.name in culture
+    # Their team's trend, participation and row of drivers: hidden, with the one reason every
+    # hidden figure gives (a reason of its own would tell which group is small).
+    assert rows_naming(phone, "Pulse #1") == [
+        f"Pulse #1 | 8 Mar 2026 | {HIDDEN}",
+        f"Pulse #1 | {HIDDEN}",
+    ]
+    assert rows_naming(phone, team.name) == [f"{team.name} | {HIDDEN}"]
+    assert "too few" not in culture
     linkage = visit(
         phone,
         world,
