@@ -392,7 +392,8 @@ def follow_through(
         "window_days": window,
         "results": results,
         "results_with_action": with_action,
-        "results_with_action_share": stats.share(with_action, results),
+        # Rounded to what the count supports, like a survey figure: 1 of 3 is 33%, not 33.33%.
+        "results_with_action_share": stats.percent(with_action, results),
         "actions": counts["planned"] + counts["in_progress"] + counts["done"],
         "actions_planned": counts["planned"],
         "actions_in_progress": counts["in_progress"],
@@ -400,7 +401,7 @@ def follow_through(
         "actions_dropped": counts["dropped"],
         "actions_due": counts["due"],
         "actions_done_on_time": counts["on_time"],
-        "actions_done_on_time_share": stats.share(counts["on_time"], counts["due"]),
+        "actions_done_on_time_share": stats.percent(counts["on_time"], counts["due"]),
     }
 
 

@@ -179,6 +179,14 @@ def test_every_follow_through_figure_is_the_actions_lists_count_for_the_same_sco
         "actions_due": 5,  # 3 done, the overdue planned and the overdue in-progress
         "actions_done_on_time": 2,
     }
+    # The shares, as whole percentages (fewer than 100 counted): 2 of 5 due done on time; 3 of
+    # Support's 4 results (2 teams x 2 runs) got an action, Support B's at the pulse did not.
+    data = api.as_(hr).get("/api/v1/actions/follow-through/").json()
+    assert data["actions_done_on_time_share"] == 40
+    support = api.as_(hr).get("/api/v1/actions/follow-through/", {"team": org["support"].pk})
+    assert support.json()["results_with_action_share"] == 75
+    client.force_login(hr.user)
+    assert ">75%<" in client.get(f"/actions/team/{org['support'].pk}/").content.decode()
     # Support B's result at the pulse had only a dropped action: no action.
     assert results_from_list(listed(api, hr), [org["support_b"]], [world["pulse"]], org) == (1, 0)
 
