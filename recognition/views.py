@@ -581,7 +581,11 @@ def policies(request: HttpRequest) -> HttpResponse:
     if not (viewer.is_manager or viewer.sees_whole_organisation):
         raise PermissionDenied
     stats = list(selectors.exception_stats_by_policy(viewer))
-    return render(request, "recognition/policies.html", {"stats": stats})
+    return render(
+        request,
+        "recognition/policies.html",
+        {"stats": stats, "currency": settings.CXC_RECOGNITION_CURRENCY},
+    )
 
 
 @login_required
@@ -597,7 +601,12 @@ def policy_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "recognition/policy_detail.html",
-        {"policy": policy, "stats": stats, "page": page},
+        {
+            "policy": policy,
+            "stats": stats,
+            "page": page,
+            "currency": settings.CXC_RECOGNITION_CURRENCY,
+        },
     )
 
 

@@ -194,7 +194,17 @@ class FollowThroughSerializer(serializers.Serializer):
     results = serializers.IntegerField()
     results_with_action = serializers.IntegerField()
     results_with_action_share = serializers.FloatField(allow_null=True)
-    actions_due = serializers.IntegerField()
+    actions = serializers.IntegerField(
+        help_text="Actions of the scope (the team's and its sub-teams'; for the organisation, "
+        "all), dropped ones aside: what `GET /api/v1/actions/?within=` lists, less dropped."
+    )
+    actions_planned = serializers.IntegerField()
+    actions_in_progress = serializers.IntegerField()
+    actions_done = serializers.IntegerField()
+    actions_dropped = serializers.IntegerField(help_text="Dropped actions count nowhere else.")
+    actions_due = serializers.IntegerField(
+        help_text="Actions done, or open past their due date (`is_overdue` in the list)."
+    )
     actions_done_on_time = serializers.IntegerField()
     actions_done_on_time_share = serializers.FloatField(allow_null=True)
 
@@ -215,13 +225,21 @@ class FollowThroughResponseSerializer(FollowThroughSerializer):
 
 
 class ActionFilter(filters.FilterSet):
-    team = filters.NumberFilter(field_name="team_id")
+    team = filters.NumberFilter(field_name="team_id", help_text="That team's own actions.")
+    within = filters.ModelChoiceFilter(
+        queryset=Team.objects.all(),
+        method="filter_within",
+        help_text="A team's and its sub-teams' actions: the scope of its follow-through.",
+    )
     status = filters.ChoiceFilter(choices=Action.Status.choices)
     owner = filters.NumberFilter(field_name="owner_id")
 
     class Meta:
         model = Action
-        fields = ["team", "status", "owner"]
+        fields = ["team", "within", "status", "owner"]
+
+    def filter_within(self, actions: QuerySet[Action], name: str, team: Team) -> QuerySet[Action]:
+        return selectors.action_filter(actions, within=team)
 
 
 def _viewer(request: Request) -> Viewer:

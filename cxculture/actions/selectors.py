@@ -42,11 +42,16 @@ def action_filter(
     actions: QuerySet[Action],
     *,
     team: int | None = None,
+    within: Team | None = None,
     status: str | None = None,
     owner: int | None = None,
 ) -> QuerySet[Action]:
+    """`team`: that team's own actions; `within`: the team's and its sub-teams' (the scope
+    of its "you said, we did" page and follow-through)."""
     if team is not None:
         actions = actions.filter(team_id=team)
+    if within is not None:
+        actions = actions.filter(team__path__startswith=within.path)
     if status:
         actions = actions.filter(status=status)
     if owner is not None:
@@ -114,8 +119,17 @@ def closed_runs() -> QuerySet[SurveyRun]:
     return SurveyRun.objects.filter(status=SurveyRun.Status.CLOSED).select_related("program")
 
 
+def actions_in_scope(team: Team | None) -> QuerySet[Action]:
+    """Every action of a scope, whoever looks: a team's own and its sub-teams'; for the
+    organisation (None), all of them. Follow-through counts these."""
+    if team is None:
+        return Action.objects.all()
+    return Action.objects.filter(team__path__startswith=team.path)
+
+
 def actions_for_team_page(viewer: Viewer, team: Team | None) -> QuerySet[Action]:
-    """A team's page: its own and its sub-teams' actions; the organisation's page: org actions."""
+    """A "you said, we did" page: the scope's actions (`actions_in_scope`) the viewer sees: a
+    team's own and its sub-teams'; the organisation's own and every team's."""
     actions = actions_for_viewer(viewer).prefetch_related(
         Prefetch(
             "updates",
@@ -125,7 +139,7 @@ def actions_for_team_page(viewer: Viewer, team: Team | None) -> QuerySet[Action]
         )
     )
     if team is None:
-        return actions.filter(team__isnull=True)
+        return actions
     return actions.filter(team__path__startswith=team.path)
 
 
@@ -316,13 +330,26 @@ def effects(actions: list[Action], book: ScoreBook) -> dict[int, dict[str, Any]]
 def follow_through(
     *, today: dt.date, team: Team | None = None, book: ScoreBook | None = None
 ) -> dict[str, Any]:
-    """Share of reportable team results that got an action within the window, and share of
-    actions done on or before their due date.
+    """Share of reportable team results that got an action within the window, the scope's
+    actions by status, and the share of actions done on or before their due date.
+
+    One definition for every page and API that shows follow-through, so each figure is what
+    the actions list shows for the same scope (`actions_in_scope`):
+
+    - Scope: a team's own actions and those of every team below it; the organisation's are
+      all actions (its own and every team's), whatever their source (a survey run of any
+      programme, a policy, anything else).
+    - A dropped action is no action: it is counted apart (`actions_dropped`), never among
+      `actions`, due or done, and a result whose only actions were dropped has no action (as
+      the manager's prompt comes back when its action is dropped).
+    - Due: done, or open past its due date (what the list marks overdue); done on time: done
+      on or before its due date.
 
     A team result is a (closed run, team with a manager) pair whose subtree result is
     reportable; it counts once its window has passed or an action was made in it. The last
-    `CXC_ACTION_FOLLOW_THROUGH_RUNS` closed runs are looked at, so the cost is bounded. A
-    caller that read the runs' snapshots already passes its `book` so they are read once.
+    `CXC_ACTION_FOLLOW_THROUGH_RUNS` closed runs are looked at (for the organisation, of its
+    organisation-wide programmes), so the cost is bounded. A caller that read the runs'
+    snapshots already passes its `book` so they are read once.
     """
     window = settings.CXC_ACTION_PROMPT_DAYS
     # An imported run's results came out before the product held them: nobody could act on
@@ -340,9 +367,11 @@ def follow_through(
         led = led.filter(path__startswith=team.path)
     led_teams = list(led.values_list("id", "path"))
     acted: dict[int, list[tuple[str, dt.date]]] = defaultdict(list)
-    for run_id, path, created_at in Action.objects.filter(
-        source_run__in=[r.pk for r in runs], team__isnull=False
-    ).values_list("source_run_id", "team__path", "created_at"):
+    for run_id, path, created_at in (
+        Action.objects.filter(source_run__in=[r.pk for r in runs], team__isnull=False)
+        .exclude(status=Action.Status.DROPPED)
+        .values_list("source_run_id", "team__path", "created_at")
+    ):
         acted[run_id].append((path, created_at.date()))
     book = book if book is not None else ScoreBook()
     book.read(runs)
@@ -359,11 +388,13 @@ def follow_through(
                 continue  # still inside its window
             results += 1
             with_action += in_time
-    scope = Action.objects.all()
-    if team is not None:
-        scope = scope.filter(team__path__startswith=team.path)
-    counts = scope.exclude(status=Action.Status.DROPPED).aggregate(
-        due=Count("id", filter=Q(status=Action.Status.DONE) | Q(due_on__lt=today)),
+    kept = ~Q(status=Action.Status.DROPPED)
+    counts = actions_in_scope(team).aggregate(
+        planned=Count("id", filter=Q(status=Action.Status.PLANNED)),
+        in_progress=Count("id", filter=Q(status=Action.Status.IN_PROGRESS)),
+        done=Count("id", filter=Q(status=Action.Status.DONE)),
+        dropped=Count("id", filter=Q(status=Action.Status.DROPPED)),
+        due=Count("id", filter=kept & (Q(status=Action.Status.DONE) | Q(due_on__lt=today))),
         on_time=Count(
             "id", filter=Q(status=Action.Status.DONE, completed_at__date__lte=F("due_on"))
         ),
@@ -372,10 +403,16 @@ def follow_through(
         "window_days": window,
         "results": results,
         "results_with_action": with_action,
-        "results_with_action_share": stats.share(with_action, results),
+        # Rounded to what the count supports, like a survey figure: 1 of 3 is 33%, not 33.33%.
+        "results_with_action_share": stats.percent(with_action, results),
+        "actions": counts["planned"] + counts["in_progress"] + counts["done"],
+        "actions_planned": counts["planned"],
+        "actions_in_progress": counts["in_progress"],
+        "actions_done": counts["done"],
+        "actions_dropped": counts["dropped"],
         "actions_due": counts["due"],
         "actions_done_on_time": counts["on_time"],
-        "actions_done_on_time_share": stats.share(counts["on_time"], counts["due"]),
+        "actions_done_on_time_share": stats.percent(counts["on_time"], counts["due"]),
     }
 
 

@@ -37,10 +37,13 @@ def action_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in Action.Status.values:
         status = ""
+    within_id = _int(request.GET.get("within"))
+    within = Team.objects.filter(pk=within_id).first() if within_id is not None else None
     actions = selectors.action_filter(
         selectors.actions_for_viewer(viewer),
         status=status or None,
         team=_int(request.GET.get("team")),
+        within=within,
         owner=viewer.employee.pk if request.GET.get("mine") and viewer.employee else None,
     )
     page = Paginator(actions, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -52,6 +55,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "statuses": Action.Status.choices,
             "mine": bool(request.GET.get("mine")),
+            "within": within,
             "prompts": list(selectors.prompts_for(viewer, timezone.localdate())),
             "may_create": may_create_any(viewer),
             "today": timezone.localdate(),
@@ -284,9 +288,10 @@ def _you_said_we_did(request: HttpRequest, team: Team | None) -> HttpResponse:
             "team": team,
             "rows": rows,
             "today": today,
+            # The counts come from follow-through, not from the rows: the rows are the newest
+            # 100 the viewer sees, the counts every action of the scope, as everywhere else.
             "follow_through": selectors.follow_through(today=today, team=team),
             "may_create": may_create_for(viewer, team),
-            "done": sum(1 for action in actions if action.status == Action.Status.DONE),
         },
     )
 

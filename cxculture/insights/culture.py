@@ -43,7 +43,7 @@ MAX_RUNS = 26  # a year of a fortnightly pulse
 REACH_DAYS = (30, 90)
 MAX_LEADERS = 50
 # Bump when the cached figures change shape.
-FIGURES_CACHE_VERSION = 5
+FIGURES_CACHE_VERSION = 6
 # Figures older than CXC_DASHBOARD_CACHE_SECONDS are still shown (the page says when they were
 # computed) while a worker recomputes them, for up to this many lifetimes; after that a request
 # recomputes them itself.
@@ -294,6 +294,11 @@ def _leaders(department: Team | None, since: dt.date) -> list[dict[str, Any]]:
     if department is not None:
         teams = teams.filter(path__startswith=department.path)
     start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
+    # Actions counted as in follow-through: the scope's (a department's and its teams'; the
+    # organisation's: all), dropped ones not at all.
+    owned_in_scope = ~Q(owned_actions__status=Action.Status.DROPPED)
+    if department is not None:
+        owned_in_scope &= Q(owned_actions__team__path__startswith=department.path)
     leaders = (
         Employee.objects.filter(is_active=True, pk__in=teams.values("managers"))
         .annotate(
@@ -305,10 +310,10 @@ def _leaders(department: Team | None, since: dt.date) -> list[dict[str, Any]]:
                 ),
                 distinct=True,
             ),
-            owned=Count("owned_actions", distinct=True),
+            owned=Count("owned_actions", filter=owned_in_scope, distinct=True),
             done=Count(
                 "owned_actions",
-                filter=Q(owned_actions__status=Action.Status.DONE),
+                filter=owned_in_scope & Q(owned_actions__status=Action.Status.DONE),
                 distinct=True,
             ),
         )

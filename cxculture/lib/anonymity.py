@@ -23,7 +23,8 @@ one plan, so combining the views of several people reveals nothing more):
 1. Team subtrees ("this team and below") with complementary suppression (`laminar_visible`):
    a subtree is shown only with at least k respondents; for each subtree shown, the part not
    covered by its shown sub-subtrees (its direct members plus hidden children) must hold 0 or
-   at least k, otherwise the smallest shown child whose hiding makes it so is hidden too.
+   at least k, otherwise the shown child whose hiding makes it so and costs the fewest
+   responses their most specific figure is hidden too.
 2. Direct members of a team ("this team only"), when the team has sub-teams.
 3. Attribute filters for the whole organisation: one attribute at a time, values from the
    largest (so hiding small values leaves a remainder of 0 or at least k), then combinations
@@ -224,10 +225,15 @@ def laminar_visible(
     descendant: its direct members and hidden children) must be 0 or at least k. If it is not,
     a shown nearest descendant is hidden as well and its remainder joins, until the rule holds:
 
-    - the one that loses least: the smallest subtree among those whose remainder alone makes
-      the node's remainder at least k (hiding a 29-response team, not a 107-response shift);
+    - the one that loses least: among those whose remainder alone makes the node's remainder
+      at least k, the one with the smallest remainder, then the smallest subtree. Hiding a
+      team takes the most specific published figure only from its remainder: its shown
+      sub-teams keep theirs. So a 107-response shift with 5 direct members and two shown
+      shifts below it costs 5 responses their figure, a 29-response team without sub-teams 29;
     - when no one hiding is enough (every candidate's remainder is 0: its people are all in
-      shown teams below it), the one with the smallest remainder, then the smallest subtree.
+      shown teams below it, and hiding it costs nobody their most specific figure), the one
+      through which the cheapest enough team below can be reached (`reach`), then the
+      smallest subtree; the next round then hides that cheaper team.
 
     Either way the hidden groups together hold at least k, so the same people are protected.
     Deepest nodes are settled first, so hiding a child never breaks a node already settled.
@@ -255,17 +261,30 @@ def laminar_visible(
         below = nearest_shown(node)
         return subtree_counts.get(node, 0) - sum(subtree_counts.get(c, 0) for c in below)
 
+    def reach(node: Hashable) -> int:
+        """The fewest responses that lose their most specific figure if hiding `node` (and
+        shown teams under it holding nobody beyond their own shown teams) is to add anyone
+        to its parent's remainder. A shown team holds at least k, so this is always found."""
+        own = remainder(node)
+        if own:
+            return own
+        return min(reach(child) for child in nearest_shown(node))
+
     for node in sorted(parents, key=lambda n: (-depth[n], str(n))):
         if node not in shown:
             continue
         while not _safe(left := remainder(node), k):
             below = [(child, remainder(child)) for child in nearest_shown(node)]
+            # A shown team's remainder is 0 or at least k (deeper nodes are settled), so one
+            # with people beyond its shown teams is always enough on its own.
             enough = [(child, own) for child, own in below if left + own >= k]
             if enough:
-                victim = min(enough, key=lambda c: (subtree_counts.get(c[0], 0), str(c[0])))[0]
+                victim = min(enough, key=lambda c: (c[1], subtree_counts.get(c[0], 0), str(c[0])))
             else:
-                victim = min(below, key=lambda c: (c[1], subtree_counts.get(c[0], 0), str(c[0])))[0]
-            shown.discard(victim)
+                victim = min(
+                    below, key=lambda c: (reach(c[0]), subtree_counts.get(c[0], 0), str(c[0]))
+                )
+            shown.discard(victim[0])
     return shown
 
 

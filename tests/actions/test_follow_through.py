@@ -86,7 +86,7 @@ def test_done_on_time_counts_actions_done_by_their_due_date(clock, cast, org):
     figures = selectors.follow_through(today=dt.date(2026, 3, 16))
 
     assert (figures["actions_due"], figures["actions_done_on_time"]) == (3, 1)
-    assert figures["actions_done_on_time_share"] == 33.33
+    assert figures["actions_done_on_time_share"] == 33  # 1 of 3: no decimals to claim
 
 
 def test_effect_shows_the_driver_score_before_and_at_the_next_run(

@@ -393,38 +393,143 @@ def test_a_unanimous_team_is_shown_neither_directly_nor_as_parent_minus_sibling(
 # --- What is stored ------------------------------------------------------------------------------
 
 
-def test_suppression_hides_the_smallest_subtree_that_protects_the_remainder():
-    # The outside test's shape: a department with 3 direct members, a 107-response shift whose
-    # own remainder (5 direct members) is the smallest, and a 29-response team. Hiding either
-    # makes the department's remainder safe; hiding the 29 loses least.
-    parents = {
-        "dept": None,
-        "shift": "dept",
-        "early": "shift",
-        "late": "shift",
-        "team": "dept",
-        "other": None,
-    }
-    counts = {"early": 50, "late": 52, "shift": 107, "team": 29, "dept": 3 + 107 + 29, "other": 20}
+def test_suppression_hides_a_29_response_team_rather_than_a_107_response_one():
+    # The outside report's shape: a department with 3 direct members, a 107-response shift and
+    # a 29-response team, neither with sub-teams. Hiding either makes the department's
+    # remainder safe; hiding the 29 takes the fewest responses' own figure away.
+    parents = {"dept": None, "shift": "dept", "team": "dept", "other": None}
+    counts = {"shift": 107, "team": 29, "dept": 3 + 107 + 29, "other": 20}
     visible = laminar_visible(parents, counts, 5)
-    assert "shift" in visible and "team" not in visible
-    assert {"dept", "early", "late", "other"} <= visible
-    # The department's figure still protects its three direct members (3 + 29 >= 5).
-    plan = build_plan(
-        parents=parents,
-        cells=cells(dept=3, shift=5, early=50, late=52, team=29, other=20),
-        k=5,
+    assert {"dept", "shift", "other"} <= visible and "team" not in visible
+
+
+# A department with 3 direct members, a 107-response shift (5 direct members, an early shift
+# of 50 and a late one of 52) and a 29-response team.
+SHIFT_PARENTS = {
+    "dept": None,
+    "shift": "dept",
+    "early": "shift",
+    "late": "shift",
+    "team": "dept",
+    "other": None,
+}
+SHIFT_CELLS = {"dept": 3, "shift": 5, "early": 50, "late": 52, "team": 29, "other": 20}
+
+
+def test_suppression_measures_the_loss_by_responses_that_lose_their_most_specific_figure():
+    # Hiding the shift leaves its early and late shifts shown: only its 5 direct members lose
+    # their most specific figure (the shift's own). Hiding the team loses 29 people theirs.
+    # The old measure (subtree size: 107 against 29) hid the team; this one hides the shift.
+    plan = build_plan(parents=SHIFT_PARENTS, cells=cells(**SHIFT_CELLS), k=5)
+    assert [shown(plan, SUBTREE, n) for n in ("dept", "shift", "early", "late", "team")] == [
+        True,
+        False,
+        True,
+        True,
+        True,
+    ]
+    assert plan.decide(Group(SUBTREE, "shift")).reason == PROTECTS_OTHERS
+    # The shift's direct members are now pooled with the department's own three: 8 together.
+    assert shown(plan, TEAM, "shift") is False
+    assert shown(plan, TEAM, "dept") is False
+    # Responses whose most specific shown group is above their own team.
+    most_specific_lost = sum(
+        count
+        for node, count in SHIFT_CELLS.items()
+        if node != "dept" and not shown(plan, SUBTREE, node) and not shown(plan, TEAM, node)
     )
-    assert [shown(plan, SUBTREE, n) for n in ("dept", "shift", "team")] == [True, True, False]
+    assert most_specific_lost == 5
+
+
+def test_hiding_the_shift_protects_the_same_people_against_every_subtraction():
+    plan = build_plan(parents=SHIFT_PARENTS, cells=cells(**SHIFT_CELLS), k=5)
+    respondents = [
+        (f"{node}-{i}", node) for node, count in SHIFT_CELLS.items() for i in range(count)
+    ]
+    members = []
+    for group in plan.shown_groups():
+        nodes = {cell[0] for cell in plan.cells_in(group)}
+        members.append(frozenset(person for person, node in respondents if node in nodes))
+    derived = derived_groups(members)
+    assert all(len(group) == 0 or len(group) >= 5 for group in derived)
+    # The department's 3 direct members are only ever seen among at least 5 people.
+    dept_people = {person for person, node in respondents if node == "dept"}
+    assert min(len(group) for group in derived if group & dept_people) >= 5
+    # Storage stores the shift's direct members with the department, and keeps early and late.
+    stored = coarsen_for_storage(parents=SHIFT_PARENTS, cells=cells(**SHIFT_CELLS), k=5, pool="")
+    assert stored[("shift", ())] == ("dept", ())
+    assert stored[("early", ())] == ("early", ())
+    assert stored[("team", ())] == ("team", ())
 
 
 def test_suppression_falls_back_to_the_old_rule_when_no_single_child_is_enough():
     # top has 2 direct members; x and y hold nobody beyond their shown teams, so hiding either
-    # alone adds nobody to top's remainder. The old rule (smallest remainder, then smallest
-    # subtree) hides x; then hiding x1 (6) is enough, and y keeps its figure.
+    # alone adds nobody to top's remainder: x leads to the cheapest team (x1, 6), so x and
+    # then x1 are hidden, and y keeps its figure.
     parents = {"top": None, "x": "top", "x1": "x", "x2": "x", "y": "top", "y1": "y", "y2": "y"}
     counts = {"x1": 6, "x2": 7, "y1": 8, "y2": 9, "x": 13, "y": 17, "top": 32}
     assert laminar_visible(parents, counts, 5) == {"top", "x2", "y", "y1", "y2"}
+
+
+def test_when_no_single_child_is_enough_it_goes_down_the_branch_that_loses_least():
+    # x is the smaller subtree (14) but its teams hold 7 each; y (15) holds a 5-response team.
+    # The old fallback (smallest subtree) hid x then a 7; this hides y then its 5.
+    parents = {"top": None, "x": "top", "x1": "x", "x2": "x", "y": "top", "y1": "y", "y2": "y"}
+    counts = {"x1": 7, "x2": 7, "y1": 5, "y2": 10, "x": 14, "y": 15, "top": 31}
+    assert laminar_visible(parents, counts, 5) == {"top", "x", "x1", "x2", "y2"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    shape=st.lists(st.integers(min_value=0, max_value=20), min_size=2, max_size=12),
+    counts=st.lists(st.integers(min_value=0, max_value=15), min_size=12, max_size=12),
+    k=st.integers(min_value=3, max_value=10),
+)
+def test_every_shown_team_holds_0_or_k_beyond_its_shown_teams_and_storage_agrees(shape, counts, k):
+    # A random tree: node i hangs under one of the nodes before it.
+    nodes = [f"n{i}" for i in range(len(shape))]
+    parents = {nodes[0]: None}
+    for i in range(1, len(nodes)):
+        parents[nodes[i]] = nodes[shape[i] % i]
+    own = dict(zip(nodes, counts, strict=False))
+    subtree = dict.fromkeys(nodes, 0)
+    for node in nodes:
+        ancestor = node
+        while ancestor is not None:
+            subtree[ancestor] += own[node]
+            ancestor = parents[ancestor]
+    visible = laminar_visible(parents, subtree, k)
+
+    def nearest_shown_below(node):
+        found = []
+        for child in (c for c, p in parents.items() if p == node):
+            found.extend([child] if child in visible else nearest_shown_below(child))
+        return found
+
+    for node in visible:
+        assert subtree[node] >= k
+        left = subtree[node] - sum(subtree[c] for c in nearest_shown_below(node))
+        assert left == 0 or left >= k, (node, left)
+    # Storage puts everyone at their nearest shown team: every stored team holds 0 or >= k
+    # and each shown team keeps exactly its people.
+    data = {(node, ()): own[node] for node in nodes if own[node]}
+    stored = coarsen_for_storage(parents=parents, cells=data, k=k, pool="")
+    totals: dict = {}
+    for cell, count in data.items():
+        totals[stored[cell][0]] = totals.get(stored[cell][0], 0) + count
+    if sum(own.values()) >= k:
+        assert min(totals.values()) >= k, (parents, own, totals)
+    for node in visible:
+        kept = sum(n for team, n in totals.items() if team and _is_under(parents, team, node))
+        assert kept == subtree[node]
+
+
+def _is_under(parents, node, ancestor):
+    while node is not None:
+        if node == ancestor:
+            return True
+        node = parents.get(node)
+    return False
 
 
 def test_storage_keeps_every_stored_combination_at_0_or_k_and_shown_subtrees_whole():
