@@ -118,7 +118,7 @@ def accounts_lock_for(wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int]
     return found  # type: ignore[return-value]
 
 
-def _shortfall(account: Account, available: int, needed: int) -> str:
+def shortfall(account: Account, available: int, needed: int) -> str:
     what = {
         Account.Kind.ALLOWANCE: "giving allowance",
         Account.Kind.WALLET: "wallet",
@@ -192,7 +192,7 @@ def _post(
     for pk, amount in sorted(amounts.items()):
         fresh = locked.get(pk)
         if fresh is not None and amount < 0 and fresh.balance + amount < 0:
-            raise InsufficientPoints(_shortfall(fresh, fresh.balance, -amount))
+            raise InsufficientPoints(shortfall(fresh, fresh.balance, -amount))
 
     # The writes join the caller's transaction without a savepoint: an error in any of them
     # leaves it marked for rollback, so nothing of this posting can commit without the rest.
