@@ -1020,9 +1020,9 @@ def response_submit(
         with transaction.atomic():
             invited = _invited_accepting(invitation_id, today)
             box = _sealed_submission(invited, answers, comment, today)
-            claimed = Invitation.objects.filter(
-                pk=invitation_id, responded_on__isnull=True
-            ).update(responded_on=today)
+            claimed = Invitation.objects.filter(pk=invitation_id, responded_on__isnull=True).update(
+                responded_on=today
+            )
             if claimed != 1:
                 raise _already_responded()
             SealedResponse.objects.create(run_id=invited.run.pk, box=box)
@@ -1098,7 +1098,16 @@ def _claim_and_seal_in_one_statement(
         f"INSERT INTO {SealedResponse._meta.db_table} (id, run_id, box) "
         "SELECT %s, run_id, %s FROM claimed"
     )
-    params = [run_id, SurveyRun.Status.OPEN.value, today, today, today, invitation_id, uuid.uuid4(), box]
+    params: list[Any] = [
+        run_id,
+        SurveyRun.Status.OPEN.value,
+        today,
+        today,
+        today,
+        invitation_id,
+        uuid.uuid4(),
+        box,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1

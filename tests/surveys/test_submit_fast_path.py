@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from surveys import services
-from surveys.models import Invitation, Question, SealedResponse
+from surveys.models import Invitation, Question, SealedResponse, SurveyRun
 from tests.factories.people import EmployeeFactory, TeamFactory
 from tests.factories.surveys import ProgramFactory, open_run, question, sealed
 
@@ -135,3 +135,40 @@ def test_a_run_with_no_questions_left_takes_a_comment_only(api, invitation, aske
     response = api.as_(None).post("/api/v1/responses/", body, format="json")
     assert response.status_code == 201
     assert [box["comment"] for box in sealed(invitation.run)] == ["Thanks for asking."]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the one-statement claim is PostgreSQL's"
+)
+def test_a_run_closed_between_the_read_and_the_write_takes_nothing(
+    api, invitation, asked, monkeypatch
+):
+    read_while_open = services._invited(invitation.pk)
+    SurveyRun.objects.filter(pk=invitation.run_id).update(status=SurveyRun.Status.CLOSED)
+    reads = iter([read_while_open])
+    real_read = services._invited
+    monkeypatch.setattr(services, "_invited", lambda pk: next(reads, None) or real_read(pk))
+
+    response = api.as_(None).post("/api/v1/responses/", _body(invitation, asked), format="json")
+
+    # The statement found the run closed: 410 as if it had been closed at the read, and
+    # neither the claim nor the sealed box was written.
+    assert response.status_code == 410, response.content
+    assert "no longer takes answers" in response.json()["error"]["message"]
+    assert SealedResponse.objects.count() == 0
+    invitation.refresh_from_db()
+    assert invitation.responded_on is None
+
+
+def test_a_second_submission_is_refused_and_stores_nothing_more(api, invitation, asked):
+    client = api.as_(None)
+    assert (
+        client.post("/api/v1/responses/", _body(invitation, asked), format="json").status_code
+        == 201
+    )
+
+    again = client.post("/api/v1/responses/", _body(invitation, asked), format="json")
+
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "already_responded"
+    assert len(sealed(invitation.run)) == 1
