@@ -5,14 +5,15 @@ tests pin that count and check that what the one read hands over (dates, JSON op
 snapshot) is what the ORM would have read."""
 
 import datetime as dt
+import threading
 
 import pytest
 from django.core import signing
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from surveys import services
-from surveys.models import Invitation, Question, SealedResponse, SurveyRun
+from surveys.models import Invitation, Question, Response, SealedResponse, SurveyRun
 from tests.factories.people import EmployeeFactory, TeamFactory
 from tests.factories.surveys import ProgramFactory, open_run, question, sealed
 
@@ -172,3 +173,55 @@ def test_a_second_submission_is_refused_and_stores_nothing_more(api, invitation,
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "already_responded"
     assert len(sealed(invitation.run)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the one-statement claim is PostgreSQL's"
+)
+def test_a_close_waits_for_a_submission_in_flight_and_stores_its_answers(invitation, asked, opens):
+    in_flight, release = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def submit() -> None:
+        try:
+            # A caller's transaction keeps the submission's FOR SHARE lock on the run held.
+            with transaction.atomic():
+                services.response_submit(
+                    invitation_id=invitation.pk,
+                    answers=[services.AnswerInput(question=asked["enps"].pk, value=9)],
+                    today=opens,
+                )
+                in_flight.set()
+                release.wait(timeout=30)
+        except BaseException as exc:  # reported below: a thread's failure must fail the test
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    def close() -> None:
+        try:
+            run = SurveyRun.objects.get(pk=invitation.run_id)
+            services.survey_run_close(run=run, today=opens + dt.timedelta(days=1))
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    submitting = threading.Thread(target=submit)
+    submitting.start()
+    assert in_flight.wait(timeout=30)
+    closing = threading.Thread(target=close)
+    closing.start()
+    closing.join(timeout=1)
+    waited = closing.is_alive()  # the close's FOR UPDATE waits for the submission
+    release.set()
+    submitting.join(timeout=30)
+    closing.join(timeout=30)
+
+    assert failures == []
+    assert waited
+    # The answer in flight was sealed before the close and stored by it; no box is left.
+    assert Response.objects.filter(run_id=invitation.run_id).count() == 1
+    assert SealedResponse.objects.count() == 0
+    assert SurveyRun.objects.get(pk=invitation.run_id).status == SurveyRun.Status.CLOSED
