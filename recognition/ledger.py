@@ -1,7 +1,9 @@
 """The double-entry core: accounts, posting, reversing, and the monthly reset.
 
-Every movement of points is one call to `ledger_post`. The locking rules, which keep concurrent
-requests from overdrawing an account or deadlocking each other:
+Every movement of points is one call to `ledger_post`, except a peer give with points on
+PostgreSQL, which posts inside the database function `recognition_give_from_allowance`
+(migration 0004) under the same rules. The locking rules, which keep concurrent requests from
+overdrawing an account or deadlocking each other:
 
 1. Employee accounts (allowance, wallet, budget) that a transaction touches are locked with
    SELECT ... FOR UPDATE in primary-key order before any balance is read (`accounts_lock`).
@@ -118,7 +120,7 @@ def accounts_lock_for(wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int]
     return found  # type: ignore[return-value]
 
 
-def _shortfall(account: Account, available: int, needed: int) -> str:
+def shortfall(account: Account, available: int, needed: int) -> str:
     what = {
         Account.Kind.ALLOWANCE: "giving allowance",
         Account.Kind.WALLET: "wallet",
@@ -192,7 +194,7 @@ def _post(
     for pk, amount in sorted(amounts.items()):
         fresh = locked.get(pk)
         if fresh is not None and amount < 0 and fresh.balance + amount < 0:
-            raise InsufficientPoints(_shortfall(fresh, fresh.balance, -amount))
+            raise InsufficientPoints(shortfall(fresh, fresh.balance, -amount))
 
     # The writes join the caller's transaction without a savepoint: an error in any of them
     # leaves it marked for rollback, so nothing of this posting can commit without the rest.

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 
@@ -39,10 +39,9 @@ MAX_MESSAGE = 2000
 
 
 def _on_commit_notify(recognition_id: int) -> None:
-    from .tasks import recognition_notify_task
+    from .tasks import recognition_given_task
 
-    transaction.on_commit(lambda: recognition_notify_task.delay(recognition_id), robust=True)
-    _on_commit_announce(recognition_id)
+    transaction.on_commit(lambda: recognition_given_task.delay(recognition_id), robust=True)
 
 
 def _on_commit_announce(recognition_id: int) -> None:
@@ -86,7 +85,6 @@ def _clean_message(message: str) -> str:
 # --- Recognition ---------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def recognition_give(
     *,
     giver: Employee,
@@ -136,13 +134,49 @@ def recognition_give(
         if not managed_paths or outside:
             raise Forbidden("Spot awards go to people in the teams you manage.")
 
-    transaction_: LedgerTransaction | None = None
-    if points_per_receiver:
-        transaction_ = _move_recognition_points(
+    written: tuple[Recognition, list[RecognitionReceiver]] | None = None
+    if points_per_receiver and not spot_award and connection.vendor == "postgresql":
+        written = _give_from_allowance_in_one_statement(
             giver=giver,
             receivers=list(unique.values()),
+            values=values,
+            message=message,
+            visibility=visibility,
+            points=points_per_receiver,
+        )
+    if written is None:
+        written = _give_the_long_way(
+            giver=giver,
+            receivers=list(unique.values()),
+            values=values,
+            message=message,
+            visibility=visibility,
             points=points_per_receiver,
             spot_award=spot_award,
+        )
+    recognition, links = written
+    # After the commit: at once outside a transaction (the one-statement give commits itself).
+    _on_commit_notify(recognition.pk)
+    _keep_in_hand(recognition, giver=giver, links=links, values=values)
+    return recognition
+
+
+@transaction.atomic
+def _give_the_long_way(
+    *,
+    giver: Employee,
+    receivers: list[Employee],
+    values: list[CompanyValue],
+    message: str,
+    visibility: str,
+    points: int,
+    spot_award: bool,
+) -> tuple[Recognition, list[RecognitionReceiver]]:
+    """Every kind of give, through the ledger's Python path (and every give on SQLite)."""
+    transaction_: LedgerTransaction | None = None
+    if points:
+        transaction_ = _move_recognition_points(
+            giver=giver, receivers=receivers, points=points, spot_award=spot_award
         )
     recognition = Recognition.objects.create(
         kind=Recognition.Kind.SPOT_AWARD if spot_award else Recognition.Kind.PEER,
@@ -150,21 +184,108 @@ def recognition_give(
         giver_team_id=giver.team_id,
         message=message,
         visibility=visibility,
-        points_per_receiver=points_per_receiver,
+        points_per_receiver=points,
         transaction=transaction_,
     )
     links = RecognitionReceiver.objects.bulk_create(
         RecognitionReceiver(recognition=recognition, employee=e, team_id=e.team_id)
-        for e in unique.values()
+        for e in receivers
     )
     # A new recognition has no values yet: insert the links (`set` would read them first).
     Recognition.values.through.objects.bulk_create(
         Recognition.values.through(recognition=recognition, companyvalue=value) for value in values
     )
-    last_recognitions_record(employee_ids=list(unique), at=recognition.created_at)
-    _on_commit_notify(recognition.pk)
-    _keep_in_hand(recognition, giver=giver, links=links, values=values)
-    return recognition
+    last_recognitions_record(employee_ids=[e.pk for e in receivers], at=recognition.created_at)
+    return recognition, links
+
+
+def _give_from_allowance_in_one_statement(
+    *,
+    giver: Employee,
+    receivers: list[Employee],
+    values: list[CompanyValue],
+    message: str,
+    visibility: str,
+    points: int,
+) -> tuple[Recognition, list[RecognitionReceiver]] | None:
+    """A peer give with points, as one call of the PostgreSQL function
+    `recognition_give_from_allowance` (migration 0004): the same locks, checks and rows as the
+    long way, in one round trip and (outside a transaction) one transaction of its own.
+
+    None when the long way must run instead (a missing account, or the month's allowance not
+    granted yet); refusals raise the long way's errors, and nothing is written then.
+    """
+    now = timezone.now()
+    period = ledger.current_period()
+    memo = f"Recognition from {giver.display_name}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT outcome, recognition, posted, detail FROM recognition_give_from_allowance("
+            "%s::bigint, %s::bigint, %s::integer, %s::bigint[], %s::bigint[], %s::bigint[], "
+            "%s::bigint, %s::bigint, %s::date, %s::timestamptz, %s::timestamptz, %s::text, "
+            "%s::text, %s::text)",
+            [
+                giver.pk,
+                giver.team_id,
+                giver.user_id,
+                [e.pk for e in receivers],
+                [e.team_id for e in receivers],
+                [value.pk for value in values],
+                points,
+                receiver_cap(),
+                period,
+                ledger.period_start_at(period),
+                now,
+                message,
+                visibility,
+                memo,
+            ],
+        )
+        outcome, recognition_id, transaction_id, detail = cursor.fetchone()
+    if outcome == "stale":
+        return None
+    if outcome == "cap":
+        receiver_id, already = detail
+        receiver = next(e for e in receivers if e.pk == receiver_id)
+        raise _cap_reached(receiver, already)
+    if outcome == "short":
+        allowance = Account(kind=Account.Kind.ALLOWANCE, employee=giver)
+        raise ledger.InsufficientPoints(
+            ledger.shortfall(allowance, detail[0], points * len(receivers))
+        )
+    recognition = Recognition(
+        pk=recognition_id,
+        kind=Recognition.Kind.PEER,
+        giver=giver,
+        giver_team_id=giver.team_id,
+        message=message,
+        visibility=visibility,
+        points_per_receiver=points,
+        transaction_id=transaction_id,
+        created_at=now,
+    )
+    recognition._state.adding = False
+    recognition._state.db = connection.alias
+    links = []
+    for link_id, receiver in zip(detail, receivers, strict=True):
+        link = RecognitionReceiver(
+            pk=link_id, recognition=recognition, employee=receiver, team_id=receiver.team_id
+        )
+        link._state.adding = False
+        link._state.db = connection.alias
+        links.append(link)
+    return recognition, links
+
+
+def _cap_reached(receiver: Employee, already: int) -> DomainError:
+    cap = receiver_cap()
+    left = max(0, cap - already)
+    return DomainError(
+        f"You can give {receiver.display_name} at most {cap} points a month "
+        f"from your allowance ({left} left this month).",
+        code="receiver_cap",
+        field="points_per_receiver",
+    )
 
 
 def _keep_in_hand(
@@ -219,13 +340,7 @@ def _move_recognition_points(
         for receiver in receivers:
             already = given.get(receiver.pk, 0)
             if already + points > cap:
-                left = max(0, cap - already)
-                raise DomainError(
-                    f"You can give {receiver.display_name} at most {cap} points a month "
-                    f"from your allowance ({left} left this month).",
-                    code="receiver_cap",
-                    field="points_per_receiver",
-                )
+                raise _cap_reached(receiver, already)
     kind = LedgerTransaction.Kind.SPOT_AWARD if spot_award else LedgerTransaction.Kind.GIVE
     return ledger.ledger_post(
         kind=kind,

@@ -18,6 +18,17 @@ def recognition_announce_task(recognition_id: int) -> None:
 
 
 @shared_task(acks_late=True)
+def recognition_given_task(recognition_id: int) -> None:
+    """What follows a give: the receivers' emails, then the webhook announcement. One message
+    per give instead of one per step (each publish is a broker round trip in the request);
+    each step claims its work, so running this twice sends nothing twice."""
+    try:
+        notifications.recognition_email_receivers(recognition_id=recognition_id)
+    finally:
+        notifications.recognition_post_to_webhook(recognition_id=recognition_id)
+
+
+@shared_task(acks_late=True)
 def redemption_update_notify_task(redemption_id: int) -> None:
     notifications.redemption_email_update(redemption_id=redemption_id)
 

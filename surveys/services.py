@@ -1112,14 +1112,13 @@ class _Invited:
     asked: dict[int, Question]
 
 
-def _invited_holding_run_open(invitation_id: int) -> _Invited | None:
+def _invited(invitation_id: int) -> _Invited | None:
     """Read the invitation, the invitee's coarse attributes, the run and its questions in one
-    statement (one row per question), and keep the run from being closed until this
-    transaction ends; None when there is no such invitation.
+    statement (one row per question); None when there is no such invitation.
 
-    On PostgreSQL the run row is locked FOR SHARE by that same statement: submissions do not
-    wait for each other, and `survey_run_close` (FOR UPDATE) waits for them. SQLite runs one
-    writer at a time anyway.
+    It locks nothing: on PostgreSQL the statement that stores the response holds the run open
+    (`_claim_and_seal_in_one_statement`); on SQLite the submission is one transaction and
+    SQLite runs one writer at a time.
     """
     # Table names from the models; the columns are the fields' own (no db_column is set).
     sql = (
@@ -1132,8 +1131,6 @@ def _invited_holding_run_open(invitation_id: int) -> _Invited | None:
         f"LEFT JOIN {Question._meta.db_table} q ON q.id = rq.question_id "
         "WHERE i.id = %s"
     )
-    if connection.vendor == "postgresql":
-        sql += " FOR SHARE OF r"
     with connection.cursor() as cursor:
         cursor.execute(sql, [invitation_id])
         rows = cursor.fetchall()
@@ -1166,7 +1163,6 @@ def _invited_holding_run_open(invitation_id: int) -> _Invited | None:
     )
 
 
-@transaction.atomic
 def response_submit(
     *,
     invitation_id: int,
@@ -1178,48 +1174,107 @@ def response_submit(
 
     One response per invitation is enforced by the database: the conditional update of
     `responded_on` changes exactly one row or the submission is refused (409), and both writes
-    commit together or not at all. The answers, the team snapshot and coarse attributes are
-    sealed until the run closes (`SealedResponse`); nothing in them points back to the
-    invitation, and nothing is returned or logged.
+    commit together or not at all (on PostgreSQL as one statement, which also holds the run
+    open FOR SHARE, so `survey_run_close` waits for it or it sees the run closed). The answers,
+    the team snapshot and coarse attributes are sealed until the run closes (`SealedResponse`);
+    nothing in them points back to the invitation, and nothing is returned or logged.
     """
     today = today or timezone.localdate()
-    invited = _invited_holding_run_open(invitation_id)
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            invited = _invited_accepting(invitation_id, today)
+            box = _sealed_submission(invited, answers, comment, today)
+            claimed = Invitation.objects.filter(pk=invitation_id, responded_on__isnull=True).update(
+                responded_on=today
+            )
+            if claimed != 1:
+                raise _already_responded()
+            SealedResponse.objects.create(run_id=invited.run.pk, box=box)
+        return
+    invited = _invited_accepting(invitation_id, today)
+    box = _sealed_submission(invited, answers, comment, today)
+    if not _claim_and_seal_in_one_statement(invitation_id, invited.run.pk, box, today):
+        # Refused: the run closed since it was read, or the invitation has been answered.
+        _invited_accepting(invitation_id, today)
+        raise _already_responded()
+    # Nothing else happens after a response (no task, no log line, no cache write, no hook):
+    # only open runs take responses and only closed runs' snapshots are cached, and a cached
+    # snapshot's stamp counts the run's responses, so none can outlive a change.
+
+
+def _invited_accepting(invitation_id: int, today: dt.date) -> _Invited:
+    invited = _invited(invitation_id)
     if invited is None:
         raise LinkInvalid("This survey invitation does not exist.")
-    run = invited.run
-    check_run_accepts(run, today)
+    check_run_accepts(invited.run, today)
+    return invited
+
+
+def _already_responded() -> ConflictError:
+    return ConflictError(
+        "You have already answered this survey — each person answers once. Thank you!",
+        code="already_responded",
+    )
+
+
+def _sealed_submission(
+    invited: _Invited, answers: Sequence[AnswerInput], comment: str, today: dt.date
+) -> bytes:
+    """The checked answers, team snapshot and coarse attributes, sealed (`SealedResponse`)."""
     cleaned = _clean_answers(invited.asked, answers)
     comment = comment.strip()
     if len(comment) > MAX_TEXT_LENGTH:
         raise DomainError(f"Keep the comment under {MAX_TEXT_LENGTH} characters.", field="comment")
     if not cleaned and not comment:
         raise DomainError("Answer at least one question (or leave a comment).", field="answers")
-    claimed = Invitation.objects.filter(pk=invitation_id, responded_on__isnull=True).update(
-        responded_on=today
-    )
-    if claimed != 1:
-        raise ConflictError(
-            "You have already answered this survey — each person answers once. Thank you!",
-            code="already_responded",
+    return sealing.seal(
+        submission_payload(
+            team_path=invited.team_path,
+            values=(
+                TenureBand.for_hire_date(invited.hire_date, today),
+                invited.location,
+                invited.role_family,
+            ),
+            comment=comment,
+            answers=cleaned,
         )
-    SealedResponse.objects.create(
-        run_id=run.pk,
-        box=sealing.seal(
-            submission_payload(
-                team_path=invited.team_path,
-                values=(
-                    TenureBand.for_hire_date(invited.hire_date, today),
-                    invited.location,
-                    invited.role_family,
-                ),
-                comment=comment,
-                answers=cleaned,
-            )
-        ),
     )
-    # Nothing else happens after a response (no task, no log line, no cache write, no hook):
-    # only open runs take responses and only closed runs' snapshots are cached, and a cached
-    # snapshot's stamp counts the run's responses, so none can outlive a change.
+
+
+def _claim_and_seal_in_one_statement(
+    invitation_id: int, run_id: int, box: bytes, today: dt.date
+) -> bool:
+    """PostgreSQL: mark the invitation answered and store the sealed box in one statement (so
+    one transaction), only while the run takes responses; False when it stored nothing.
+
+    The run row is locked FOR SHARE by the statement: submissions do not wait for each other,
+    and `survey_run_close` (FOR UPDATE) waits for it, or it waits for the close and then sees
+    the run closed (PostgreSQL re-checks a locked row's condition once the lock is granted).
+    """
+    sql = (
+        "WITH accepting AS ("  # noqa: S608 - table names from the models
+        f"SELECT r.id FROM {SurveyRun._meta.db_table} r "
+        "WHERE r.id = %s AND r.status = %s AND r.opens_on <= %s AND r.closes_on >= %s "
+        "FOR SHARE), "
+        f"claimed AS (UPDATE {Invitation._meta.db_table} i SET responded_on = %s "
+        "WHERE i.id = %s AND i.responded_on IS NULL AND i.run_id IN (SELECT id FROM accepting) "
+        "RETURNING i.run_id) "
+        f"INSERT INTO {SealedResponse._meta.db_table} (id, run_id, box) "
+        "SELECT %s, run_id, %s FROM claimed"
+    )
+    params: list[Any] = [
+        run_id,
+        SurveyRun.Status.OPEN.value,
+        today,
+        today,
+        today,
+        invitation_id,
+        uuid.uuid4(),
+        box,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
 
 
 # --- Storing a closed run's responses ----------------------------------------------------------

@@ -9,14 +9,28 @@
 `hr_admin` and `executive` sit in the root team.
 """
 
+import importlib
+
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from rest_framework.test import APIClient
 
 from cxculture.celery import app as celery_app
 from cxculture.people.models import Role
 from surveys.selectors import run_snapshot_cache_clear
 from tests.factories.people import EmployeeFactory, TeamFactory
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Tests run without migrations: on PostgreSQL, install the database functions the code
+    calls (migration recognition 0004's one-statement give), as `migrate` does."""
+    if connection.vendor != "postgresql":
+        return
+    give = importlib.import_module("recognition.migrations.0004_give_from_allowance_function")
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(give.FORWARD)
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
@@ -37,11 +38,36 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(number), _PERIODS[period.strip().lower()]
 
 
+_redis_clients: dict[int, tuple[object, Any]] = {}
+
+
+def _redis_client(cache: RedisCache) -> Any:
+    """A client on the cache's write pool, made once per pool: Django's `get_client` builds a
+    new client object on every call, which costs more than the round trip it sends."""
+    # Django's own pool (created once per cache) and client class; neither is in the stubs.
+    pool = cache._cache._get_connection_pool(write=True)  # type: ignore[attr-defined]
+    held = _redis_clients.get(id(pool))
+    if held is None or held[0] is not pool:
+        held = (pool, cache._cache._client(connection_pool=pool))  # type: ignore[attr-defined]
+        _redis_clients[id(pool)] = held
+    return held[1]
+
+
 def _atomic_incr(key: str, window: int) -> int:
     cache = caches["default"]
-    if isinstance(cache, RedisCache | LocMemCache):
-        # Both increment atomically (Redis INCR; locmem under its own lock). add() creates the
-        # key with the window's expiry only if it is missing; if it expired in between, retry.
+    if isinstance(cache, RedisCache):
+        # One round trip: SET NX (the key with the window's expiry, only if missing) and INCR
+        # in one MULTI/EXEC, so the key cannot expire between them and live on without an
+        # expiry. Django's add() then incr() would cost three (incr checks EXISTS first).
+        # The value is stored as a plain integer, as Django's Redis serializer stores ints.
+        full_key = cache.make_and_validate_key(key)
+        pipe = _redis_client(cache).pipeline(transaction=True)
+        pipe.set(full_key, 0, ex=window + 1, nx=True)
+        pipe.incr(full_key)
+        return int(pipe.execute()[1])
+    if isinstance(cache, LocMemCache):
+        # Increments atomically under its own lock. add() creates the key with the window's
+        # expiry only if it is missing; if it expired in between, retry.
         for _ in range(3):
             cache.add(key, 0, timeout=window + 1)
             try:

@@ -5,6 +5,7 @@ employee record and the paths of the teams they manage. Selectors turn it into q
 scoping lives in the query and not only in views.
 """
 
+import functools
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser, Group, User
@@ -90,6 +91,22 @@ def _split(joined: str | None) -> list[str]:
     return joined.split(_SEPARATOR) if joined else []
 
 
+@functools.cache
+def _employees_with_roles() -> QuerySet[Employee]:
+    """Employees with their team, role groups and managed paths: built once per process (its
+    subqueries cost more to build than the query costs to run); each viewer filters a copy."""
+    role_groups = Group.objects.filter(user=OuterRef("user_id"), name__in=Role.values)
+    managed = Team.objects.filter(managers=OuterRef("pk"), is_active=True)
+    return (
+        Employee.objects.select_related("team")
+        .annotate(
+            role_names=_joined(role_groups, "user", "name"),
+            managed_path_list=_joined(managed, "managers", "path"),
+        )
+        .order_by()  # at most one row; the default ordering would join auth_user for nothing
+    )
+
+
 def viewer_for(user: User | AnonymousUser) -> Viewer:
     """The viewer for `user`, computed with one query and then cached on the user object.
 
@@ -102,18 +119,7 @@ def viewer_for(user: User | AnonymousUser) -> Viewer:
     cached = getattr(user, _CACHE_ATTRIBUTE, None)
     if cached is not None:
         return cached
-    role_groups = Group.objects.filter(user=OuterRef("user_id"), name__in=Role.values)
-    managed = Team.objects.filter(managers=OuterRef("pk"), is_active=True)
-    employee = (
-        Employee.objects.filter(user=user)
-        .select_related("team")
-        .annotate(
-            role_names=_joined(role_groups, "user", "name"),
-            managed_path_list=_joined(managed, "managers", "path"),
-        )
-        .order_by()  # at most one row; the default ordering would join auth_user for nothing
-        .first()
-    )
+    employee = _employees_with_roles().filter(user=user).first()
     managed_paths: tuple[str, ...] = ()
     if employee is not None:
         employee.user = user  # type: ignore[assignment]  # the same row: no query for its name

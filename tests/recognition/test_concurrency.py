@@ -165,3 +165,70 @@ def test_parallel_approvals_beyond_the_budget_stay_within_it(employee, teammate,
     assert balances_for(manager).budget == 10
     assert balances_for(employee).wallet + balances_for(teammate).wallet == 90
     _no_negative_balances()
+
+
+def _give_body(receiver_id: int, value: int, points: int) -> dict:
+    return {
+        "receivers": [receiver_id],
+        "message": "Thanks",
+        "values": [value],
+        "points_per_receiver": points,
+    }
+
+
+def test_parallel_gives_to_one_person_stop_at_the_monthly_cap(employee, teammate):
+    # The month's allowance is granted first, so every racing give takes the one-statement
+    # path (migration 0004): the cap is read under the giver's lock there too.
+    value = a_value().pk
+    client = APIClient()
+    client.force_authenticate(User.objects.get(pk=employee.user_id))
+    assert (
+        client.post("/api/v1/recognitions/", _give_body(teammate.pk, value, 1)).status_code == 201
+    )
+
+    body = _give_body(teammate.pk, value, 10)
+    results = _race([(employee.user_id, lambda c: c.post("/api/v1/recognitions/", body))] * 20)
+
+    # Cap 40 a month: 1 given, so three more gifts of 10 fit and a fourth would make 41.
+    assert Counter(status for status, _ in results) == {201: 3, 400: 17}
+    refused = [body for status, body in results if status == 400]
+    assert {body["error"]["code"] for body in refused} == {"receiver_cap"}
+    assert {body["error"]["message"] for body in refused} == {
+        "You can give Tom Teammate at most 40 points a month from your allowance "
+        "(9 left this month)."
+    }
+    assert balances_for(teammate).wallet == 31
+    assert balances_for(employee).allowance == 69
+    assert Recognition.objects.filter(receivers=teammate).count() == 4
+    _no_negative_balances()
+
+
+def test_parallel_gives_from_a_granted_allowance_give_exactly_what_is_left(org, employee):
+    value = a_value().pk
+    first, *receivers = [EmployeeFactory(team=org["support_a"]) for _ in range(PARALLEL + 1)]
+    client = APIClient()
+    client.force_authenticate(User.objects.get(pk=employee.user_id))
+    assert client.post("/api/v1/recognitions/", _give_body(first.pk, value, 35)).status_code == 201
+
+    results = _race(
+        [
+            (
+                employee.user_id,
+                lambda c, r=r.pk: c.post("/api/v1/recognitions/", _give_body(r, value, 10)),
+            )
+            for r in receivers
+        ]
+    )
+
+    # 65 left: six gifts of 10; the rest are refused before anything is written.
+    assert Counter(status for status, _ in results) == {201: 6, 409: 44}
+    refused = [body for status, body in results if status == 409]
+    assert {body["error"]["code"] for body in refused} == {"insufficient_points"}
+    # Every refusal comes once the six have taken their points: under the lock, none sooner.
+    assert {body["error"]["message"] for body in refused} == {
+        "Not enough points in the giving allowance: 5 available, 10 needed."
+    }
+    assert balances_for(employee).allowance == 5
+    assert Recognition.objects.count() == 7
+    assert LedgerTransaction.objects.filter(kind="give").count() == 7
+    _no_negative_balances()

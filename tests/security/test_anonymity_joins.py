@@ -18,7 +18,7 @@ import datetime as dt
 from collections import defaultdict
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from surveys import services
 from surveys.models import Answer, Invitation, Response, TenureBand
@@ -94,12 +94,15 @@ def closed_run(org):
             ],
             "comment": f"marker{n}",
         }
-        services.response_submit(
-            invitation_id=invitation.pk,
-            answers=[services.AnswerInput(**item) for item in body["answers"]],
-            comment=body["comment"],
-            today=OPENS + dt.timedelta(days=n % 5),
-        )
+        # Each submission is its own transaction, as in production (on PostgreSQL one
+        # statement outside any transaction); inside the test's, a savepoint stands for it.
+        with transaction.atomic():
+            services.response_submit(
+                invitation_id=invitation.pk,
+                answers=[services.AnswerInput(**item) for item in body["answers"]],
+                comment=body["comment"],
+                today=OPENS + dt.timedelta(days=n % 5),
+            )
         author_of[f"marker{n}"] = invitation.pk
     services.survey_run_close(run=run, today=CLOSES)
     return run, author_of
