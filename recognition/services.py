@@ -18,7 +18,7 @@ from cxculture.lib.api import ConflictError, DomainError
 from cxculture.people.models import CompanyValue, Employee, Policy
 from cxculture.people.permissions import Viewer
 
-from . import ledger
+from . import ledger, rollups
 from .models import (
     Account,
     LastRecognition,
@@ -162,6 +162,9 @@ def recognition_give(
         Recognition.values.through(recognition=recognition, companyvalue=value) for value in values
     )
     last_recognitions_record(employee_ids=list(unique), at=recognition.created_at)
+    rollups.recognition_rollups_add(
+        recognition=recognition, receivers=list(unique.values()), values=values
+    )
     _on_commit_notify(recognition.pk)
     _keep_in_hand(recognition, giver=giver, links=links, values=values)
     return recognition
@@ -262,6 +265,8 @@ def recognition_reverse(*, recognition: Recognition, by: User, reason: str) -> R
     last_recognitions_rebuild(
         employee_ids=list(recognition.receiver_links.values_list("employee_id", flat=True))
     )
+    day = rollups.day_of(recognition.created_at)
+    rollups.recognition_rollups_rebuild(first=day, last=day)
     audit_record(actor=by, action="points_reversed", target=recognition, details={"reason": reason})
     return recognition
 
@@ -536,7 +541,7 @@ def exception_log(
     occurred_on = occurred_on or today
     if occurred_on > today:
         raise DomainError("That date is in the future.", field="occurred_on")
-    return PolicyException.objects.create(
+    exception = PolicyException.objects.create(
         employee=employee,
         team_id=employee.team_id,
         policy=policy,
@@ -548,6 +553,8 @@ def exception_log(
         currency=settings.CXC_RECOGNITION_CURRENCY,
         occurred_on=occurred_on,
     )
+    rollups.exception_rollups_add(exception=exception)
+    return exception
 
 
 @transaction.atomic
@@ -615,6 +622,9 @@ def exception_review(
             recognition=story, employee=employee, team_id=employee.team_id
         )
         story.values.set([v for v in values if v.is_active])
+        rollups.recognition_rollups_add(
+            recognition=story, receivers=[employee], values=[v for v in values if v.is_active]
+        )
         exception.recognition = story
         _on_commit_announce(story.pk)
     exception.status = decision
@@ -623,6 +633,8 @@ def exception_review(
     exception.reward_points = reward_points
     exception.reviewed_at = timezone.now()
     exception.save()
+    # Its status changed: recount its day (reviews are rare; a rebuild is exact).
+    rollups.exception_rollups_rebuild(first=exception.occurred_on, last=exception.occurred_on)
     from .tasks import exception_reviewed_notify_task
 
     exception_id = exception.pk
