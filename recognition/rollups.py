@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Min
+from django.utils import timezone
 
 from cxculture.people.models import CompanyValue, Employee, Team
 
@@ -342,7 +344,22 @@ def exception_rollups_rebuild(*, first: dt.date | None = None, last: dt.date | N
     return len(rows)
 
 
+REBUILD_DAYS = 31  # days recounted per transaction: writers wait for one window, not all
+
+
 def rollups_rebuild_all() -> None:
-    """Both rollups, every day (nightly and after bulk writes)."""
-    recognition_rollups_rebuild()
+    """Both rollups, every day (nightly, and after bulk writes), a window of days per
+    transaction so that gives wait at most for one window's recount."""
+    oldest = Recognition.objects.aggregate(at=Min("created_at"))["at"]
+    today = timezone.now().astimezone(dt.UTC).date()
+    if oldest is None:
+        recognition_rollups_rebuild()
+    else:
+        first = day_of(oldest)
+        recognition_rollups_rebuild(last=first - dt.timedelta(days=1))  # stale cells before
+        while first <= today:
+            last = first + dt.timedelta(days=REBUILD_DAYS - 1)
+            recognition_rollups_rebuild(first=first, last=last)
+            first = last + dt.timedelta(days=1)
+        recognition_rollups_rebuild(first=first)  # and after (a clock set back)
     exception_rollups_rebuild()

@@ -149,3 +149,20 @@ def test_people_without_a_team_count_for_the_organisation_only(org, employee):
     assert list(RecognitionDay.objects.values_list("node_path", "recognitions", "cross_team")) == [
         ("", 1, 1)
     ]
+
+
+def test_the_rebuild_follows_a_team_moved_to_another_department(org, employee, teammate):
+    from cxculture.people import services as people_services
+
+    give(employee, [teammate])
+    today = TODAY.date()
+    assert _node(today, org["support"].path) == (1, 0)
+
+    moved = people_services.team_move(team=org["support_a"], parent=org["sales"])
+    rollups.rollups_rebuild_all()
+
+    sales = org["sales"]
+    sales.refresh_from_db()
+    assert _node(today, org["support"].path) == (0, 0)
+    assert _node(today, sales.path) == (1, 0)
+    assert _node(today, moved.path) == (1, 0)
