@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Min
 from django.utils import timezone
 
@@ -168,13 +168,13 @@ def recognition_rollups_add(
 def _team_paths(people: Sequence[Employee]) -> dict[int, str]:
     team = Employee._meta.get_field("team")
     paths = {e.team_id: e.team.path for e in people if team.is_cached(e) and e.team is not None}
-    missing = {e.team_id for e in people} - set(paths)
+    missing = {e.team_id for e in people if e.team_id is not None} - set(paths)
     if missing:
         paths |= dict(Team.objects.filter(pk__in=missing).values_list("pk", "path"))
     return paths  # type: ignore[return-value]
 
 
-def _lock(*models: type) -> None:
+def _lock(*models: type[models.Model]) -> None:
     """Hold writers off the rollup tables until this transaction ends (see the module doc)."""
     if connection.vendor != "postgresql":
         return

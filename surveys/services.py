@@ -837,8 +837,8 @@ def _claim(run_id: int, mailing: str, ids: Sequence[int], today: dt.date) -> lis
     waiting = _waiting(run_id, mailing).filter(pk__in=ids).values("pk").order_by()
     select, params = waiting.query.sql_with_params()
     table = connection.ops.quote_name(Invitation._meta.db_table)
-    column = connection.ops.quote_name(Invitation._meta.get_field(claim).column)
-    pk = connection.ops.quote_name(Invitation._meta.pk.column)
+    column = connection.ops.quote_name(claim)  # the claim fields are columns of that name
+    pk = connection.ops.quote_name("id")
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET {column} = %s "  # noqa: S608 - names from the models
