@@ -6,8 +6,9 @@ recognition or one exception counts in. Both ways of keeping the rollups use the
 
 - a write adds its cells in its own transaction (`recognition_rollups_add`, one call in the give
   service; `exception_rollups_add` when an exception is logged), as upserts that add to the
-  cell, so concurrent writers never lose a count; cells are locked in one order (sorted keys,
-  tables always in the same order), so two writers cannot deadlock;
+  cell (one statement on PostgreSQL), so concurrent writers never lose a count; cells are
+  locked in one order (sorted keys, tables always in the same order), so two writers do not
+  deadlock;
 - a rebuild recomputes whole days from the raw rows (`recognition_rollups_rebuild`,
   `exception_rollups_rebuild`): after a reversal or a review (rare, so exact rather than
   clever), for rows written in bulk (the seeder), and nightly, which also follows teams that
@@ -105,42 +106,64 @@ def _recognition_cells(facts: RecognitionFacts, into: RecognitionCells) -> None:
     into.givers[giver] = into.givers.get(giver, 0) + 1
 
 
-def _upsert(table: str, key: Sequence[str], counts: Sequence[str], rows: list[tuple]) -> None:
-    """Add `rows` (key columns then count columns) to their cells, creating missing ones, in
-    key order (the order every writer locks cells in)."""
+def _upsert(
+    table: str, key: Sequence[str], counts: Sequence[str], rows: list[tuple]
+) -> tuple[str, list] | None:
+    """The statement that adds `rows` (key columns then count columns) to their cells, creating
+    missing ones, in key order (the order every writer locks cells in); None without rows."""
     if not rows:
-        return
+        return None
     rows = sorted(rows, key=lambda row: tuple(row[: len(key)]))
     columns = [*key, *counts]
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     updates = ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name in counts)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - names from the models
+        f"VALUES {', '.join([placeholders] * len(rows))} "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}",
+        [value for row in rows for value in row],
+    )
+
+
+def _execute(statements: Sequence[tuple[str, list] | None]) -> None:
+    """Run the upserts: on PostgreSQL as one statement (each but the last a data-modifying
+    WITH, which PostgreSQL runs exactly once), so a give pays one round trip for its rollups;
+    elsewhere one after the other."""
+    present = [statement for statement in statements if statement is not None]
+    if not present:
+        return
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - names from the models
-            f"VALUES {', '.join([placeholders] * len(rows))} "
-            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}",
-            [value for row in rows for value in row],
-        )
+        if connection.vendor == "postgresql":
+            heads = [f"cell_{n} AS ({sql})" for n, (sql, _) in enumerate(present[:-1])]
+            sql = (f"WITH {', '.join(heads)} " if heads else "") + present[-1][0]
+            cursor.execute(sql, [value for _, params in present for value in params])
+        else:
+            for sql, params in present:
+                cursor.execute(sql, params)
 
 
 def _recognition_cells_write(cells: RecognitionCells) -> None:
-    _upsert(
-        RecognitionDay._meta.db_table,
-        ["node_path", "day"],
-        ["recognitions", "cross_team"],
-        [(node, day, counts[0], counts[1]) for (day, node), counts in cells.nodes.items()],
-    )
-    _upsert(
-        RecognitionValueDay._meta.db_table,
-        ["node_path", "value_id", "day"],
-        ["recognitions"],
-        [(node, value, day, n) for (day, node, value), n in cells.values.items()],
-    )
-    _upsert(
-        RecognitionGiverDay._meta.db_table,
-        ["giver_id", "day"],
-        ["recognitions"],
-        [(giver, day, n) for (day, giver), n in cells.givers.items()],
+    _execute(
+        [
+            _upsert(
+                RecognitionDay._meta.db_table,
+                ["node_path", "day"],
+                ["recognitions", "cross_team"],
+                [(node, day, counts[0], counts[1]) for (day, node), counts in cells.nodes.items()],
+            ),
+            _upsert(
+                RecognitionValueDay._meta.db_table,
+                ["node_path", "value_id", "day"],
+                ["recognitions"],
+                [(node, value, day, n) for (day, node, value), n in cells.values.items()],
+            ),
+            _upsert(
+                RecognitionGiverDay._meta.db_table,
+                ["giver_id", "day"],
+                ["recognitions"],
+                [(giver, day, n) for (day, giver), n in cells.givers.items()],
+            ),
+        ]
     )
 
 
@@ -286,11 +309,15 @@ def _exception_cells(
 
 
 def _exception_cells_write(cells: dict[tuple[dt.date, str], list]) -> None:
-    _upsert(
-        ExceptionDay._meta.db_table,
-        ["node_path", "day"],
-        ["logged", "approved", "approved_cost"],
-        [(node, day, *counts) for (day, node), counts in cells.items()],
+    _execute(
+        [
+            _upsert(
+                ExceptionDay._meta.db_table,
+                ["node_path", "day"],
+                ["logged", "approved", "approved_cost"],
+                [(node, day, *counts) for (day, node), counts in cells.items()],
+            )
+        ]
     )
 
 
