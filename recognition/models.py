@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cxculture.lib.idempotency import AbstractIdempotencyKey
@@ -289,6 +289,99 @@ class LastRecognition(models.Model):
 
     def __str__(self) -> str:
         return f"Employee {self.employee_id} last recognised {self.recognised_at:%Y-%m-%d}"
+
+
+class RecognitionDay(models.Model):
+    """Recognitions given on a day (UTC) to people of a tree node's subtree, reversed ones left
+    out: a rollup the dashboards read instead of every recognition (DESIGN, "dashboards read
+    rollups"). `node_path` is the node's team path ("" is the whole organisation, which also
+    counts receivers without a team); a recognition counts once per node whatever how many of
+    its receivers are in the subtree. `cross_team` counts the ones with a receiver in the
+    subtree from another team than the giver's. Kept by `recognition.rollups`."""
+
+    day = models.DateField()
+    node_path = models.CharField(max_length=500)
+    recognitions = models.IntegerField(default=0)
+    cross_team = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["node_path", "day"], name="recognition_day_cell"),
+            models.CheckConstraint(
+                condition=Q(
+                    recognitions__gte=0, cross_team__gte=0, cross_team__lte=F("recognitions")
+                ),
+                name="recognition_day_counts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recognitions} recognitions under {self.node_path or '/'} on {self.day}"
+
+
+class RecognitionValueDay(models.Model):
+    """Recognitions tagged with a company value, per day and tree node (as RecognitionDay)."""
+
+    day = models.DateField()
+    node_path = models.CharField(max_length=500)
+    value = models.ForeignKey(CompanyValue, on_delete=models.CASCADE, related_name="+")
+    recognitions = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["node_path", "value", "day"], name="recognition_value_day_cell"
+            ),
+            models.CheckConstraint(
+                condition=Q(recognitions__gte=0), name="recognition_value_day_count"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recognitions} for value {self.value_id} under {self.node_path or '/'}"
+
+
+class RecognitionGiverDay(models.Model):
+    """Recognitions a person gave on a day (UTC), reversed ones left out: leaders' counts."""
+
+    day = models.DateField()
+    giver = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="+")
+    recognitions = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["giver", "day"], name="recognition_giver_day_cell"),
+            models.CheckConstraint(
+                condition=Q(recognitions__gte=0), name="recognition_giver_day_count"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Employee {self.giver_id} gave {self.recognitions} on {self.day}"
+
+
+class ExceptionDay(models.Model):
+    """Policy exceptions that occurred on a day, per tree node (the team they were logged for
+    and every team above it; "" is the whole organisation): logged, approved (with or without
+    coaching) and the approved cost. Kept by `recognition.rollups`."""
+
+    day = models.DateField()
+    node_path = models.CharField(max_length=500)
+    logged = models.IntegerField(default=0)
+    approved = models.IntegerField(default=0)
+    approved_cost = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["node_path", "day"], name="exception_day_cell"),
+            models.CheckConstraint(
+                condition=Q(approved__gte=0, approved__lte=F("logged"), approved_cost__gte=0),
+                name="exception_day_counts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.logged} exceptions under {self.node_path or '/'} on {self.day}"
 
 
 class Reaction(models.Model):

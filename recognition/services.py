@@ -18,7 +18,7 @@ from cxculture.lib.api import ConflictError, DomainError
 from cxculture.people.models import CompanyValue, Employee, Policy
 from cxculture.people.permissions import Viewer
 
-from . import ledger
+from . import ledger, rollups
 from .models import (
     Account,
     LastRecognition,
@@ -134,34 +134,39 @@ def recognition_give(
         if not managed_paths or outside:
             raise Forbidden("Spot awards go to people in the teams you manage.")
 
-    written: tuple[Recognition, list[RecognitionReceiver]] | None = None
-    if points_per_receiver and not spot_award and connection.vendor == "postgresql":
-        written = _give_from_allowance_in_one_statement(
-            giver=giver,
-            receivers=list(unique.values()),
-            values=values,
-            message=message,
-            visibility=visibility,
-            points=points_per_receiver,
+    with transaction.atomic():
+        written: tuple[Recognition, list[RecognitionReceiver]] | None = None
+        if points_per_receiver and not spot_award and connection.vendor == "postgresql":
+            written = _give_from_allowance_in_one_statement(
+                giver=giver,
+                receivers=list(unique.values()),
+                values=values,
+                message=message,
+                visibility=visibility,
+                points=points_per_receiver,
+            )
+        if written is None:
+            written = _give_the_long_way(
+                giver=giver,
+                receivers=list(unique.values()),
+                values=values,
+                message=message,
+                visibility=visibility,
+                points=points_per_receiver,
+                spot_award=spot_award,
+            )
+        recognition, links = written
+        # Counted in the dashboards' daily rollups in the same transaction, after the rows
+        # (a reversal's recount waits for gives that already wrote cells; see rollups).
+        rollups.recognition_rollups_add(
+            recognition=recognition, receivers=list(unique.values()), values=values
         )
-    if written is None:
-        written = _give_the_long_way(
-            giver=giver,
-            receivers=list(unique.values()),
-            values=values,
-            message=message,
-            visibility=visibility,
-            points=points_per_receiver,
-            spot_award=spot_award,
-        )
-    recognition, links = written
-    # After the commit: at once outside a transaction (the one-statement give commits itself).
+    # After the commit: at once outside a transaction.
     _on_commit_notify(recognition.pk)
     _keep_in_hand(recognition, giver=giver, links=links, values=values)
     return recognition
 
 
-@transaction.atomic
 def _give_the_long_way(
     *,
     giver: Employee,
@@ -172,7 +177,8 @@ def _give_the_long_way(
     points: int,
     spot_award: bool,
 ) -> tuple[Recognition, list[RecognitionReceiver]]:
-    """Every kind of give, through the ledger's Python path (and every give on SQLite)."""
+    """Every kind of give, through the ledger's Python path (and every give on SQLite); inside
+    `recognition_give`'s transaction."""
     transaction_: LedgerTransaction | None = None
     if points:
         transaction_ = _move_recognition_points(
@@ -377,6 +383,8 @@ def recognition_reverse(*, recognition: Recognition, by: User, reason: str) -> R
     last_recognitions_rebuild(
         employee_ids=list(recognition.receiver_links.values_list("employee_id", flat=True))
     )
+    day = rollups.day_of(recognition.created_at)
+    rollups.recognition_rollups_rebuild(first=day, last=day)
     audit_record(actor=by, action="points_reversed", target=recognition, details={"reason": reason})
     return recognition
 
@@ -708,7 +716,7 @@ def exception_log(
     occurred_on = occurred_on or today
     if occurred_on > today:
         raise DomainError("That date is in the future.", field="occurred_on")
-    return PolicyException.objects.create(
+    exception = PolicyException.objects.create(
         employee=employee,
         team_id=employee.team_id,
         policy=policy,
@@ -720,6 +728,8 @@ def exception_log(
         currency=settings.CXC_RECOGNITION_CURRENCY,
         occurred_on=occurred_on,
     )
+    rollups.exception_rollups_add(exception=exception)
+    return exception
 
 
 @transaction.atomic
@@ -787,6 +797,9 @@ def exception_review(
             recognition=story, employee=employee, team_id=employee.team_id
         )
         story.values.set([v for v in values if v.is_active])
+        rollups.recognition_rollups_add(
+            recognition=story, receivers=[employee], values=[v for v in values if v.is_active]
+        )
         exception.recognition = story
         _on_commit_announce(story.pk)
     exception.status = decision
@@ -795,6 +808,8 @@ def exception_review(
     exception.reward_points = reward_points
     exception.reviewed_at = timezone.now()
     exception.save()
+    # Its status changed: recount its day (reviews are rare; a rebuild is exact).
+    rollups.exception_rollups_rebuild(first=exception.occurred_on, last=exception.occurred_on)
     from .tasks import exception_reviewed_notify_task
 
     exception_id = exception.pk

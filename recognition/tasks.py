@@ -52,3 +52,11 @@ def idempotency_keys_purge_task() -> None:
     from cxculture.lib.idempotency import purge
 
     purge(IdempotencyKey, older_than_hours=settings.CXC_IDEMPOTENCY_KEY_TTL_HOURS)
+
+
+@shared_task(acks_late=True)
+def recognition_rollups_rebuild_task() -> None:
+    # Idempotent: recounts every day from the raw rows (and follows teams moved in the tree).
+    from . import rollups
+
+    rollups.rollups_rebuild_all()

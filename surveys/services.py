@@ -28,7 +28,7 @@ from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
@@ -886,6 +886,13 @@ class _Letter:
         return body.replace(self.name_mark, name).replace(self.link_mark, link)
 
 
+MAILING_TEMPLATES = [
+    f"emails/surveys/{template}{suffix}"
+    for template in ("invitation", "reminder")
+    for suffix in ("_subject.txt", ".txt", ".html")
+]
+
+
 def _letter(mailing: str, run: SurveyRun) -> _Letter:
     """Render the mailing's templates once: only the name and the link differ between people."""
     template = "invitation" if mailing == Mailing.INVITATION else "reminder"
@@ -918,16 +925,26 @@ def _message(letter: _Letter, *, first_name: str, email: str, link: str) -> Emai
     return message
 
 
+def survey_mailings_warm_up() -> None:
+    """Import the URLconf and compile the mailing templates (kept by the cached template
+    loader), so the first chunk a process sends costs what the others do."""
+    _Links()
+    for name in MAILING_TEMPLATES:
+        get_template(name)
+
+
 def survey_mailing_send(
     *, run_id: int, mailing: str, invitation_ids: Sequence[int], today: dt.date | None = None
 ) -> int:
     """Email each invitation in the chunk once; return how many emails were sent.
 
-    Emails are claimed before they are sent, a batch of up to 100 at a time (`_claim`: the
-    rows still waiting are locked, skipping rows another worker holds, and their date column
-    set in one update), so a chunk delivered twice sends nothing twice. If sending fails, the
-    claims of the emails not sent yet are released so that the retry sends them. (A worker
-    killed mid-batch leaves at most a batch claimed but not sent, as one email was before.)
+    Emails are claimed before they are sent, a batch of up to 100 at a time (`_claim`: one
+    conditional update that sets the batch's date column where it is still empty and returns
+    the rows it set), so a chunk delivered twice, or two workers with the same chunk, send
+    nothing twice. If sending fails, the claims of the emails not sent yet are released so that
+    the retry sends them. (A worker killed mid-batch leaves at most a batch claimed but not
+    sent, as one email was before.) Queries: the run, the chunk's addresses, and one claim
+    per batch.
     """
     today = today or timezone.localdate()
     claim = Mailing.CLAIM_FIELD[mailing]
@@ -939,14 +956,23 @@ def survey_mailing_send(
     )
     if run is None or not run.accepts_responses(today):
         return 0
+    # Everyone of the chunk still waiting, with an address: one read for the whole chunk.
+    addresses = {
+        pk: (first_name, email)
+        for pk, first_name, email in _waiting(run_id, mailing)
+        .filter(pk__in=invitation_ids)
+        .exclude(employee__user__email="")
+        .values_list("pk", "employee__user__first_name", "employee__user__email")
+    }
     sent = 0
     letter, links = _letter(mailing, run), _Links()
     # One connection for the whole chunk; one message per send_messages call, so that a failure
     # tells exactly which emails went out.
     with mailers.default as backend:
-        for batch in batched(sorted(invitation_ids), CLAIM_BATCH):
+        for batch in batched(sorted(addresses), CLAIM_BATCH):
             claimed = _claim(run_id, mailing, batch, today)
-            for index, (invitation_id, first_name, email) in enumerate(claimed):
+            for index, invitation_id in enumerate(claimed):
+                first_name, email = addresses[invitation_id]
                 try:
                     message = _message(
                         letter, first_name=first_name, email=email, link=links.link(invitation_id)
@@ -955,34 +981,35 @@ def survey_mailing_send(
                 except Exception:
                     # Give back the claims of this email and the ones not sent yet: the retry
                     # sends them (and only them).
-                    unsent = [row[0] for row in claimed[index:]]
+                    unsent = claimed[index:]
                     Invitation.objects.filter(pk__in=unsent).update(**{claim: None})
                     raise
                 sent += 1
     return sent
 
 
-@transaction.atomic
-def _claim(
-    run_id: int, mailing: str, ids: Sequence[int], today: dt.date
-) -> list[tuple[int, str, str]]:
-    """Claim the emails of a batch that nobody has claimed yet (one lock, one update).
+def _claim(run_id: int, mailing: str, ids: Sequence[int], today: dt.date) -> list[int]:
+    """Claim the emails of a batch that nobody has claimed yet, in one statement; return the
+    ids claimed, in order.
 
-    Rows another worker holds are skipped (it is sending them); rows claimed before are no
-    longer waiting. Returns (invitation id, first name, email) of each claimed invitation: all
-    an email needs, without building three model instances per person.
+    The emptiness of the date column is tested on the updated row itself, so when two workers
+    race for a row, PostgreSQL re-checks it once the first commits and the second skips it;
+    rows claimed before are no longer waiting. (The other conditions of the mailing, in the
+    subquery, do not change while it is being sent.)
     """
     claim = Mailing.CLAIM_FIELD[mailing]
-    rows = list(
-        _waiting(run_id, mailing)
-        .filter(pk__in=ids)
-        .exclude(employee__user__email="")
-        .select_for_update(skip_locked=True, of=("self",))
-        .order_by("pk")
-        .values_list("pk", "employee__user__first_name", "employee__user__email")
-    )
-    Invitation.objects.filter(pk__in=[row[0] for row in rows]).update(**{claim: today})
-    return rows
+    waiting = _waiting(run_id, mailing).filter(pk__in=ids).values("pk").order_by()
+    select, params = waiting.query.sql_with_params()
+    table = connection.ops.quote_name(Invitation._meta.db_table)
+    column = connection.ops.quote_name(claim)  # the claim fields are columns of that name
+    pk = connection.ops.quote_name("id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {column} = %s "  # noqa: S608 - names from the models
+            f"WHERE {column} IS NULL AND {pk} IN ({select}) RETURNING {pk}",
+            [today, *params],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def survey_reminders_fan_out(*, today: dt.date | None = None) -> dict[int, str]:

@@ -4,8 +4,18 @@ Messages carry run and invitation ids only — never an answer (DESIGN.md, "Surv
 """
 
 from celery import shared_task
+from celery.signals import worker_init
 
 from . import services
+
+
+@worker_init.connect
+def _mailings_ready_before_forking(**_: object) -> None:
+    """Load what every mailing chunk needs (the URLconf its links are reversed from, the e-mail
+    templates) once in the worker's main process, before it forks its pool: each forked process
+    inherits them instead of loading them on its first chunk (one to two seconds each on a busy
+    2-core machine, a real share of a 20,000-person fan-out). Nothing here opens a connection."""
+    services.survey_mailings_warm_up()
 
 
 @shared_task(acks_late=True)

@@ -18,7 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, Func, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cxculture.actions.models import Action
@@ -30,13 +31,19 @@ from cxculture.outcomes.selectors import outcome_monthly_trends
 from cxculture.people.models import CompanyValue, Employee, Team
 from cxculture.people.permissions import Viewer
 from cxculture.people.selectors import has_teams_below
-from recognition.models import PolicyException, RecognitionReceiver
+from recognition.models import (
+    ExceptionDay,
+    RecognitionDay,
+    RecognitionGiverDay,
+    RecognitionValueDay,
+)
+from recognition.rollups import ORGANISATION_NODE
 from recognition.selectors import exception_review_queue, not_recognised_lately
 from surveys import drivers as survey_drivers
 from surveys.models import Driver, SurveyRun
 from surveys.selectors import TeamFigures, group_figures, subtree_participation, team_heatmap
 
-from .selectors import APPROVED, linkage_for, may_read_insights
+from .selectors import linkage_for, may_read_insights
 
 MONTHS = (3, 6, 12)
 MAX_RUNS = 26  # a year of a fortnightly pulse
@@ -214,6 +221,13 @@ def _heatmap(viewer: Viewer, snapshot: Any, node: Any, label: str) -> dict[str, 
     }
 
 
+def _summed(cells: QuerySet, column: str) -> Subquery:
+    """The sum of a rollup column over `cells` (a queryset on OuterRef), as a subquery."""
+    return Subquery(
+        cells.order_by().values(column).annotate(total=Func(column, function="SUM")).values("total")
+    )
+
+
 def _recognition(department: Team | None, since: dt.date, now: dt.datetime) -> dict[str, Any]:
     people = Employee.objects.filter(is_active=True)
     if department is not None:
@@ -238,28 +252,19 @@ def _recognition(department: Team | None, since: dt.date, now: dt.datetime) -> d
         }
         for days in REACH_DAYS
     ]
-    start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
-    in_period = Q(
-        recognitions__reversed_at__isnull=True,
-        recognitions__created_at__gte=start,
+    # Values and flow from the daily rollups of the department's node (RecognitionDay and
+    # RecognitionValueDay count each recognition once per node, reversed ones left out).
+    node = department.path if department is not None else ORGANISATION_NODE
+    in_period = RecognitionValueDay.objects.filter(
+        value=OuterRef("pk"), node_path=node, day__gte=since
     )
-    if department is not None:
-        in_period &= Q(recognitions__receiver_links__team__path__startswith=department.path)
     values = (
-        CompanyValue.objects.annotate(count=Count("recognitions", filter=in_period, distinct=True))
+        CompanyValue.objects.annotate(count=Coalesce(_summed(in_period, "recognitions"), 0))
         .filter(Q(is_active=True) | Q(count__gt=0))
         .order_by("-count", "name")
     )
-    received = RecognitionReceiver.objects.filter(
-        recognition__reversed_at__isnull=True, recognition__created_at__gte=start
-    )
-    if department is not None:
-        received = received.filter(team__path__startswith=department.path)
-    flow = received.aggregate(
-        total=Count("recognition", distinct=True),
-        cross_team=Count(
-            "recognition", distinct=True, filter=~Q(team=F("recognition__giver_team"))
-        ),
+    flow = RecognitionDay.objects.filter(node_path=node, day__gte=since).aggregate(
+        total=Coalesce(Sum("recognitions"), 0), cross_team=Coalesce(Sum("cross_team"), 0)
     )
     return {
         "total": flow["total"],
@@ -271,13 +276,11 @@ def _recognition(department: Team | None, since: dt.date, now: dt.datetime) -> d
 
 
 def _exceptions(department: Team | None, since: dt.date, today: dt.date) -> dict[str, Any]:
-    scope = PolicyException.objects.filter(occurred_on__gte=since, occurred_on__lte=today)
-    if department is not None:
-        scope = scope.filter(team__path__startswith=department.path)
-    sums = scope.aggregate(
-        logged=Count("id"),
-        approved=Count("id", filter=Q(status__in=APPROVED)),
-        approved_cost=Sum("cost", filter=Q(status__in=APPROVED)),
+    node = department.path if department is not None else ORGANISATION_NODE
+    sums = ExceptionDay.objects.filter(node_path=node, day__gte=since, day__lte=today).aggregate(
+        logged=Coalesce(Sum("logged"), 0),
+        approved=Coalesce(Sum("approved"), 0),
+        approved_cost=Sum("approved_cost"),
     )
     cost = sums["approved_cost"] or Decimal(0)
     return {
@@ -293,23 +296,16 @@ def _leaders(department: Team | None, since: dt.date) -> list[dict[str, Any]]:
     teams = Team.objects.filter(is_active=True)
     if department is not None:
         teams = teams.filter(path__startswith=department.path)
-    start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
     # Actions counted as in follow-through: the scope's (a department's and its teams'; the
     # organisation's: all), dropped ones not at all.
     owned_in_scope = ~Q(owned_actions__status=Action.Status.DROPPED)
     if department is not None:
         owned_in_scope &= Q(owned_actions__team__path__startswith=department.path)
+    given = RecognitionGiverDay.objects.filter(giver=OuterRef("pk"), day__gte=since)
     leaders = (
         Employee.objects.filter(is_active=True, pk__in=teams.values("managers"))
         .annotate(
-            given=Count(
-                "recognitions_given",
-                filter=Q(
-                    recognitions_given__created_at__gte=start,
-                    recognitions_given__reversed_at__isnull=True,
-                ),
-                distinct=True,
-            ),
+            given=Coalesce(_summed(given, "recognitions"), 0),
             owned=Count("owned_actions", filter=owned_in_scope, distinct=True),
             done=Count(
                 "owned_actions",

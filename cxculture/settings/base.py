@@ -323,6 +323,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "cxculture.outcomes.tasks.outcome_rollups_refresh_task",
         "schedule": crontab(minute=30, hour=2),
     },
+    # Recognition and exception rollups (kept by the services): recounted from the raw rows, as
+    # a safety net and to follow teams moved in the tree since they were counted.
+    "recognition-rebuild-rollups": {
+        "task": "recognition.tasks.recognition_rollups_rebuild_task",
+        "schedule": crontab(minute=45, hour=2),
+    },
     # Actions: after a run closes, managers with reportable results are asked to commit an
     # action (once per run and manager); owners of overdue actions are reminded (once per action
     # and overdue period). Both are claimed in the database, so a repeated run sends nothing.

@@ -160,11 +160,16 @@ def test_a_give_with_points_reads_nothing_back(employee, teammate):
     # read after the writes.
     reads = ["people_apitoken", "people_employee", "people_employee", "people_companyvalue"]
     if connection.vendor == "postgresql":
-        # Then one statement: the function locks, checks and writes (migration 0004), and
-        # outside a transaction it is one of its own, so there is no savepoint or BEGIN.
+        # Then, in the service's transaction (a savepoint pair inside the test's; BEGIN and
+        # COMMIT outside tests), one statement that locks, checks and writes (migration 0004)
+        # and one that counts the give in the daily rollups.
         assert _tables(captured, "SELECT")[:4] == reads
-        assert len(captured) == 5
-        assert "recognition_give_from_allowance(" in captured.captured_queries[4]["sql"]
+        statements = [q["sql"] for q in captured.captured_queries[4:]]
+        assert len(statements) == 4, statements
+        assert statements[0].startswith("SAVEPOINT")
+        assert "recognition_give_from_allowance(" in statements[1]
+        assert "recognition_recognitionday" in statements[2]
+        assert statements[3].startswith("RELEASE SAVEPOINT")
     else:
         # Then the accounts locked, the month's gifts to the receivers, and the writes.
         assert _tables(captured, "SELECT") == [

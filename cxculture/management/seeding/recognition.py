@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from cxculture.lib.api import DomainError
 from cxculture.people.models import Employee
-from recognition import services
+from recognition import rollups, services
 from recognition.models import (
     Account,
     LedgerEntry,
@@ -39,6 +39,7 @@ from recognition.models import (
     PolicyException,
     Reaction,
     Recognition,
+    RecognitionDay,
     RecognitionReceiver,
     Redemption,
     Reward,
@@ -184,6 +185,8 @@ def _message(rng: random.Random) -> str:
 def seed_recognition(org: DemoOrg) -> None:
     """Seed a year of recognition history for the demo organisation (skips if any exists)."""
     if Recognition.objects.exists():
+        if not RecognitionDay.objects.exists():  # seeded before the daily rollups existed
+            rollups.rollups_rebuild_all()
         return
     rng = random.Random(f"recognition:{org.root.external_id}")
     if org.profile.bulk:
@@ -194,6 +197,7 @@ def seed_recognition(org: DemoOrg) -> None:
             _seed_in_bulk(org)
         _check_books()
         services.last_recognitions_rebuild()  # the history was written in bulk, not given
+        rollups.rollups_rebuild_all()  # and so were the rollups' rows
         _demo_touches(org, rng)
         return
     tz = timezone.get_current_timezone()
@@ -413,6 +417,7 @@ def seed_recognition(org: DemoOrg) -> None:
     _write(books, recognitions, reactions, rewards, stock, redemptions, exceptions, org, managers)
     _check_books()
     services.last_recognitions_rebuild()  # the history was written in bulk, not given
+    rollups.rollups_rebuild_all()  # and so were the rollups' rows
     _demo_touches(org, rng)
 
 
