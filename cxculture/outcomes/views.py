@@ -15,6 +15,7 @@ from cxculture.people.permissions import viewer_for
 from . import selectors, services
 from .api import rejected_rows_response
 from .forms import MetricForm, OutcomeImportForm, OutcomeSourceForm
+from .ingest import jobs, validation
 from .models import Metric
 from .uploads import UploadLimitHandler, limit_upload
 
@@ -56,7 +57,7 @@ def _import_list(request: HttpRequest, limit: UploadLimitHandler | None) -> Http
             try:
                 preset = form.cleaned_data["preset"]
                 source = form.cleaned_data["source"]
-                job, _ = services.outcome_import_create(
+                job, _ = jobs.outcome_import_create(
                     file=upload,
                     file_name=upload.name or "",
                     size=upload.size,
@@ -76,8 +77,8 @@ def _import_list(request: HttpRequest, limit: UploadLimitHandler | None) -> Http
     context = {
         "form": form,
         "imports": imports,
-        "required_columns": services.REQUIRED_COLUMNS,
-        "optional_columns": services.OPTIONAL_COLUMNS,
+        "required_columns": validation.REQUIRED_COLUMNS,
+        "optional_columns": validation.OPTIONAL_COLUMNS,
         "max_bytes": settings.CXC_OUTCOME_IMPORT_MAX_BYTES,
     }
     return render(request, "outcomes/import_list.html", context, status=status)
