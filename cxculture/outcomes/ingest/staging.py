@@ -69,9 +69,6 @@ def raw_rows_stage(rows: Iterable[tuple[int, str, Mapping[str, str]]]) -> bool:
                         get("external_id", ""),
                     )
                 )
-        # Statistics, so the planner joins the batch by hashing teams and people once rather
-        # than scanning them for each row of a table it takes for empty.
-        cursor.execute(f"ANALYZE {RAW}")
     return emails
 
 
@@ -135,9 +132,10 @@ def plain_rows_resolve(*, latest: dt.datetime, emails: bool) -> list[int]:
                 WHEN r.value ~ '{_NUMBER}' THEN r.value::float8
                 END AS value,
                 CASE WHEN r.occurred_at ~ '{_ISO}' THEN
-                    CASE WHEN to_char((substr(r.occurred_at, 1, 7) || '-01')::date
-                                      + (substr(r.occurred_at, 9, 2)::int - 1), 'YYYY-MM-DD')
-                              = substr(r.occurred_at, 1, 10) THEN
+                    CASE WHEN substr(r.occurred_at, 9, 2) <= '28'
+                              OR to_char((substr(r.occurred_at, 1, 7) || '-01')::date
+                                         + (substr(r.occurred_at, 9, 2)::int - 1), 'YYYY-MM-DD')
+                                 = substr(r.occurred_at, 1, 10) THEN
                         CASE WHEN {zoned} THEN r.occurred_at::timestamptz
                              ELSE r.occurred_at::timestamp AT TIME ZONE %(tz)s
                         END
