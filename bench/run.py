@@ -631,7 +631,7 @@ IMPORT_SCRIPT = """
 import json, sys, time
 import django
 django.setup()
-from cxculture.outcomes import services
+from cxculture.outcomes.ingest import jobs
 from cxculture.outcomes.models import OutcomeImport
 
 def high_water_mb():
@@ -645,9 +645,9 @@ path = sys.argv[1]
 before = high_water_mb()
 started = time.perf_counter()
 with open(path, "rb") as handle:
-    job, _ = services.outcome_import_create(file=handle, file_name="bench.csv",
+    job, _ = jobs.outcome_import_create(file=handle, file_name="bench.csv",
         size=__import__("os").path.getsize(path), source="bench", requested_by=None)
-services.outcome_import_run(import_id=job.pk)
+jobs.outcome_import_run(import_id=job.pk)
 seconds = time.perf_counter() - started
 job = OutcomeImport.objects.get(pk=job.pk)
 print(json.dumps({"seconds": seconds, "accepted": job.rows_accepted, "status": job.status,

@@ -34,6 +34,7 @@ from cxculture.people.permissions import IsHRAdmin, IsHRAdminOrReadOnly, viewer_
 
 from . import selectors, services
 from .authentication import OutcomeSourceAuthentication
+from .ingest import batches, jobs
 from .models import Metric, OutcomeImport, OutcomeImportError, OutcomeRecord, OutcomeSource
 from .permissions import OutcomeRecordAccess
 from .presets import PRESETS
@@ -422,11 +423,11 @@ class OutcomeRecordViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             raise DomainError("Send records with an outcome source's token.")
         event_id = request.headers.get(signing.EVENT_ID_HEADER)
         if event_id is not None:
-            result = services.outcome_webhook_receive(
+            result = batches.outcome_webhook_receive(
                 source=source, event_id=event_id, body_sha256=body_sha256, records=records
             )
         else:
-            result = services.outcome_records_ingest(source=source, records=records)
+            result = batches.outcome_records_ingest(source=source, records=records)
         return Response(BatchResultSerializer(result).data, status=status.HTTP_200_OK)
 
 
@@ -500,15 +501,15 @@ class OutcomeImportViewSet(
     def create(self, request: Request, *args, **kwargs) -> Response:
         data = request.data
         if self.upload_limit is not None and self.upload_limit.exceeded:
-            raise services.FileTooLarge(
+            raise jobs.FileTooLarge(
                 f"The file is over the limit of {settings.CXC_OUTCOME_IMPORT_MAX_BYTES:,} bytes.",
                 field="file",
             )
         incoming = OutcomeImportCreateSerializer(data=data)
         incoming.is_valid(raise_exception=True)
         upload = incoming.validated_data["file"]
-        services.outcome_import_check_size(upload.size)
-        job, _ = services.outcome_import_create(
+        jobs.outcome_import_check_size(upload.size)
+        job, _ = jobs.outcome_import_create(
             file=upload,
             file_name=upload.name or "",
             size=upload.size,

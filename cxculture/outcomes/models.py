@@ -137,7 +137,7 @@ class OutcomeImport(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     source = models.SlugField(max_length=50)
     file_name = models.CharField(max_length=255, blank=True)
-    # Where the upload waits for a worker, in the storage `services.import_storage()` returns.
+    # Where the upload waits for a worker, in the storage `ingest.jobs.import_storage()` returns.
     file_path = models.CharField(max_length=500, blank=True, editable=False)
     file_size = models.PositiveBigIntegerField(default=0)
     file_sha256 = models.CharField(max_length=64, blank=True, editable=False)
@@ -258,7 +258,7 @@ class DailyRollup(models.Model):
 
     count, sum and sum_sq give the mean and standard deviation; for nps the promoter, passive and
     detractor counts give the score. Ingestion adds each new record to its row in the same
-    transaction; `services.rollups_rebuild` recomputes them from the raw records.
+    transaction; `ingest.rollups.rollups_rebuild` recomputes them from the raw records.
     """
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")

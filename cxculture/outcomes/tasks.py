@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import services
+from .ingest import jobs, rollups
 
 
 @shared_task(
@@ -17,14 +17,14 @@ def outcome_import_run_task(import_id: int) -> None:
     # Safe to run twice: the service resumes after the last committed batch, and a second
     # worker on the same job stops at its first batch. A lost database connection is retried
     # with backoff; anything else leaves the job resumable by the stalled-import sweep.
-    services.outcome_import_run(import_id=import_id)
+    jobs.outcome_import_run(import_id=import_id)
 
 
 @shared_task
 def outcome_imports_resume_stalled_task() -> None:
-    services.outcome_imports_resume_stalled()
+    jobs.outcome_imports_resume_stalled()
 
 
 @shared_task
 def outcome_rollups_refresh_task() -> None:
-    services.rollups_refresh_recent()
+    rollups.rollups_refresh_recent()

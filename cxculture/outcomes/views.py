@@ -14,9 +14,10 @@ from django.views.decorators.http import require_POST
 from cxculture.lib.api import DomainError
 from cxculture.people.permissions import viewer_for
 
-from . import import_mapping, selectors, services
+from . import selectors, services
 from .api import rejected_rows_response
 from .forms import MetricForm, OutcomeImportForm, OutcomeMappingForm, OutcomeSourceForm
+from .ingest import jobs, mapping_step, validation
 from .models import Metric
 from .presets import PRESETS
 from .uploads import UploadLimitHandler, limit_upload
@@ -68,7 +69,7 @@ def _import_list(request: HttpRequest, limit: UploadLimitHandler | None) -> Http
             try:
                 preset = form.cleaned_data["preset"]
                 source = form.cleaned_data["source"]
-                job, _ = services.outcome_import_create(
+                job, _ = jobs.outcome_import_create(
                     file=upload,
                     file_name=upload.name or "",
                     size=upload.size,
@@ -88,8 +89,8 @@ def _import_list(request: HttpRequest, limit: UploadLimitHandler | None) -> Http
     context = {
         "form": form,
         "imports": imports,
-        "required_columns": services.REQUIRED_COLUMNS,
-        "optional_columns": services.OPTIONAL_COLUMNS,
+        "required_columns": validation.REQUIRED_COLUMNS,
+        "optional_columns": validation.OPTIONAL_COLUMNS,
         "max_bytes": settings.CXC_OUTCOME_IMPORT_MAX_BYTES,
     }
     return render(request, "outcomes/import_list.html", context, status=status)
@@ -100,7 +101,7 @@ def _needs_mapping(form: OutcomeImportForm) -> bool:
     return (
         bool(form.cleaned_data["preset"])
         or form.cleaned_data["map_columns"]
-        or import_mapping.outcome_header_is_foreign(file=form.cleaned_data["file"])
+        or mapping_step.outcome_header_is_foreign(file=form.cleaned_data["file"])
     )
 
 
@@ -111,11 +112,11 @@ def _hold_for_mapping(request: HttpRequest, form: OutcomeImportForm) -> HttpResp
     source = form.cleaned_data["source"].lower()
     if preset and source == "csv":  # the helpdesk's name, as a direct import with it does
         source = PRESETS[preset].source
-    path, _ = import_mapping.outcome_upload_hold(file=upload, size=upload.size)
+    path, _ = mapping_step.outcome_upload_hold(file=upload, size=upload.size)
     held = dict(request.session.get(HELD_UPLOADS, {}))
     while len(held) >= HELD_UPLOADS_KEPT:  # an abandoned step's file does not stay forever
         oldest = next(iter(held))
-        import_mapping.outcome_upload_discard(path=held.pop(oldest)["path"])
+        mapping_step.outcome_upload_discard(path=held.pop(oldest)["path"])
     key = uuid.uuid4().hex
     held[key] = {
         "path": path,
@@ -146,7 +147,7 @@ def import_map(request: HttpRequest, key: str) -> HttpResponse:
     try:
         if held is None:
             raise FileNotFoundError(key)
-        headers, sample = import_mapping.outcome_upload_preview(path=held["path"])
+        headers, sample = mapping_step.outcome_upload_preview(path=held["path"])
     except FileNotFoundError:  # never held in this session, or dropped after a day
         _forget_held_upload(request, key)
         messages.error(
@@ -155,7 +156,7 @@ def import_map(request: HttpRequest, key: str) -> HttpResponse:
         return redirect("outcomes:import-list")
     viewer = viewer_for(request.user)
     saved = selectors.outcome_import_last_mapped(held["source"])
-    initial, metric = import_mapping.outcome_mapping_initial(
+    initial, metric = mapping_step.outcome_mapping_initial(
         header=headers, saved=saved, preset=held["preset"]
     )
     metrics = [
@@ -165,7 +166,7 @@ def import_map(request: HttpRequest, key: str) -> HttpResponse:
     form = OutcomeMappingForm(
         request.POST or None,
         headers=[name for name in headers if name],
-        targets=services.MAPPING_TARGETS,
+        targets=validation.MAPPING_TARGETS,
         metrics=metrics,
         initial={**initial, "fixed_metric": metric},
     )
@@ -174,7 +175,7 @@ def import_map(request: HttpRequest, key: str) -> HttpResponse:
         status = 400
         if form.is_valid():
             try:
-                job = import_mapping.outcome_import_from_held(
+                job = mapping_step.outcome_import_from_held(
                     path=held["path"],
                     file_name=held["file_name"],
                     source=held["source"],
@@ -207,7 +208,7 @@ def import_map_cancel(request: HttpRequest, key: str) -> HttpResponse:
     _require_hr(request)
     held = _held_upload(request, key)
     if held is not None:
-        import_mapping.outcome_upload_discard(path=held["path"])
+        mapping_step.outcome_upload_discard(path=held["path"])
         _forget_held_upload(request, key)
         messages.success(request, f"{held['file_name'] or 'The file'} was not imported.")
     return redirect("outcomes:import-list")

@@ -421,7 +421,9 @@ CXC_WEBHOOK_ATTEMPTS = env.int("CXC_WEBHOOK_ATTEMPTS", default=4)
 # Customer outcomes (DESIGN.md, "Customer outcomes"). Nothing above the size limit is read.
 CXC_OUTCOME_IMPORT_MAX_BYTES = env.int("CXC_OUTCOME_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 # Rows per committed batch: each batch commits with its progress counters and rejected rows.
-CXC_OUTCOME_IMPORT_BATCH_SIZE = env.int("CXC_OUTCOME_IMPORT_BATCH_SIZE", default=2000)
+# A batch is the worker's working set (peak RSS stays flat whatever the file's size); larger
+# batches add to each daily rollup cell once per batch instead of once per few rows.
+CXC_OUTCOME_IMPORT_BATCH_SIZE = env.int("CXC_OUTCOME_IMPORT_BATCH_SIZE", default=20_000)
 # Uploads wait for a worker in the default storage (STORAGES["default"]), or, when this names a
 # directory, in a FileSystemStorage there. Workers on other machines need storage they can all
 # read (a shared volume or an S3-compatible default storage). Tests use InMemoryStorage, which a

@@ -12,7 +12,7 @@ from cxculture.audit.models import AuditEvent
 from cxculture.audit.selectors import audit_lines
 from cxculture.audit.sentences import SENTENCES
 from cxculture.audit.services import audit_export, audit_record
-from cxculture.outcomes import services as outcome_services
+from cxculture.outcomes.ingest import jobs
 from cxculture.people import services as people_services
 from recognition import services as recognition_services
 from tests.factories.outcomes import csv_bytes, record
@@ -113,7 +113,7 @@ def test_an_outcome_import_names_its_file_and_source(
 ):
     content = csv_bytes([record("csat", 5, "2025-06-02T10:00:00Z", team="SUP-A")])
     with django_capture_on_commit_callbacks(execute=False):
-        job, _ = outcome_services.outcome_import_create(
+        job, _ = jobs.outcome_import_create(
             file=ContentFile(content, name="csat-june.csv"),
             file_name="csat-june.csv",
             size=len(content),

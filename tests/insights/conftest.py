@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from cxculture.outcomes import services as outcome_services
+from cxculture.outcomes.ingest import batches
 from cxculture.people.models import Team
 from surveys import services as survey_services
 from surveys.models import Invitation, Question, SurveyRun
@@ -83,6 +83,4 @@ def outcomes(rows: Sequence[tuple[str, Team, float, str]]) -> None:
         for code, team, value, at in rows
     ]
     for start in range(0, len(records), 1000):
-        outcome_services.outcome_records_ingest(
-            source=source, records=records[start : start + 1000]
-        )
+        batches.outcome_records_ingest(source=source, records=records[start : start + 1000])

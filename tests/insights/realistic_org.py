@@ -23,7 +23,7 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-from cxculture.outcomes import services as outcome_services
+from cxculture.outcomes.ingest import jobs as outcome_jobs
 from cxculture.outcomes.models import OutcomeImport
 from cxculture.people import services as people_services
 from cxculture.people.models import Employee, Role, Team
@@ -220,7 +220,7 @@ def outcome_csv(rows: list[tuple[str, dt.datetime, float]]) -> bytes:
 
 def _load_outcomes(hr_user, rows) -> None:
     content = outcome_csv(rows)
-    job, _new = outcome_services.outcome_import_create(
+    job, _new = outcome_jobs.outcome_import_create(
         file=io.BytesIO(content),
         file_name="tickets-export.csv",
         size=len(content),
@@ -230,7 +230,7 @@ def _load_outcomes(hr_user, rows) -> None:
     )
     job.refresh_from_db()
     if job.status != OutcomeImport.Status.DONE:  # outside a committing transaction
-        outcome_services.outcome_import_run(import_id=job.pk)
+        outcome_jobs.outcome_import_run(import_id=job.pk)
         job.refresh_from_db()
     assert job.status == OutcomeImport.Status.DONE, (job.status, job.message)
 

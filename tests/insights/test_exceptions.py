@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from cxculture.outcomes import services as outcome_services
+from cxculture.outcomes.ingest import batches
 from cxculture.people.permissions import viewer_for
 from recognition import services as recognition_services
 from recognition.models import PolicyException
@@ -43,7 +43,7 @@ def _log(person, policy, *, decision, reviewer, cost, customer="", interaction="
 
 def _outcomes(rows):
     source = OutcomeSourceFactory()
-    outcome_services.outcome_records_ingest(
+    batches.outcome_records_ingest(
         source=source,
         records=[
             record(

@@ -9,7 +9,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cxculture.outcomes import services as outcome_services
+from cxculture.outcomes.ingest import batches
 from cxculture.people.permissions import viewer_for
 from recognition import services as recognition_services
 from tests.factories.outcomes import OutcomeSourceFactory, record
@@ -106,7 +106,7 @@ def _exceptions(org, hr_admin, count: int) -> None:
                 external_id=f"z{n}",
             )
         )
-    outcome_services.outcome_records_ingest(source=OutcomeSourceFactory(), records=rows)
+    batches.outcome_records_ingest(source=OutcomeSourceFactory(), records=rows)
 
 
 @pytest.mark.parametrize("count", [3, 30])

@@ -19,7 +19,7 @@ from django.core.files.base import ContentFile
 from django.db import connection
 
 from cxculture.celery import app as celery_app
-from cxculture.outcomes import services
+from cxculture.outcomes.ingest import jobs
 from cxculture.outcomes.models import OutcomeImport, OutcomeImportError, OutcomeRecord
 from cxculture.outcomes.tasks import outcome_import_run_task
 from tests.factories.outcomes import builtin_metrics, csv_bytes, record
@@ -163,7 +163,7 @@ def test_a_worker_killed_mid_import_loses_and_duplicates_nothing(org, hr_admin, 
     content, good, bad_rows = _outcome_file()
     first.ready()
 
-    job, _ = services.outcome_import_create(
+    job, _ = jobs.outcome_import_create(
         file=ContentFile(content, name="outcomes.csv"),
         file_name="outcomes.csv",
         size=len(content),

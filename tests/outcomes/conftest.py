@@ -4,7 +4,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
-from cxculture.outcomes import services
+from cxculture.outcomes.ingest import jobs
 from cxculture.outcomes.models import OutcomeImport
 from tests.factories.outcomes import OutcomeSourceFactory, builtin_metrics
 
@@ -25,7 +25,7 @@ def import_file(django_capture_on_commit_callbacks, hr_admin):
 
     def run(content: bytes, *, source: str = "csv", name: str = "outcomes.csv", run=True):
         with django_capture_on_commit_callbacks(execute=run):
-            job, _ = services.outcome_import_create(
+            job, _ = jobs.outcome_import_create(
                 file=ContentFile(content, name=name),
                 file_name=name,
                 size=len(content),

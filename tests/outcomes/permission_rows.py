@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cxculture.outcomes import services
+from cxculture.outcomes.ingest import jobs
 from tests.factories.outcomes import (
     MetricFactory,
     OutcomeSourceFactory,
@@ -27,13 +28,13 @@ from tests.matrix import HR_ONLY_200, HR_ONLY_201, READ, Case, Target, World, on
 
 def _finished_import(world: World):
     content = csv_bytes([record("csat", 9, "2025-06-02", team="SUP-A")])
-    job, _ = services.outcome_import_create(
+    job, _ = jobs.outcome_import_create(
         file=SimpleUploadedFile("june.csv", content),
         file_name="june.csv",
         size=len(content),
         requested_by=world.cast["hr_admin"].user,
     )
-    return services.outcome_import_run(import_id=job.pk)
+    return jobs.outcome_import_run(import_id=job.pk)
 
 
 metric = once("metric", lambda w: MetricFactory(code="ces", kind="scale", min_value=1, max_value=7))

@@ -11,6 +11,7 @@ from django.db.models import Count
 
 from cxculture.lib.api import DomainError
 from cxculture.outcomes import services
+from cxculture.outcomes.ingest import jobs, validation
 from cxculture.outcomes.models import (
     DailyRollup,
     OutcomeImport,
@@ -207,8 +208,8 @@ def test_the_service_refuses_an_oversized_file_before_reading_it(metrics, hr_adm
         def read(self, *args):
             raise AssertionError("the file was read")
 
-    with pytest.raises(services.FileTooLarge) as caught:
-        services.outcome_import_create(
+    with pytest.raises(jobs.FileTooLarge) as caught:
+        jobs.outcome_import_create(
             file=Unreadable(), file_name="big.csv", size=101, requested_by=hr_admin.user
         )
 
@@ -409,7 +410,7 @@ def test_a_repeat_with_the_same_idempotency_key_returns_the_first_import(
 
 
 def _crash_on_batch(monkeypatch, number: int):
-    real = services._write_records
+    real = jobs.staged_records_write
     calls = {"n": 0}
 
     def write_then_crash(*args, **kwargs):
@@ -419,7 +420,7 @@ def _crash_on_batch(monkeypatch, number: int):
             raise RuntimeError("the worker died")
         return inserted
 
-    monkeypatch.setattr(services, "_write_records", write_then_crash)
+    monkeypatch.setattr(jobs, "staged_records_write", write_then_crash)
 
 
 def _crash_file() -> tuple[bytes, set[str]]:
@@ -451,7 +452,7 @@ def test_a_crash_mid_file_then_a_rerun_imports_each_good_row_once(
     _crash_on_batch(monkeypatch, 3)
 
     with pytest.raises(RuntimeError, match="the worker died"):
-        services.outcome_import_run(import_id=job.pk)
+        jobs.outcome_import_run(import_id=job.pk)
 
     job.refresh_from_db()
     assert (job.status, job.last_row, job.rows_read) == ("running", 21, 20)  # two whole batches
@@ -460,7 +461,7 @@ def test_a_crash_mid_file_then_a_rerun_imports_each_good_row_once(
     assert sum(r[3] for r in _rollups()) == 17  # the crashed batch left nothing behind
 
     monkeypatch.undo()
-    services.outcome_import_run(import_id=job.pk)
+    jobs.outcome_import_run(import_id=job.pk)
 
     job.refresh_from_db()
     assert (job.status, job.rows_read, job.attempts) == ("done", 95, 2)
@@ -479,12 +480,12 @@ def test_a_batch_already_committed_by_another_worker_is_not_counted_twice(
     settings.CXC_OUTCOME_IMPORT_BATCH_SIZE = 10
     content, _ = _crash_file()
     job = import_file(content, run=False)
-    services.outcome_import_run(import_id=job.pk)
+    jobs.outcome_import_run(import_id=job.pk)
     job.refresh_from_db()
     rows = [(2, {"metric": "nps", "value": "3", "occurred_at": DAY, "team_external_id": "SUP-A"})]
 
-    with pytest.raises(services._LostClaim):
-        services._import_batch(job, rows, 1, services.RowValidator(), set(), 100)
+    with pytest.raises(jobs.LostClaim):
+        jobs._import_batch(job, rows, 1, validation.RowValidator(), 100)
 
     job.refresh_from_db()
     assert (job.rows_read, job.rows_accepted) == (95, 81)
@@ -498,12 +499,12 @@ def test_a_stalled_import_is_picked_up_again(
     job = import_file(content, run=False)
     _crash_on_batch(monkeypatch, 2)
     with pytest.raises(RuntimeError):
-        services.outcome_import_run(import_id=job.pk)
+        jobs.outcome_import_run(import_id=job.pk)
     monkeypatch.undo()
     later = job.created_at + dt.timedelta(minutes=30)
 
     with django_capture_on_commit_callbacks(execute=True):
-        resumed = services.outcome_imports_resume_stalled(now=later)
+        resumed = jobs.outcome_imports_resume_stalled(now=later)
 
     job.refresh_from_db()
     assert resumed == [job.pk]
@@ -516,12 +517,12 @@ def test_an_import_that_keeps_crashing_stops_after_the_attempt_limit(
 ):
     settings.CXC_OUTCOME_IMPORT_MAX_ATTEMPTS = 2
     job = import_file(_mixed_file(), run=False)
-    monkeypatch.setattr(services, "_write_records", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(jobs, "staged_records_write", lambda *a, **k: 1 / 0)
     for _ in range(2):
         with pytest.raises(ZeroDivisionError):
-            services.outcome_import_run(import_id=job.pk)
+            jobs.outcome_import_run(import_id=job.pk)
 
-    job = services.outcome_import_run(import_id=job.pk)
+    job = jobs.outcome_import_run(import_id=job.pk)
 
     assert job.status == "failed"
     assert job.message.startswith("Stopped after 2 attempts that did not finish, at row 1.")
@@ -530,9 +531,9 @@ def test_an_import_that_keeps_crashing_stops_after_the_attempt_limit(
 
 def test_an_import_whose_file_is_gone_fails_with_the_reason(metrics, org, import_file):
     job = import_file(_mixed_file(), run=False)
-    services.import_storage().delete(job.file_path)
+    jobs.import_storage().delete(job.file_path)
 
-    job = services.outcome_import_run(import_id=job.pk)
+    job = jobs.outcome_import_run(import_id=job.pk)
 
     assert job.status == "failed"
     assert job.message.startswith("The uploaded file is no longer stored")
@@ -541,7 +542,7 @@ def test_an_import_whose_file_is_gone_fails_with_the_reason(metrics, org, import
 def test_a_finished_import_is_not_run_again(metrics, org, import_file):
     job = import_file(_mixed_file())
 
-    again = services.outcome_import_run(import_id=job.pk)
+    again = jobs.outcome_import_run(import_id=job.pk)
 
     assert again.status == "done"
     assert again.attempts == 1
@@ -579,7 +580,7 @@ def test_source_names_must_be_slugs(metrics, hr_admin):
     content = csv_bytes([record("csat", 4, DAY, team="SUP-A")])
 
     with pytest.raises(DomainError) as caught:
-        services.outcome_import_create(
+        jobs.outcome_import_create(
             file=io.BytesIO(content),
             file_name="x.csv",
             size=len(content),
@@ -608,7 +609,7 @@ def test_source_names_must_be_slugs(metrics, hr_admin):
     ],
 )
 def test_a_value_is_read_by_the_kind_of_its_metric(metrics, org, metric, raw, expected):
-    validator = services.RowValidator()
+    validator = validation.RowValidator()
     row = {"metric": metric, "value": raw, "occurred_at": DAY, "team_external_id": "SUP-A"}
     validator.prefetch([row])
 

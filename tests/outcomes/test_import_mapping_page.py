@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from cxculture.outcomes import import_mapping
+from cxculture.outcomes.ingest import mapping_step
 from cxculture.outcomes.models import OutcomeImport, OutcomeRecord
 from tests.factories.people import TeamFactory
 from tests.outcomes.conftest import stored_files
@@ -238,9 +238,9 @@ def test_a_session_keeps_at_most_five_uploads_waiting_for_their_mapping(hr_clien
 def test_an_upload_nobody_mapped_for_a_day_is_dropped_and_its_step_says_so(hr_client, metrics):
     answer = upload(hr_client, SURVEY_EXPORT)
 
-    assert import_mapping.outcome_held_uploads_expire() == 0
-    later = timezone.now() + import_mapping.HELD_FOR + dt.timedelta(minutes=1)
-    assert import_mapping.outcome_held_uploads_expire(now=later) == 1
+    assert mapping_step.outcome_held_uploads_expire() == 0
+    later = timezone.now() + mapping_step.HELD_FOR + dt.timedelta(minutes=1)
+    assert mapping_step.outcome_held_uploads_expire(now=later) == 1
 
     assert stored_files("outcome-imports/held") == []
     gone = hr_client.get(answer.url, follow=True)

@@ -9,7 +9,7 @@ import tracemalloc
 
 import pytest
 
-from cxculture.outcomes import services
+from cxculture.outcomes.ingest import jobs
 from cxculture.outcomes.models import DailyRollup, OutcomeRecord
 from tests.factories.outcomes import csv_bytes, record
 from tests.factories.people import EmployeeFactory
@@ -39,7 +39,7 @@ def _import_peak(import_file, content: bytes, source: str) -> tuple[int, int]:
     gc.collect()
     tracemalloc.start()
     try:
-        job = services.outcome_import_run(import_id=job.pk)
+        job = jobs.outcome_import_run(import_id=job.pk)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from cxculture.outcomes import services
+from cxculture.outcomes.ingest import batches
 from cxculture.outcomes.models import DailyRollup, Metric, OutcomeRecord, OutcomeSource
 from tests.factories.outcomes import MetricFactory, OutcomeSourceFactory, record
 from tests.helpers import token_for
@@ -217,7 +218,7 @@ def stored(metrics, org, employee, source):
         record("nps", 9, "2025-06-03T10:00:00Z", team="SUP-B", external_id="c"),
         record("csat", 1, "2025-06-04T10:00:00Z", team="SAL", external_id="d"),
     ]
-    services.outcome_records_ingest(source=source, records=records)
+    batches.outcome_records_ingest(source=source, records=records)
 
 
 def _ids(response) -> list[str]:
@@ -376,7 +377,7 @@ def test_a_metric_with_records_keeps_its_range_one_without_can_change(
 ):
     used = MetricFactory(code="ces", kind="scale", min_value=1, max_value=7)
     unused = MetricFactory(code="ease", kind="scale", min_value=1, max_value=7)
-    services.outcome_records_ingest(source=source, records=[record("ces", 3, DAY, team="SUP-A")])
+    batches.outcome_records_ingest(source=source, records=[record("ces", 3, DAY, team="SUP-A")])
 
     conflict = api.as_(hr_admin).patch(f"/api/v1/outcome-metrics/{used.pk}/", {"max_value": 5})
     changed = api.as_(hr_admin).patch(f"/api/v1/outcome-metrics/{unused.pk}/", {"max_value": 5})

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
 
-from cxculture.outcomes import services
+from cxculture.outcomes.ingest import batches, jobs
 from cxculture.outcomes.models import OutcomeImport
 from tests.factories.outcomes import MetricFactory, OutcomeSourceFactory, csv_bytes, record
 from tests.factories.people import EmployeeFactory
@@ -56,19 +56,19 @@ BUDGETS = [
 
 def _import(hr_admin, rows: list[dict]) -> OutcomeImport:
     content = csv_bytes(rows)
-    job, _ = services.outcome_import_create(
+    job, _ = jobs.outcome_import_create(
         file=SimpleUploadedFile("f.csv", content),
         file_name="f.csv",
         size=len(content),
         requested_by=hr_admin.user,
     )
-    return services.outcome_import_run(import_id=job.pk)
+    return jobs.outcome_import_run(import_id=job.pk)
 
 
 @pytest.fixture
 def small(metrics, org, cast):
     source = OutcomeSourceFactory(slug="zendesk")
-    services.outcome_records_ingest(
+    batches.outcome_records_ingest(
         source=source,
         records=[
             record("csat", 4, "2025-06-02T10:00:00Z", agent=cast["employee"].external_id),
@@ -95,7 +95,7 @@ def grow(org, cast, small) -> dict:
         )
         for n in range(120)
     ]
-    services.outcome_records_ingest(source=small["source"], records=records)
+    batches.outcome_records_ingest(source=small["source"], records=records)
     for n in range(4):
         _import(
             cast["hr_admin"], [record("csat", 7, "2025-06-02", team="SUP-A", external_id=str(n))]

@@ -11,7 +11,8 @@ from django.db import connection
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 
-from cxculture.outcomes import selectors, services
+from cxculture.outcomes import selectors
+from cxculture.outcomes.ingest import batches, rollups
 from cxculture.outcomes.models import DailyRollup, OutcomeRecord
 from cxculture.people.permissions import viewer_for
 from tests.factories.outcomes import OutcomeSourceFactory, csv_bytes, record
@@ -102,7 +103,7 @@ def mixed(metrics, org, employee, outsider, sales_person, import_file, settings)
     rows = _random_records(400, seed=1, agents=agents, prefix="r")
     import_file(csv_bytes(rows), source="zendesk")
     source = OutcomeSourceFactory(slug="zendesk")
-    services.outcome_records_ingest(
+    batches.outcome_records_ingest(
         source=source, records=rows[300:] + _random_records(200, seed=2, agents=agents, prefix="w")
     )
     return rows
@@ -118,8 +119,8 @@ def test_a_rebuild_gives_the_same_rollups_and_is_safe_to_repeat(mixed):
     kept = _rollups()
     DailyRollup.objects.update(count=0, sum=0)  # drifted
 
-    written = services.rollups_rebuild()
-    services.rollups_rebuild()
+    written = rollups.rollups_rebuild()
+    rollups.rollups_rebuild()
 
     assert written == len(kept)
     assert _rollups() == kept
@@ -131,7 +132,7 @@ def test_rebuilding_from_a_day_leaves_the_days_before_alone(mixed):
     DailyRollup.objects.filter(day__lt=since).update(count=999)
     DailyRollup.objects.filter(day__gte=since).delete()
 
-    services.rollups_rebuild(since=since)
+    rollups.rollups_rebuild(since=since)
 
     after = _rollups()
     assert {key: value for key, value in after.items() if key[2] >= since} == {
@@ -144,16 +145,16 @@ def test_a_day_is_the_local_day_of_settings_time_zone(metrics, org, source, sett
     settings.TIME_ZONE = "America/New_York"
     late_evening = record("csat", 4, "2025-06-03T02:30:00Z", team="SUP-A")  # 22:30 on 2 June
 
-    services.outcome_records_ingest(source=source, records=[late_evening])
+    batches.outcome_records_ingest(source=source, records=[late_evening])
 
     assert DailyRollup.objects.get().day == dt.date(2025, 6, 2)
-    services.rollups_rebuild()
+    rollups.rollups_rebuild()
     assert DailyRollup.objects.get().day == dt.date(2025, 6, 2)
 
 
 def test_nps_rollups_count_promoters_passives_and_detractors(metrics, org, source):
     scores = [10, 9, 9, 8, 7, 6, 0, 3]
-    services.outcome_records_ingest(
+    batches.outcome_records_ingest(
         source=source,
         records=[
             record("nps", s, "2025-06-02T10:00:00Z", team="SUP-A") | {"external_id": str(n)}
@@ -182,7 +183,7 @@ def outcomes(metrics, org, source):
         record("fcr", v, "2025-06-02T11:00:00Z", team="SUP-B") for v in ("yes", "yes", "no", "yes")
     ]
     records = [r | {"external_id": f"o-{n}"} for n, r in enumerate(records)]
-    services.outcome_records_ingest(source=source, records=records)
+    batches.outcome_records_ingest(source=source, records=records)
     return metrics
 
 
@@ -326,7 +327,7 @@ def test_concurrent_batches_into_the_same_days_lose_no_count(metrics, org):
                 for n in range(200)
             ]
             barrier.wait(timeout=30)
-            return services.outcome_records_ingest(source=source, records=batch).accepted
+            return batches.outcome_records_ingest(source=source, records=batch).accepted
         finally:
             connection.close()
 

@@ -5,7 +5,8 @@ import datetime as dt
 
 import pytest
 
-from cxculture.outcomes import selectors, services
+from cxculture.outcomes import selectors
+from cxculture.outcomes.ingest import batches
 from cxculture.people.permissions import viewer_for
 from tests.factories.outcomes import record
 
@@ -31,7 +32,7 @@ def loaded(metrics, source, org):
         # Outside the period.
         ("csat", 1, "2025-12-31T12:00:00Z", "SUP-A"),
     ]
-    services.outcome_records_ingest(
+    batches.outcome_records_ingest(
         source=source,
         records=[
             record(code, value, at, team=team, external_id=f"t{n}")

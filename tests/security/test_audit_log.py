@@ -12,7 +12,7 @@ from django.test import Client, RequestFactory
 
 from cxculture.audit.models import AuditEvent
 from cxculture.audit.services import audit_record
-from cxculture.outcomes import services as outcome_services
+from cxculture.outcomes.ingest import jobs
 from cxculture.people import services as people_services
 from cxculture.people.models import DirectorySync
 from recognition import services as recognition_services
@@ -129,7 +129,7 @@ def test_a_points_reversal_is_recorded_with_its_reason(employee, teammate, hr_ad
 def test_an_outcome_import_is_recorded(org, hr_admin, django_capture_on_commit_callbacks):
     content = csv_bytes([record("csat", 5, "2025-06-02T10:00:00Z", team="SUP-A")])
     with django_capture_on_commit_callbacks(execute=False):
-        job, _ = outcome_services.outcome_import_create(
+        job, _ = jobs.outcome_import_create(
             file=ContentFile(content, name="o.csv"),
             file_name="o.csv",
             size=len(content),

@@ -10,9 +10,9 @@ a little lower (the weekend's backlog). Most interactions carry a customer refer
 
 Records are generated interaction by interaction (handle time, resolution and complaint always;
 churn, CSAT and NPS when the customer answered), plus weekly QA reviews per agent, as rows
-written in bulk (COPY on PostgreSQL), and the daily rollups rebuilt once at the end with one
-INSERT ... SELECT ... GROUP BY. The enterprise profile asks for 5 million records the same way
-(`target=org.profile.outcome_records`).
+written in bulk (COPY on PostgreSQL), and the daily rollups rebuilt once at the end by
+`ingest.rollups` (one INSERT ... SELECT ... GROUP BY). The enterprise profile asks for 5 million
+records the same way (`target=org.profile.outcome_records`).
 """
 
 import datetime as dt
@@ -28,6 +28,7 @@ from django.utils import timezone
 from cxculture.management.seeding.bulk import Rows, analyze, indexes_after, is_postgresql
 from cxculture.management.seeding.people import DemoOrg
 from cxculture.outcomes import services
+from cxculture.outcomes.ingest import rollups
 from cxculture.outcomes.models import DailyRollup, Metric, OutcomeRecord
 from cxculture.people.models import Employee
 
@@ -209,28 +210,10 @@ def seed_outcomes(org: DemoOrg, *, target: int | None = None) -> None:
         analyze(OutcomeRecord, DailyRollup)
 
 
-ROLLUP_SQL = """
-INSERT INTO outcomes_dailyrollup
-    (team_id, metric_id, day, count, sum, sum_sq, promoters, passives, detractors, updated_at)
-SELECT team_id, metric_id, (occurred_at AT TIME ZONE %(tz)s)::date,
-    count(*), sum(value), sum(value * value),
-    count(*) FILTER (WHERE metric_id = ANY(%(nps)s) AND value >= 9),
-    count(*) FILTER (WHERE metric_id = ANY(%(nps)s) AND value >= 7 AND value < 9),
-    count(*) FILTER (WHERE metric_id = ANY(%(nps)s) AND value < 7),
-    now()
-FROM outcomes_outcomerecord
-GROUP BY 1, 2, 3
-"""
-
-
 def _rollups_rebuild() -> None:
-    """The daily rollups from every record: one INSERT ... SELECT ... GROUP BY on PostgreSQL
-    (the cells `services.rollups_rebuild` computes, without a model instance per cell)."""
-    if not is_postgresql():
-        services.rollups_rebuild()
-        return
-    nps = list(Metric.objects.filter(code="nps").values_list("pk", flat=True))
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute("DELETE FROM outcomes_dailyrollup")
-        cursor.execute(ROLLUP_SQL, {"tz": settings.TIME_ZONE, "nps": nps})
+    """The daily rollups from every record, as an import or the nightly refresh computes them
+    (one INSERT ... SELECT ... GROUP BY), with room to sort in memory on PostgreSQL."""
+    if is_postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+    rollups.rollups_rebuild()

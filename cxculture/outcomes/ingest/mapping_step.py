@@ -1,8 +1,6 @@
 """The mapping step of an outcome import in the pages: hold the upload, show its columns, then
-import it through `services.outcome_import_create` with the mapping HR confirmed.
-
-Kept apart from services.py on purpose: it only calls that module's public functions, so the
-import pipeline can change (or move) without this step changing with it.
+import it through `jobs.outcome_import_create` with the mapping HR confirmed. It only calls
+the jobs' public functions, so the pipeline behind them can change without this step.
 """
 
 import datetime as dt
@@ -17,9 +15,9 @@ from django.utils import timezone
 from cxculture.lib.api import DomainError
 from cxculture.lib.csvio import CSVFileError, normalise_header, read_preview
 
-from . import services
-from .models import OutcomeImport
-from .presets import PRESETS
+from ..models import OutcomeImport
+from ..presets import PRESETS
+from . import jobs
 
 HELD_PREFIX = "outcome-imports/held/"
 # An upload nobody mapped within a day is dropped (its session may be gone).
@@ -63,7 +61,7 @@ def outcome_upload_hold(*, file: IO[bytes], size: int | None) -> tuple[str, list
     Only the size and the header are checked here; the whole file is checked again when it
     is imported, as any upload is.
     """
-    services.outcome_import_check_size(size)
+    jobs.outcome_import_check_size(size)
     file.seek(0)
     try:
         # The stream under a Django File: reading it as text must not close the upload.
@@ -72,7 +70,7 @@ def outcome_upload_hold(*, file: IO[bytes], size: int | None) -> tuple[str, list
         raise DomainError(exc.error.reason, code=exc.code, field="file") from None
     file.seek(0)
     outcome_held_uploads_expire()
-    storage = services.import_storage()
+    storage = jobs.import_storage()
     path = storage.save(
         f"{HELD_PREFIX}{uuid.uuid4().hex}.csv", file if isinstance(file, File) else File(file)
     )
@@ -82,7 +80,7 @@ def outcome_upload_hold(*, file: IO[bytes], size: int | None) -> tuple[str, list
 def outcome_held_uploads_expire(*, now: dt.datetime | None = None) -> int:
     """Delete held uploads older than HELD_FOR; return how many went. Run at each new hold,
     so abandoned mapping steps do not pile up without a scheduled task of their own."""
-    storage = services.import_storage()
+    storage = jobs.import_storage()
     if not storage.exists(HELD_PREFIX.rstrip("/")):
         return 0
     cutoff = (now or timezone.now()) - HELD_FOR
@@ -97,13 +95,13 @@ def outcome_held_uploads_expire(*, now: dt.datetime | None = None) -> int:
 
 def outcome_upload_preview(*, path: str) -> tuple[list[str], list[str]]:
     """(headers, first row) of a held upload; FileNotFoundError once it has expired."""
-    with services.import_storage().open(path, "rb") as handle:
+    with jobs.import_storage().open(path, "rb") as handle:
         return read_preview(getattr(handle, "file", handle))
 
 
 def outcome_upload_discard(*, path: str) -> None:
     if path.startswith(HELD_PREFIX):
-        services.import_storage().delete(path)
+        jobs.import_storage().delete(path)
 
 
 def outcome_mapping_initial(
@@ -153,9 +151,9 @@ def outcome_import_from_held(
     requested_by: User,
 ) -> OutcomeImport:
     """Import a held upload with the mapping HR confirmed; the held copy goes once imported."""
-    storage = services.import_storage()
+    storage = jobs.import_storage()
     with storage.open(path, "rb") as handle:
-        job, _ = services.outcome_import_create(
+        job, _ = jobs.outcome_import_create(
             file=handle,
             file_name=file_name,
             size=storage.size(path),
