@@ -33,7 +33,7 @@ from cxculture.people.selectors import has_teams_below
 from recognition.models import PolicyException, RecognitionReceiver
 from recognition.selectors import exception_review_queue, not_recognised_lately
 from surveys.models import Driver, SurveyRun
-from surveys.selectors import TeamFigures, group_figures, subtree_participation, team_heatmap
+from surveys.results import TeamFigures, group_figures, subtree_participation, team_heatmap
 
 from .selectors import APPROVED, linkage_for, may_read_insights
 
