@@ -189,8 +189,8 @@ def team_figures(viewer: Viewer, run: SurveyRun) -> dict[int, TeamFigure]:
         if not isinstance(node, int):
             continue
         found = direct_members_figures(summary, node)
-        if not found.shown or not may_see_group(viewer, summary, Group(TEAM, node)):
-            continue
+        if found.respondents is None or not may_see_group(viewer, summary, Group(TEAM, node)):
+            continue  # hidden: a shown group always has its respondents
         figures[node] = TeamFigure(
             team=node,
             name=summary.name(node),

@@ -248,8 +248,9 @@ def run_results(viewer: Viewer, run: SurveyRun, query: ResultsQuery) -> dict[str
         "comments": _comments(snapshot, group),
         "driver_impact": None,
         "previous_run": None,
-        "trend": group_trend(run, group),
+        "trend": [],
     }
+    result["trend"], summaries = _trend(run, group)
     if decision.shown:
         tallies = snapshot.group_tallies(group)
         choices = snapshot.group_choices(group)
@@ -293,7 +294,11 @@ def run_results(viewer: Viewer, run: SurveyRun, query: ResultsQuery) -> dict[str
     if group.kind == SUBTREE and not group.filters:
         # The engagement driver is the engagement index column already.
         heat_columns = [driver for driver in columns if driver != Driver.ENGAGEMENT]
-        result["heatmap"] = team_heatmap(viewer, snapshot, group, heat_columns)
+        # Every team's figures as the run published them when it closed (its stored summary,
+        # read with the trend), named and ordered as the snapshot names them.
+        summary = summaries.get(run.pk) or run_summaries([run])[run.pk]
+        summary.names = snapshot.names
+        result["heatmap"] = team_heatmap(viewer, summary, group, heat_columns)
         result["breakdowns"] = _breakdowns(snapshot, group)
     return result
 
@@ -322,8 +327,13 @@ def group_trend(run: SurveyRun, group: Group) -> list[dict[str, Any]]:
     filters. Read from the runs' stored summaries (`run_summaries`): two queries, one for the
     runs and one for their summaries (with every team's direct members' figures, for a team
     group)."""
+    return _trend(run, group)[0]
+
+
+def _trend(run: SurveyRun, group: Group) -> tuple[list[dict[str, Any]], dict[int, RunSnapshot]]:
+    """`group_trend`, with the summaries it read (the results page reuses the run's own)."""
     if group.filters:
-        return []
+        return [], {}
     runs = list(
         SurveyRun.objects.filter(
             program_id=run.program_id,
@@ -354,7 +364,7 @@ def group_trend(run: SurveyRun, group: Group) -> list[dict[str, Any]]:
                 "enps": figures.enps,
             }
         )
-    return points
+    return points, summaries
 
 
 def _previous_scores(run: SurveyRun, group: Group) -> dict[str, Any] | None:

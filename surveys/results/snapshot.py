@@ -46,8 +46,8 @@ class RunSnapshot:
     _cell_choices: dict[Cell, dict[int, dict[str, int]]] | None = None
     _figure_plans: dict[int, FigurePlan] = field(default_factory=dict)
     _subtree_tallies: "dict[Any, dict[int, Tally]] | None" = None
-    # A closed run's heatmap figures per team subtree, filled as pages ask for them
-    # (`group_figures`): shared by every request of the process that reads this snapshot.
+    # Figures of groups already computed on this instance (`group_figures`, `subtree_participation`,
+    # `direct_members_figures`): this request's, never kept with a cached snapshot.
     _team_figures: dict[Any, "TeamFigures"] = field(default_factory=dict)
     _subtree_participation: dict[Any, dict[str, Any] | None] = field(default_factory=dict)
     _member_figures: dict[Any, "TeamFigures"] = field(default_factory=dict)  # direct members
@@ -333,7 +333,7 @@ class RunSnapshot:
 
 # page or dashboard does not rebuild the anonymity plan and re-read every answer per request.
 # Bump the version when the gate or the cached shapes change.
-SNAPSHOT_CACHE_VERSION = 6
+SNAPSHOT_CACHE_VERSION = 7
 SNAPSHOT_CACHE_SECONDS = 7 * 24 * 3600
 _FACTS = (
     "_subtree_tallies",
@@ -346,9 +346,6 @@ _FACTS = (
     "_cell_tallies",
     "_cell_choices",
     "_figure_plans",
-    "_team_figures",
-    "_subtree_participation",
-    "_member_figures",
 )
 
 

@@ -234,7 +234,7 @@ def group_figures(snapshot: RunSnapshot, node: Any) -> TeamFigures:
     return figures
 
 
-def direct_members_figures(snapshot: RunSnapshot, node: int) -> TeamFigures:
+def direct_members_figures(snapshot: RunSnapshot, node: Any) -> TeamFigures:
     """A team's direct members' figures (as results show "a team, direct members only"), from
     a snapshot or a summary read with `direct_members=True`."""
     known = snapshot._member_figures.get(node)

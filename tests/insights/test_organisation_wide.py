@@ -46,8 +46,7 @@ def test_a_test_programmes_later_run_is_not_the_organisations_latest_on_the_home
 ):
     for person in (hr_admin, executive):
         assert (
-            survey_results.latest_closed_run_for_viewer(viewer_for(person.user))
-            == (runs["pulse"])
+            survey_results.latest_closed_run_for_viewer(viewer_for(person.user)) == (runs["pulse"])
         )
         client.force_login(person.user)
         page = client.get("/").content.decode()
