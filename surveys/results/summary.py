@@ -1,6 +1,7 @@
 """A closed run's summary: every subtree's figures and participation through the gate, which
 dashboards, trends and home cards read instead of the run's cells."""
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,7 @@ class TeamFigures:
 
 # The shape of `RunSummary.figures`; a summary of another shape is computed afresh (never
 # shown as it is) until `manage.py surveys_summarise_runs --rebuild` writes it again.
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2
 
 
 def summary_figures(run: SurveyRun) -> dict[str, Any]:
@@ -64,28 +65,36 @@ def summary_figures(run: SurveyRun) -> dict[str, Any]:
                 for node, parent in snapshot.parents.items()
             ],
             "figures": {_key(node): _row(found, drivers) for node, found in subtrees.items()},
-            "participation": {_key(node): subtree_participation(snapshot, node) for node in nodes},
+            "participation": {
+                _key(node): json.dumps(subtree_participation(snapshot, node)) for node in nodes
+            },
         },
         "direct_members": {_key(node): _row(found, drivers) for node, found in members.items()},
     }
 
 
-def _row(figures: TeamFigures, drivers: list[str]) -> list[Any]:
-    """A group's figures as stored: a hidden group is its reason alone."""
+def _row(figures: TeamFigures, drivers: list[str]) -> str:
+    """A group's figures as stored: JSON text inside the summary, decoded only for the groups a
+    page reads (a dashboard's trend reads one team in each of 26 runs of 2,000 teams, and
+    decoding every team's figures cost more than the rest of the read). A hidden group is its
+    reason alone."""
     if not figures.shown:
-        return [False, figures.reason]
-    return [
-        True,
-        figures.reason,
-        figures.respondents,
-        figures.engagement_index,
-        figures.enps,
-        [figures.favourable.get(driver) for driver in drivers],
-        [figures.means.get(driver) for driver in drivers],
-    ]
+        return json.dumps([False, figures.reason])
+    return json.dumps(
+        [
+            True,
+            figures.reason,
+            figures.respondents,
+            figures.engagement_index,
+            figures.enps,
+            [figures.favourable.get(driver) for driver in drivers],
+            [figures.means.get(driver) for driver in drivers],
+        ]
+    )
 
 
-def _unrow(row: list[Any], drivers: list[str]) -> TeamFigures:
+def _unrow(text: str, drivers: list[str]) -> TeamFigures:
+    row = json.loads(text)
     if not row[0]:
         return TeamFigures(shown=False, reason=row[1])
     _shown, reason, respondents, engagement_index, enps, favourable, means = row
@@ -111,9 +120,9 @@ class StoredFigures:
     (a dashboard reads a department in each of 26 runs, not 2,000 teams in each)."""
 
     drivers: list[str]
-    figures: dict[str, list[Any]]
-    participation: dict[str, dict[str, Any] | None]
-    members: dict[str, list[Any]] | None
+    figures: dict[str, str]  # JSON text per group (`_row`)
+    participation: dict[str, str]
+    members: dict[str, str] | None
 
     def subtree(self, node: Any) -> TeamFigures | None:
         row = self.figures.get(_key(node))
@@ -177,7 +186,7 @@ def subtree_participation(snapshot: RunSnapshot, node: Any) -> dict[str, Any] | 
     if node not in snapshot._subtree_participation:
         stored = snapshot.stored.participation if snapshot.stored is not None else {}
         if _key(node) in stored:
-            counts = stored[_key(node)]
+            counts = json.loads(stored[_key(node)])
         else:
             counts = group_participation(snapshot, Group(SUBTREE, node))
             if snapshot.stamp is None:

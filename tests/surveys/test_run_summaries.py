@@ -3,6 +3,7 @@ as the full snapshot gives, stored when the run closes (in its transaction), rea
 for many runs, and refusing anything that needs the answers' cells."""
 
 import io
+import json
 
 import pytest
 from django.core.management import call_command
@@ -89,8 +90,8 @@ def test_the_close_stores_the_runs_published_figures_in_its_transaction(org, ope
     run, _ = _closed_run(org, opens, answering=14)
 
     stored = RunSummary.objects.get(run=run)
-    assert stored.figures["figures"][ORGANISATION][:3] == [True, None, 14]
-    assert stored.figures["participation"][ORGANISATION] == {
+    assert json.loads(stored.figures["figures"][ORGANISATION])[:3] == [True, None, 14]
+    assert json.loads(stored.figures["participation"][ORGANISATION]) == {
         "invited": 16,
         "responded": 14,
         "rate": 88,
