@@ -38,6 +38,7 @@ from cxculture.people.models import Team
 from cxculture.people.permissions import IsHRAdmin, IsHRAdminOrReadOnly, viewer_for
 
 from . import drivers, selectors, services
+from . import results as survey_results
 from .models import Question, SurveyProgram, SurveyRun
 
 # --- Serializers -------------------------------------------------------------------------------
@@ -369,7 +370,7 @@ class HeatmapSerializer(serializers.Serializer):
 
 
 class BreakdownSerializer(serializers.Serializer):
-    attribute = serializers.ChoiceField(choices=selectors.ATTRIBUTES)
+    attribute = serializers.ChoiceField(choices=survey_results.ATTRIBUTES)
     value = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]
     shown = serializers.BooleanField()
@@ -761,10 +762,10 @@ class SurveyRunViewSet(
     ) -> HttpResponse:
         run = get_object_or_404(self.get_queryset(), pk=pk)
         viewer = viewer_for(request.user)
-        query = selectors.ResultsQuery.from_params(request.query_params)
-        data = selectors.run_results(viewer, run, query)
+        query = survey_results.ResultsQuery.from_params(request.query_params)
+        data = survey_results.run_results(viewer, run, query)
         if request.accepted_renderer.format == "csv":
-            rows = list(selectors.results_csv_rows(data))
+            rows = list(survey_results.results_csv_rows(data))
             audit_export(
                 actor=request.user,
                 action=AuditEvent.Action.SURVEY_RESULTS_EXPORTED,
@@ -790,7 +791,7 @@ class SurveyRunViewSet(
     @action(detail=True, methods=["get"], filter_backends=[])
     def participation(self, request: Request, pk: str | None = None) -> Response:
         run = get_object_or_404(self.get_queryset(), pk=pk)
-        data = selectors.run_participation(viewer_for(request.user), run)
+        data = survey_results.run_participation(viewer_for(request.user), run)
         return Response(RunParticipationSerializer(data).data)
 
 

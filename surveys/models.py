@@ -362,7 +362,7 @@ class Response(models.Model):
         indexes = [
             models.Index(fields=["run", "team_path"]),
             # The lowest and highest ids of a run in two index probes: the stamp that tells a
-            # closed run's cached snapshot is still current (surveys.selectors.run_snapshot).
+            # closed run's cached snapshot is still current (surveys.results.run_snapshot).
             models.Index(fields=["run", "id"], name="surveys_response_run_id_idx"),
         ]
 
@@ -395,3 +395,31 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return "A survey answer"
+
+
+class RunSummary(models.Model):
+    """A closed run's published figures for every team subtree and the organisation, through
+    the anonymity gate (`surveys.results.summary`): who is shown, respondents, engagement index,
+    eNPS and drivers' favourable share, and participation where the participation plan shows
+    it, with the run's team tree as frozen at opening.
+
+    Written once, in the transaction that closes the run (or imports it) and stores its
+    responses: a closed run's responses never change, so neither does this row. Dashboards,
+    trends and home cards read it instead of the run's answers. No individual answer is in it,
+    only figures of groups the gate shows.
+    """
+
+    run = models.OneToOneField(
+        SurveyRun, primary_key=True, on_delete=models.CASCADE, related_name="summary"
+    )
+    figures = models.JSONField()
+    # Each team's direct members' figures: read only by the pages that show them (linkage, a
+    # team's trend), so dashboards do not load them.
+    direct_members = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run_id"]
+
+    def __str__(self) -> str:
+        return f"Results summary of run {self.run_id}"

@@ -49,12 +49,14 @@ from .models import (
     Question,
     Response,
     RunQuestion,
+    RunSummary,
     SealedResponse,
     SurveyProgram,
     SurveyRun,
     TenureBand,
 )
-from .selectors import ATTRIBUTES, run_snapshot_forget
+from .results import ATTRIBUTES, run_snapshot_forget
+from .results.summary import summary_figures
 
 TOKEN_SALT = "surveys.invitation"  # noqa: S105 - a signing salt (namespace), not a secret
 MAX_TEXT_LENGTH = 2000
@@ -734,7 +736,8 @@ def survey_run_close(*, run: SurveyRun, today: dt.date | None = None) -> SurveyR
     The run row is locked FOR UPDATE, which waits for every submission in flight (they hold it
     FOR SHARE), so no response can be stored after the run is closed and the results never
     change once shown. The run's sealed answers become its responses in this transaction, which
-    touches no invitation (`_responses_unseal`).
+    touches no invitation (`_responses_unseal`), and its published figures are stored from them
+    in the same transaction (`RunSummary`): a close that fails leaves neither.
     """
     today = today or timezone.localdate()
     run = SurveyRun.objects.select_for_update().get(pk=run.pk)
@@ -745,6 +748,7 @@ def survey_run_close(*, run: SurveyRun, today: dt.date | None = None) -> SurveyR
     run.closed_at = timezone.now()
     run.save()
     _responses_unseal(run)
+    _run_summary_store(run)
     # Results are built from the closed run from now on: nothing cached before may serve them.
     run_id = run.pk
     transaction.on_commit(lambda: run_snapshot_forget(run_id))
@@ -1575,4 +1579,22 @@ def survey_run_import(
         for position, question in enumerate(q for q in questions.values() if q.pk in asked)
     )
     _responses_store(run, payloads)
+    _run_summary_store(run)
     return run
+
+
+def _run_summary_store(run: SurveyRun) -> RunSummary:
+    """Store a closed run's published figures (`RunSummary`), in the caller's transaction."""
+    return RunSummary.objects.create(run=run, **summary_figures(run))
+
+
+@transaction.atomic
+def run_summary_rebuild(*, run: SurveyRun) -> RunSummary:
+    """Write a closed run's summary again from its stored responses: for runs closed before
+    summaries were stored, or a database whose responses were restored from a backup. The run
+    row is locked, as a close locks it."""
+    run = SurveyRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != SurveyRun.Status.CLOSED:
+        raise ConflictError("Only a closed run has a results summary.", code="run_not_closed")
+    RunSummary.objects.filter(run=run).delete()
+    return _run_summary_store(run)

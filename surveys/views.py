@@ -25,6 +25,7 @@ from cxculture.lib.csvio import csv_response
 from cxculture.people.permissions import viewer_for
 
 from . import drivers, selectors, services
+from . import results as survey_results
 from .forms import (
     AudienceForm,
     CustomDriverForm,
@@ -472,22 +473,22 @@ def run_results(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(selectors.runs_for_viewer(viewer), pk=pk)
     context: dict[str, Any] = {"run": run, "params": request.GET.urlencode()}
     if run.status != SurveyRun.Status.CLOSED:
-        participation = selectors.run_participation(viewer, run)
+        participation = survey_results.run_participation(viewer, run)
         context["participation"] = {
             **participation,
             "rows": _participation_rows(participation["rows"]),
         }
         return render(request, "surveys/run_participation.html", context)
     try:
-        query = selectors.ResultsQuery.from_params(request.GET)
-        results = selectors.run_results(viewer, run, query)
+        query = survey_results.ResultsQuery.from_params(request.GET)
+        results = survey_results.run_results(viewer, run, query)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("surveys:run-results", pk=run.pk)
     breakdowns: dict[str, dict[str, list]] = {}
     for row in results["breakdowns"]:
         entry = breakdowns.setdefault(
-            selectors.ATTRIBUTE_LABELS[row["attribute"]], {"shown": [], "hidden": []}
+            survey_results.ATTRIBUTE_LABELS[row["attribute"]], {"shown": [], "hidden": []}
         )
         entry["shown" if row["shown"] else "hidden"].append(row)
     context.update(
@@ -501,7 +502,8 @@ def run_results(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "tenure_bands": TenureBand.choices,
             "selected": {
-                key: request.GET.get(key, "") for key in ("subtree", "team", *selectors.ATTRIBUTES)
+                key: request.GET.get(key, "")
+                for key in ("subtree", "team", *survey_results.ATTRIBUTES)
             },
             "locations": sorted(
                 {r["value"] for r in results["breakdowns"] if r["attribute"] == "location"}
@@ -519,11 +521,11 @@ def run_results_csv(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = viewer_for(request.user)
     run = get_object_or_404(selectors.runs_for_viewer(viewer), pk=pk)
     try:
-        query = selectors.ResultsQuery.from_params(request.GET)
-        results = selectors.run_results(viewer, run, query)
+        query = survey_results.ResultsQuery.from_params(request.GET)
+        results = survey_results.run_results(viewer, run, query)
     except DomainError as exc:
         return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
-    rows = list(selectors.results_csv_rows(results))
+    rows = list(survey_results.results_csv_rows(results))
     audit_export(
         actor=request.user,
         action=AuditEvent.Action.SURVEY_RESULTS_EXPORTED,

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from cxculture.celery import app as celery_app
 from cxculture.people.models import Role
-from surveys.selectors import run_snapshot_cache_clear
+from surveys.results import run_snapshot_cache_clear
 from tests.factories.people import EmployeeFactory, TeamFactory
 
 

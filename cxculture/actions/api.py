@@ -8,10 +8,12 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import mixins, serializers, status, viewsets
@@ -238,6 +240,7 @@ class ActionFilter(filters.FilterSet):
         model = Action
         fields = ["team", "within", "status", "owner"]
 
+    @extend_schema_field(OpenApiTypes.INT)  # a team id; the model choice is not guessable
     def filter_within(self, actions: QuerySet[Action], name: str, team: Team) -> QuerySet[Action]:
         return selectors.action_filter(actions, within=team)
 

@@ -19,7 +19,7 @@ from cxculture.lib.anonymity import ORGANISATION, SUBTREE, Group
 from cxculture.people.models import Employee, Team
 from cxculture.people.permissions import Viewer
 from surveys import drivers
-from surveys import selectors as survey_selectors
+from surveys import results as survey_results
 from surveys.models import Question, SurveyRun
 
 from .models import Action, ActionPrompt, ActionUpdate
@@ -189,22 +189,22 @@ class ScoreBook:
     on it) may be shown, so partial answers cannot be subtracted between teams.
     """
 
-    summaries: dict[int, survey_selectors.RunSnapshot] = field(default_factory=dict)
-    snapshots: dict[int, survey_selectors.RunSnapshot] = field(default_factory=dict)
+    summaries: dict[int, survey_results.RunSnapshot] = field(default_factory=dict)
+    snapshots: dict[int, survey_results.RunSnapshot] = field(default_factory=dict)
 
     def read(self, runs: Iterable[SurveyRun]) -> None:
         """Read the summaries of several runs at once (one query for all their stamps)."""
         missing = [run for run in runs if run.pk not in self.summaries]
-        self.summaries.update(survey_selectors.run_summaries(missing))
+        self.summaries.update(survey_results.run_summaries(missing))
 
-    def snapshot(self, run: SurveyRun) -> survey_selectors.RunSnapshot:
+    def snapshot(self, run: SurveyRun) -> survey_results.RunSnapshot:
         """The run's cells, for question figures (team and driver figures need only its
         summary)."""
         if run.pk not in self.snapshots:
-            self.snapshots[run.pk] = survey_selectors.run_snapshot(run, with_invitations=False)
+            self.snapshots[run.pk] = survey_results.run_snapshot(run, with_invitations=False)
         return self.snapshots[run.pk]
 
-    def _figures(self, run: SurveyRun, team_id: int | None) -> survey_selectors.TeamFigures | None:
+    def _figures(self, run: SurveyRun, team_id: int | None) -> survey_results.TeamFigures | None:
         """The team's subtree figures (the organisation's for None), when the run's plan shows
         them."""
         if run.status != SurveyRun.Status.CLOSED:
@@ -214,7 +214,7 @@ class ScoreBook:
         if team_id is not None and team_id not in summary.paths:
             return None
         node = ORGANISATION if team_id is None else team_id
-        figures = survey_selectors.group_figures(summary, node)
+        figures = survey_results.group_figures(summary, node)
         return figures if figures.shown else None
 
     def reportable(self, run: SurveyRun, team_id: int | None) -> bool:
@@ -237,7 +237,7 @@ class ScoreBook:
         tally = snapshot.group_tallies(group).get(question.pk)
         if tally is None or not tally.answered:
             return None
-        return stats.share(survey_selectors.favourable_count(question, tally), tally.answered)
+        return stats.share(survey_results.favourable_count(question, tally), tally.answered)
 
 
 def _percent(value: float | None) -> str:

@@ -41,7 +41,7 @@ from recognition.rollups import ORGANISATION_NODE
 from recognition.selectors import exception_review_queue, not_recognised_lately
 from surveys import drivers as survey_drivers
 from surveys.models import Driver, SurveyRun
-from surveys.selectors import TeamFigures, group_figures, subtree_participation, team_heatmap
+from surveys.results import TeamFigures, group_figures, subtree_participation, team_heatmap
 
 from .selectors import linkage_for, may_read_insights
 

@@ -19,6 +19,7 @@ from cxculture.outcomes.selectors import outcome_monthly_trends
 from cxculture.people import selectors as people_selectors
 from cxculture.people.permissions import Viewer
 from recognition import selectors as recognition_selectors
+from surveys import results as survey_results
 from surveys import selectors as survey_selectors
 
 RECOGNITION_DAYS = 90
@@ -78,10 +79,10 @@ def _survey(viewer: Viewer) -> dict[str, Any] | None:
 
 
 def _results(viewer: Viewer) -> dict[str, Any] | None:
-    run = survey_selectors.latest_closed_run_for_viewer(viewer)
+    run = survey_results.latest_closed_run_for_viewer(viewer)
     if run is None:
         return None
-    return survey_selectors.headline_for(viewer, run)
+    return survey_results.headline_for(viewer, run)
 
 
 def _actions(viewer: Viewer, today: dt.date) -> dict[str, Any]:

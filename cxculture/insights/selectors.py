@@ -34,7 +34,7 @@ from cxculture.people.permissions import Viewer
 from recognition.models import PolicyException
 from surveys import drivers as survey_drivers
 from surveys.models import Driver, SurveyRun
-from surveys.selectors import group_scores, may_see_group, run_snapshot
+from surveys.results import direct_members_figures, may_see_group, run_summaries
 
 MIN_TEAMS = 5
 WINDOW_DAYS = 30
@@ -179,31 +179,30 @@ def team_figures(viewer: Viewer, run: SurveyRun) -> dict[int, TeamFigure]:
     """Each team's published figures at a closed run (its direct members, as results show them).
 
     A team appears only if the run's anonymity plan shows it and the viewer may see it; the
-    figures come from the surveys selectors' own scoring, so they match the results pages.
+    figures are the ones the run published when it closed (`surveys.results.run_summaries`),
+    each through its own question's plan, so they match the results pages.
     """
-    snapshot = run_snapshot(run, with_invitations=False)
-    plan = snapshot.plan
+    summary = run_summaries([run], direct_members=True).get(run.pk)
+    if summary is None:  # only a closed run has published figures
+        return {}
     figures = {}
-    for node in snapshot.paths:
+    for node in summary.paths:
         if not isinstance(node, int):
             continue
-        group = Group(TEAM, node)
-        decision = plan.decide(group)
-        if not decision.shown or not may_see_group(viewer, snapshot, group):
-            continue
-        # Each figure through its own question's plan, so partial answers cannot be subtracted.
-        result = group_scores(snapshot, group)
+        found = direct_members_figures(summary, node)
+        if found.respondents is None or not may_see_group(viewer, summary, Group(TEAM, node)):
+            continue  # hidden: a shown group always has its respondents
         figures[node] = TeamFigure(
             team=node,
-            name=snapshot.name(node),
-            respondents=decision.respondents,
-            engagement_index=result["engagement_index"],
+            name=summary.name(node),
+            respondents=found.respondents,
+            engagement_index=found.engagement_index,
             drivers={
-                driver: entry["favourable"]
-                for driver, entry in result["drivers"].items()
+                driver: favourable
+                for driver, favourable in found.favourable.items()
                 if driver != Driver.ENGAGEMENT
             },
-            means={driver: entry["mean"] for driver, entry in result["drivers"].items()},
+            means=dict(found.means),
         )
     return figures
 

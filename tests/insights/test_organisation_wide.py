@@ -10,7 +10,7 @@ import time_machine
 
 from cxculture.actions import selectors as action_selectors
 from cxculture.people.permissions import viewer_for
-from surveys import selectors as survey_selectors
+from surveys import results as survey_results
 from tests.insights.conftest import OPENS, make_teams, survey
 
 TODAY = dt.datetime(2026, 4, 1, 12, tzinfo=dt.UTC)
@@ -46,8 +46,7 @@ def test_a_test_programmes_later_run_is_not_the_organisations_latest_on_the_home
 ):
     for person in (hr_admin, executive):
         assert (
-            survey_selectors.latest_closed_run_for_viewer(viewer_for(person.user))
-            == (runs["pulse"])
+            survey_results.latest_closed_run_for_viewer(viewer_for(person.user)) == (runs["pulse"])
         )
         client.force_login(person.user)
         page = client.get("/").content.decode()
@@ -58,7 +57,7 @@ def test_a_test_programmes_later_run_is_not_the_organisations_latest_on_the_home
 def test_a_team_the_test_programme_asked_still_sees_it_as_its_latest(org, runs):
     member = runs["teams"][0].members.first()
 
-    assert survey_selectors.latest_closed_run_for_viewer(viewer_for(member.user)) == (runs["trial"])
+    assert survey_results.latest_closed_run_for_viewer(viewer_for(member.user)) == (runs["trial"])
 
 
 def test_the_linkage_opens_on_the_pulse_and_still_offers_the_test_run(api, hr_admin, runs):

@@ -2,12 +2,13 @@
 a closing run stores its answers and shown through the same gate; a bad file is refused whole."""
 
 import datetime as dt
+import json
 from collections import Counter
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from surveys.models import Answer, Invitation, Response, SurveyRun
+from surveys.models import Answer, Invitation, Response, RunSummary, SurveyRun
 from tests.factories.people import TeamFactory
 from tests.factories.surveys import ProgramFactory, question
 
@@ -189,3 +190,13 @@ def test_an_imported_run_is_no_result_anyone_failed_to_act_on(api, hr_admin, man
 
     # Its results were out long before the product: nobody could have acted on them here.
     assert (figures["results"], figures["results_with_action"]) == (0, 0)
+
+
+def test_an_imported_run_stores_its_published_figures_with_no_participation(api, hr_admin, program):
+    response = _post(api, hr_admin, program, _csv(_good_rows()))
+
+    run = SurveyRun.objects.get(pk=response.json()["id"])
+    stored = RunSummary.objects.get(run=run).figures
+    assert json.loads(stored["figures"]["organisation"])[:3] == [True, None, 12]
+    # Nobody was invited: participation is unknown.
+    assert json.loads(stored["participation"]["organisation"]) is None

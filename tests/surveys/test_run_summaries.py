@@ -1,15 +1,19 @@
 """A closed run's summary: every subtree's figures and participation through the gate, the same
-as the full snapshot gives, read from the cache in one query for many runs, never stale, and
-refusing anything that needs the answers' cells."""
+as the full snapshot gives, stored when the run closes (in its transaction), read in one query
+for many runs, and refusing anything that needs the answers' cells."""
+
+import io
+import json
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cxculture.lib.anonymity import ORGANISATION, SUBTREE, Group
 from surveys import services
-from surveys.models import Invitation, Response
-from surveys.selectors import (
+from surveys.models import Invitation, Response, RunSummary, SurveyRun
+from surveys.results import (
     group_figures,
     group_participation,
     group_scores,
@@ -71,26 +75,77 @@ def test_a_summary_refuses_what_needs_the_cells(org, opens):
         summary.cell_tallies()
 
 
-def test_many_runs_are_read_from_the_cache_in_one_query(org, opens):
+def test_many_runs_are_read_from_the_summary_table_in_one_query(org, opens):
     first, _ = _closed_run(org, opens)
     second, _ = _closed_run(org, opens)
-    run_summaries([first, second])
 
     with CaptureQueriesContext(connection) as queries:
         again = run_summaries([first, second])
 
-    assert len(queries) == 1  # both runs' stamps
+    assert len(queries) == 1  # both runs' stored summaries
     assert set(again) == {first.pk, second.pk}
 
 
-def test_a_run_whose_responses_changed_is_summarised_again(org, opens):
+def test_the_close_stores_the_runs_published_figures_in_its_transaction(org, opens):
     run, _ = _closed_run(org, opens, answering=14)
-    before = group_figures(run_summaries([run])[run.pk], ORGANISATION)
-    assert before.respondents == 14
 
-    # A response that reached the run some other way than response_submit (a restored backup).
+    stored = RunSummary.objects.get(run=run)
+    assert json.loads(stored.figures["figures"][ORGANISATION])[:3] == [True, None, 14]
+    assert json.loads(stored.figures["participation"][ORGANISATION]) == {
+        "invited": 16,
+        "responded": 14,
+        "rate": 88,
+    }
+
+
+def test_a_close_that_fails_leaves_neither_responses_nor_a_summary(org, opens, monkeypatch):
+    team = TeamFactory(name="Desk", parent=org["support"])
+    for _ in range(6):
+        EmployeeFactory(team=team)
+    run = open_run(ProgramFactory(audience="subtrees", teams=[org["support"]]), opens)
+    for invitation in Invitation.objects.filter(run=run):
+        answer(invitation, opens, eng_proud=4, enps=9)
+
+    def broken(run):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(services, "summary_figures", broken)
+    with pytest.raises(RuntimeError):
+        services.survey_run_close(run=run, today=opens)
+
+    run.refresh_from_db()
+    assert run.status == SurveyRun.Status.OPEN
+    assert not Response.objects.filter(run=run).exists()
+    assert not RunSummary.objects.filter(run=run).exists()
+
+
+def test_published_figures_do_not_move_until_the_summary_is_rebuilt(org, opens):
+    run, _ = _closed_run(org, opens, answering=14)
+
+    # A response that reached the run some other way than the close (a restored backup).
     missing = Invitation.objects.filter(run=run, responded_on=None).first()
     Response.objects.create(run=run, team_path=missing.team_path)
+    assert group_figures(run_summaries([run])[run.pk], ORGANISATION).respondents == 14
 
-    after = group_figures(run_summaries([run])[run.pk], ORGANISATION)
-    assert after.respondents == 15
+    call_command("surveys_summarise_runs", "--rebuild", stdout=io.StringIO())
+
+    assert group_figures(run_summaries([run])[run.pk], ORGANISATION).respondents == 15
+
+
+def test_runs_closed_before_summaries_existed_are_summarised_by_the_command(org, opens):
+    run, _ = _closed_run(org, opens, answering=14)
+    expected = RunSummary.objects.get(run=run).figures
+    RunSummary.objects.filter(run=run).delete()
+
+    # Until the command runs, the figures are computed from the responses, the same way.
+    summary = run_summaries([run])[run.pk]
+    assert group_figures(summary, ORGANISATION).respondents == 14
+    assert not RunSummary.objects.filter(run=run).exists()  # a read never writes
+
+    out = io.StringIO()
+    call_command("surveys_summarise_runs", stdout=out)
+
+    assert RunSummary.objects.get(run=run).figures == expected
+    assert "1 closed run" in out.getvalue()
+    call_command("surveys_summarise_runs", stdout=out)  # nothing missing: nothing written
+    assert "0 closed run" in out.getvalue()

@@ -194,7 +194,7 @@ def test_seven_answers_show_71_percent_alike_on_the_page_in_the_api_and_in_the_c
 
 @pytest.mark.django_db
 def test_a_figure_on_100_answers_or_more_has_one_decimal_and_a_mean_on_30_two():
-    from surveys.selectors import Tally, question_scores, scores
+    from surveys.results import Tally, question_scores, scores
 
     proud, enps = question("eng-proud"), question("enps")
     tallies = {

@@ -10,7 +10,8 @@ import pytest
 from cxculture.management.seeding.people import DemoOrg
 from cxculture.management.seeding.surveys import seed_surveys
 from cxculture.people.permissions import viewer_for
-from surveys import selectors, services
+from surveys import results as survey_results
+from surveys import services
 from surveys.models import Invitation, Response, SealedResponse, SurveyProgram, SurveyRun
 from tests.factories.people import EmployeeFactory, TeamFactory
 
@@ -78,7 +79,7 @@ def test_teams_differ_and_move_over_time(demo_org):
     viewer = viewer_for(demo_org.hr_admin.user)
     by_run = []
     for run in SurveyRun.objects.filter(status="closed").order_by("sequence"):
-        results = selectors.run_results(viewer, run, selectors.ResultsQuery())
+        results = survey_results.run_results(viewer, run, survey_results.ResultsQuery())
         rows = {row["name"]: row for row in results["heatmap"]["rows"]}
         by_run.append({name: rows[name]["engagement_index"] for name in ("Team 0", "Team 2")})
     first, last = by_run[0], by_run[-1]

@@ -9,9 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cxculture.people.permissions import viewer_for
-from surveys import selectors, services
+from surveys import services
 from surveys.models import Invitation
-from surveys.selectors import ResultsQuery, run_results, run_snapshot
+from surveys.results import ResultsQuery, run_participation, run_results, run_snapshot
+from surveys.results import snapshot as selectors
+from surveys.results.scoring import sum_tallies
 from tests.factories.people import EmployeeFactory, TeamFactory
 from tests.factories.surveys import ProgramFactory, answer, open_run
 
@@ -68,9 +70,9 @@ def test_an_open_run_is_never_cached_so_participation_stays_live(org, opens, hr_
     _answer_all(run, opens, start=6)
     viewer = viewer_for(hr_admin.user)
 
-    before = selectors.run_participation(viewer, run)
+    before = run_participation(viewer, run)
     answer(Invitation.objects.filter(run=run, responded_on=None).first(), opens, eng_proud=3)
-    after = selectors.run_participation(viewer, run)
+    after = run_participation(viewer, run)
 
     assert cache.get(selectors.snapshot_cache_key(run.pk)) is None
     assert before["rows"][0]["responded"] == 6
@@ -134,5 +136,5 @@ def test_subtree_tallies_added_bottom_up_equal_the_sum_of_each_subtrees_cells(or
 
     for node in [selectors.ORGANISATION, department.pk, *(team.pk for team in teams)]:
         group = selectors.Group(selectors.SUBTREE, node)
-        summed = selectors._sum_tallies(cells.get(c, {}) for c in snapshot.plan.cells_in(group))
+        summed = sum_tallies(cells.get(c, {}) for c in snapshot.plan.cells_in(group))
         assert snapshot.group_tallies(group) == summed

@@ -158,6 +158,9 @@ def seed_surveys(org: DemoOrg) -> None:
             )
         rows.flush()
     analyze(Invitation, Response, Answer, SealedResponse)
+    # The closed runs' published figures, as a close stores them.
+    for run in SurveyRun.objects.filter(program=program, status=SurveyRun.Status.CLOSED):
+        services.run_summary_rebuild(run=run)
 
 
 class _SurveyRows:

@@ -1,7 +1,9 @@
 """Template tags that tie a survey result to the actions it should lead to.
 
-They live in insights, at the top of the import graph, because a surveys page asks an actions
-question ("may this viewer commit an action for this group?") that surveys may not import.
+"May this viewer commit an action for this group, and which drivers are weak?" is an actions
+question (`actions.permissions.may_create_for`), so the tag lives in actions, which may read
+surveys. The surveys results page loads it by name (`{% load commit_actions %}`); no surveys
+code imports actions, and the page does not reach up into insights for it.
 """
 
 from typing import Any

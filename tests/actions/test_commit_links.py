@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from cxculture.insights.templatetags.closing_the_loop import weak_drivers
+from cxculture.actions.templatetags.commit_actions import weak_drivers
 from tests.factories.actions import closed_run, pulse_program, recognition_answers
 from tests.factories.people import EmployeeFactory
 
