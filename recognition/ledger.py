@@ -30,7 +30,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.utils import timezone
 
-from cxculture.lib.api import ConflictError, DomainError
+from cxculture.lib.errors import ConflictError, DomainError
 from cxculture.people.models import Employee
 
 from .models import Account, LedgerEntry, LedgerTransaction, ManagerBudget

@@ -2,7 +2,7 @@
 
 from rest_framework.permissions import BasePermission
 
-from cxculture.lib.api import DomainError
+from cxculture.lib.errors import DomainError
 from cxculture.people.models import Employee
 from cxculture.people.permissions import Viewer, viewer_for
 

@@ -14,7 +14,7 @@ from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 
 from cxculture.audit.services import audit_record
-from cxculture.lib.api import ConflictError, DomainError
+from cxculture.lib.errors import ConflictError, DomainError
 from cxculture.people.models import CompanyValue, Employee, Policy
 from cxculture.people.permissions import Viewer
 

@@ -18,7 +18,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.request import Request
 
 from cxculture.lib import idempotency
-from cxculture.lib.api import DomainError, FeedPagination
+from cxculture.lib.api import FeedPagination
+from cxculture.lib.errors import DomainError
 from cxculture.people import selectors as people_selectors
 from cxculture.people.models import Employee, Policy, Team
 from cxculture.people.permissions import Viewer, viewer_for

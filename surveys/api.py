@@ -27,8 +27,9 @@ from rest_framework.response import Response
 
 from cxculture.audit.models import AuditEvent
 from cxculture.audit.services import audit_export
-from cxculture.lib.api import DomainError, error_body
+from cxculture.lib.api import error_body
 from cxculture.lib.csvio import csv_response, write_csv
+from cxculture.lib.errors import DomainError
 from cxculture.lib.ratelimit import (
     SignedInUserThrottle,
     SurveyLinkThrottle,

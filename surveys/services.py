@@ -36,8 +36,8 @@ from django.utils.text import slugify
 
 from cxculture.audit.services import audit_record
 from cxculture.lib import anonymity, sealing
-from cxculture.lib.api import ConflictError, DomainError
 from cxculture.lib.csvio import CSVFileError, RowError, check_size, read_csv
+from cxculture.lib.errors import ConflictError, DomainError
 from cxculture.people.models import Employee, Team
 
 from . import drivers

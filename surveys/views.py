@@ -20,8 +20,8 @@ from django.views.decorators.http import require_POST
 from cxculture.audit.models import AuditEvent
 from cxculture.audit.services import audit_export
 from cxculture.lib import anonymity
-from cxculture.lib.api import DomainError
 from cxculture.lib.csvio import csv_response
+from cxculture.lib.errors import DomainError
 from cxculture.people.permissions import viewer_for
 
 from . import drivers, selectors, services

@@ -21,7 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cxculture.lib.api import DomainError
+from cxculture.lib.errors import DomainError
 from cxculture.people.models import Employee, Policy, Team
 from cxculture.people.permissions import Viewer, viewer_for
 from surveys import drivers

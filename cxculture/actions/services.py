@@ -15,8 +15,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from cxculture.lib.api import DomainError
 from cxculture.lib.emails import absolute_url
+from cxculture.lib.errors import DomainError
 from cxculture.people.models import Employee, Policy, Team
 from cxculture.people.permissions import Viewer
 from surveys import drivers

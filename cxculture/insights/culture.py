@@ -26,7 +26,7 @@ from cxculture.actions.models import Action
 from cxculture.actions.selectors import ScoreBook, follow_through, open_actions_to_lead
 from cxculture.lib import stats
 from cxculture.lib.anonymity import ORGANISATION, SUBTREE, Group
-from cxculture.lib.api import DomainError
+from cxculture.lib.errors import DomainError
 from cxculture.outcomes.selectors import outcome_monthly_trends
 from cxculture.people.models import CompanyValue, Employee, Team
 from cxculture.people.permissions import Viewer

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from cxculture.lib import stats
 from cxculture.lib.anonymity import TEAM, Group
-from cxculture.lib.api import DomainError
+from cxculture.lib.errors import DomainError
 from cxculture.outcomes.models import DailyRollup, Metric, OutcomeRecord
 from cxculture.outcomes.selectors import OutcomeSummary, outcome_teams_q
 from cxculture.people.models import Policy, Team

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from cxculture.lib.api import DomainError
+from cxculture.lib.errors import DomainError
 from cxculture.people.permissions import viewer_for
 
 from . import culture

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
-from cxculture.lib.api import DomainError
+from cxculture.lib.errors import DomainError
 from cxculture.people.permissions import Viewer, viewer_for
 
 from . import culture, selectors

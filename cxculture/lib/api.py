@@ -1,5 +1,7 @@
 """API plumbing shared by every app: the error format and pagination (DESIGN.md, "API shape").
 
+Services raise the plain exceptions of `lib/errors.py`; this module turns them into responses.
+
 Every error leaves the API as `{"error": {"code", "message", "fields"}}`, where `fields` maps a
 field name to a list of reasons (empty when the error is not about one field).
 """
@@ -23,26 +25,7 @@ from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-
-class DomainError(Exception):
-    """A rule of the product was broken; the API answers 400 (or `status`) with `code`."""
-
-    status = 400
-    code = "invalid"
-
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        if code:
-            self.code = code
-        self.field = field
-
-
-class ConflictError(DomainError):
-    """The request is valid but the current state does not allow it (409)."""
-
-    status = 409
-    code = "conflict"
+from .errors import DomainError
 
 
 def _flatten(detail: Any) -> list[str]:

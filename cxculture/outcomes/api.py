@@ -24,8 +24,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cxculture.lib import signing
-from cxculture.lib.api import ColumnMappingField, DomainError
+from cxculture.lib.api import ColumnMappingField
 from cxculture.lib.csvio import csv_streaming_response, write_csv
+from cxculture.lib.errors import DomainError
 from cxculture.lib.parsers import JSONParser
 from cxculture.lib.ratelimit import OutcomeImportCreateThrottle
 from cxculture.people.authentication import ApiTokenAuthentication

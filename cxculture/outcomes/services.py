@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from cxculture.lib.api import ConflictError, DomainError
+from cxculture.lib.errors import ConflictError, DomainError
 
 from .ingest.validation import clean_slug
 from .models import Metric, OutcomeRecord, OutcomeSource

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from cxculture.lib.api import DomainError
+from cxculture.lib.errors import DomainError
 from cxculture.people.permissions import viewer_for
 
 from . import selectors, services

@@ -26,7 +26,6 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
 from cxculture.audit.services import audit_record
-from cxculture.lib.api import ConflictError, DomainError
 from cxculture.lib.csvio import (
     CSVFileError,
     MappingError,
@@ -39,6 +38,7 @@ from cxculture.lib.csvio import (
     read_preview,
 )
 from cxculture.lib.emails import absolute_url
+from cxculture.lib.errors import ConflictError, DomainError
 
 from .authentication import password_fingerprint
 from .models import (

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from cxculture.lib.api import DomainError
+from cxculture.lib.errors import DomainError
 
 from . import selectors, services
 from .forms import DirectoryMappingForm, DirectorySyncForm

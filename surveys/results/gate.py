@@ -15,7 +15,7 @@ from django.db.models import Q
 
 from cxculture.lib import anonymity
 from cxculture.lib.anonymity import ORGANISATION, SUBTREE, TEAM, Cell, Group
-from cxculture.lib.api import DomainError
+from cxculture.lib.errors import DomainError
 from cxculture.people.models import Team
 from cxculture.people.permissions import Viewer
 

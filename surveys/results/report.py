@@ -10,7 +10,7 @@ from django.db.models import Avg
 
 from cxculture.lib import anonymity, stats
 from cxculture.lib.anonymity import ORGANISATION, SUBTREE, TEAM, Group
-from cxculture.lib.api import ConflictError
+from cxculture.lib.errors import ConflictError
 from cxculture.people.permissions import Viewer
 
 from ..drivers import driver_label, driver_labels_for

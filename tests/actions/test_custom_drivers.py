@@ -105,7 +105,7 @@ def test_an_unknown_or_retired_driver_is_refused_naming_the_field(
 
 
 def test_the_service_refuses_an_unknown_driver_naming_the_field(cast, org, benefits_run):
-    from cxculture.lib.api import DomainError
+    from cxculture.lib.errors import DomainError
 
     with pytest.raises(DomainError) as refused:
         make_action(

@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from cxculture.actions.models import Action, ActionUpdate
-from cxculture.lib.api import DomainError
+from cxculture.lib.errors import DomainError
 from tests.factories.actions import make_action
 
 from .conftest import MARCH

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count
 
-from cxculture.lib.api import DomainError
+from cxculture.lib.errors import DomainError
 from cxculture.outcomes import services
 from cxculture.outcomes.ingest import jobs, validation
 from cxculture.outcomes.models import (

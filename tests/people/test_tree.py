@@ -3,7 +3,7 @@ by the service, the teams file and the API."""
 
 import pytest
 
-from cxculture.lib.api import DomainError
+from cxculture.lib.errors import DomainError
 from cxculture.people import services
 from cxculture.people.models import DirectorySync, Team
 from tests.factories.people import TeamFactory

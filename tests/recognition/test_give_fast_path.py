@@ -9,7 +9,7 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from cxculture.lib.api import ConflictError
+from cxculture.lib.errors import ConflictError
 from cxculture.people import services as people_services
 from cxculture.people.models import Role
 from cxculture.people.permissions import viewer_for

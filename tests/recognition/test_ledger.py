@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.db import IntegrityError, transaction
 
-from cxculture.lib.api import ConflictError
+from cxculture.lib.errors import ConflictError
 from recognition import ledger, services
 from recognition.models import Account, LedgerEntry, LedgerTransaction
 from recognition.selectors import balances_for, ledger_problems

@@ -16,7 +16,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cxculture.lib.api import DomainError
+from cxculture.lib.errors import DomainError
 from recognition import ledger, services
 from recognition.models import Account, Recognition, Redemption
 from recognition.selectors import ledger_problems

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from cxculture.lib.api import DomainError
+from cxculture.lib.errors import DomainError
 from cxculture.people.permissions import viewer_for
 from recognition import rollups, services
 from recognition.models import (

@@ -161,7 +161,7 @@ def test_the_database_refuses_a_custom_driver_with_a_builtin_code():
 
 
 def test_two_people_adding_the_same_driver_at_once_get_a_conflict_not_an_error(monkeypatch):
-    from cxculture.lib.api import ConflictError
+    from cxculture.lib.errors import ConflictError
     from surveys import drivers
 
     services.custom_driver_create(label="Benefits")

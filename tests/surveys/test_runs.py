@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.db import IntegrityError
 
-from cxculture.lib.api import ConflictError, DomainError
+from cxculture.lib.errors import ConflictError, DomainError
 from cxculture.people.models import Employee
 from surveys import services, tasks
 from surveys.models import Driver, Invitation, Question, SurveyProgram, SurveyRun

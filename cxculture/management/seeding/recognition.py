@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from cxculture.lib.api import DomainError
+from cxculture.lib.errors import DomainError
 from cxculture.people.models import Employee
 from recognition import rollups, services
 from recognition.models import (

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from cxculture.lib.api import ConflictError, DomainError
+from cxculture.lib.errors import ConflictError, DomainError
 
 from ..models import OutcomeSource, OutcomeWebhookEvent
 from .validation import ALL_COLUMNS, NewRecord, RowValidator

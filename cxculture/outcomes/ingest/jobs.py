@@ -31,7 +31,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cxculture.audit.services import audit_record
-from cxculture.lib.api import DomainError
 from cxculture.lib.csvio import (
     CSVFileError,
     check_size,
@@ -39,6 +38,7 @@ from cxculture.lib.csvio import (
     read_csv,
     read_header,
 )
+from cxculture.lib.errors import DomainError
 from cxculture.lib.idempotency import IdempotencyKeyReused
 
 from ..models import OutcomeImport, OutcomeImportError

@@ -12,8 +12,8 @@ from django.contrib.auth.models import User
 from django.core.files import File
 from django.utils import timezone
 
-from cxculture.lib.api import DomainError
 from cxculture.lib.csvio import CSVFileError, normalise_header, read_preview
+from cxculture.lib.errors import DomainError
 
 from ..models import OutcomeImport
 from ..presets import PRESETS

@@ -19,8 +19,8 @@ from django.conf import settings
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from cxculture.lib.api import DomainError
 from cxculture.lib.csvio import MappingError, mapping_check, normalise_header
+from cxculture.lib.errors import DomainError
 from cxculture.people.models import Employee, Team
 
 from ..models import Metric, OutcomeImport
