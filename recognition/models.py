@@ -177,6 +177,12 @@ class ManagerBudget(models.Model):
 # --- Recognition ---------------------------------------------------------------------------------
 
 
+class RecognitionQuerySet(models.QuerySet["Recognition"]):
+    def active(self) -> "RecognitionQuerySet":
+        """Not reversed: what feeds, counts and notifications show."""
+        return self.filter(reversed_at__isnull=True)
+
+
 class Recognition(models.Model):
     """A thank-you from one person to one or more colleagues, tied to company values.
 
@@ -225,6 +231,8 @@ class Recognition(models.Model):
     # Claimed by the notification tasks (conditional update), so a redelivered task sends nothing.
     notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     announced_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = RecognitionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -487,6 +495,12 @@ class Redemption(models.Model):
 # --- Policy exceptions ---------------------------------------------------------------------------
 
 
+class PolicyExceptionQuerySet(models.QuerySet["PolicyException"]):
+    def approved(self) -> "PolicyExceptionQuerySet":
+        """Approved, with or without coaching: what "approved" means on every page."""
+        return self.filter(status__in=PolicyException.APPROVED_STATUSES)
+
+
 class PolicyException(models.Model):
     """A rule an employee bent to do right by a customer, and their manager's review of it.
 
@@ -500,6 +514,8 @@ class PolicyException(models.Model):
         APPROVED = "approved", "Approved"
         APPROVED_WITH_COACHING = "approved_with_coaching", "Approved with coaching"
         DECLINED = "declined", "Declined"
+
+    APPROVED_STATUSES = (Status.APPROVED, Status.APPROVED_WITH_COACHING)
 
     employee = models.ForeignKey(
         Employee, on_delete=models.PROTECT, related_name="policy_exceptions"
@@ -544,6 +560,8 @@ class PolicyException(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PolicyExceptionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

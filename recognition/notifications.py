@@ -38,9 +38,11 @@ def _recognition(recognition_id: int) -> Recognition:
 
 def recognition_email_receivers(*, recognition_id: int) -> int:
     """Email each receiver (once); return how many emails were sent."""
-    claimed = Recognition.objects.filter(
-        pk=recognition_id, notified_at__isnull=True, reversed_at__isnull=True
-    ).update(notified_at=timezone.now())
+    claimed = (
+        Recognition.objects.active()
+        .filter(pk=recognition_id, notified_at__isnull=True)
+        .update(notified_at=timezone.now())
+    )
     if not claimed:
         return 0
     recognition = _recognition(recognition_id)
@@ -82,12 +84,15 @@ def recognition_post_to_webhook(*, recognition_id: int) -> bool:
     url = settings.CXC_SLACK_WEBHOOK_URL
     if not url:
         return False
-    claimed = Recognition.objects.filter(
-        pk=recognition_id,
-        announced_at__isnull=True,
-        reversed_at__isnull=True,
-        visibility=Recognition.Visibility.ORGANISATION,
-    ).update(announced_at=timezone.now())
+    claimed = (
+        Recognition.objects.active()
+        .filter(
+            pk=recognition_id,
+            announced_at__isnull=True,
+            visibility=Recognition.Visibility.ORGANISATION,
+        )
+        .update(announced_at=timezone.now())
+    )
     if not claimed:
         return False
     recognition = _recognition(recognition_id)

@@ -42,7 +42,6 @@ from .models import (
 )
 
 ORGANISATION_NODE = ""  # the node path of the whole organisation
-APPROVED = (PolicyException.Status.APPROVED, PolicyException.Status.APPROVED_WITH_COACHING)
 
 
 def node_paths(path: str | None) -> list[str]:
@@ -218,7 +217,7 @@ def _recognition_facts(first: dt.date | None, last: dt.date | None) -> list[Reco
         window["created_at__gte"] = _midnight(first)
     if last is not None:
         window["created_at__lt"] = _midnight(last + dt.timedelta(days=1))
-    recognitions = Recognition.objects.filter(reversed_at__isnull=True, **window)
+    recognitions = Recognition.objects.active().filter(**window)
     inside = {f"recognition__{name}": value for name, value in window.items()}
     receivers: dict[int, list[tuple[int | None, str | None]]] = defaultdict(list)
     for recognition_id, team_id, path in RecognitionReceiver.objects.filter(
@@ -300,7 +299,7 @@ def _exception_cells(
     """THE cell definition: an exception counts on the day it occurred under its team and every
     node above it (only under the organisation without a team); approved ones (with or without
     coaching) with their cost."""
-    approved = status in APPROVED
+    approved = status in PolicyException.APPROVED_STATUSES
     for node in node_paths(team_path):
         cell = into.setdefault((occurred_on, node), [0, 0, Decimal(0)])
         cell[0] += 1

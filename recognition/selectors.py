@@ -40,6 +40,7 @@ from .models import (
     PolicyException,
     Reaction,
     Recognition,
+    RecognitionQuerySet,
     RecognitionReceiver,
     Redemption,
     Reward,
@@ -52,7 +53,7 @@ def _receivers_in(**lookup) -> QuerySet:
     return RecognitionReceiver.objects.filter(**lookup).values("recognition_id")
 
 
-def recognitions_for_viewer(viewer: Viewer) -> QuerySet[Recognition]:
+def recognitions_for_viewer(viewer: Viewer) -> RecognitionQuerySet:
     """Every recognition the viewer may see (reversed ones included), with what a card shows."""
     if not viewer.is_authenticated:
         return Recognition.objects.none()
@@ -107,7 +108,7 @@ def feed_for_viewer(
 ) -> QuerySet[Recognition]:
     """The recognition feed (newest first, reversed ones left out), optionally narrowed to a
     team's subtree, a company value or a person (giver or receiver)."""
-    feed = recognitions_for_viewer(viewer).filter(reversed_at__isnull=True)
+    feed: QuerySet[Recognition] = recognitions_for_viewer(viewer).active()
     if team is not None:
         feed = involving_team(feed, team)
     if value_id is not None:
@@ -383,6 +384,7 @@ def exception_stats_by_policy(viewer: Viewer, *, since: dt.date | None = None) -
     managers: their subtrees'; others: their own): how often it was bent, the cost, and how the
     reviews went. Insights extends this with the outcomes of the customers who got a
     "yes" (joined by `exception_references`) to flag policies to revisit."""
+    scoped: QuerySet[PolicyException]
     if viewer.sees_whole_organisation:
         scoped = PolicyException.objects.all()
     else:
@@ -404,8 +406,7 @@ def exception_stats_by_policy(viewer: Viewer, *, since: dt.date | None = None) -
             # of those with coaching notes.
             approved=Count(
                 "exceptions",
-                filter=mine
-                & Q(exceptions__status__in=[status.APPROVED, status.APPROVED_WITH_COACHING]),
+                filter=mine & Q(exceptions__status__in=PolicyException.APPROVED_STATUSES),
             ),
             coached=Count(
                 "exceptions", filter=mine & Q(exceptions__status=status.APPROVED_WITH_COACHING)
@@ -505,9 +506,7 @@ def recognition_counts_for(employee: Employee, *, since: dt.datetime) -> dict[st
         recognition__created_at__gte=since,
         recognition__reversed_at__isnull=True,
     ).count()
-    given = Recognition.objects.filter(
-        giver=employee, created_at__gte=since, reversed_at__isnull=True
-    ).count()
+    given = Recognition.objects.active().filter(giver=employee, created_at__gte=since).count()
     return {"received": received, "given": given}
 
 
@@ -515,9 +514,8 @@ def latest_received_by(employee: Employee, *, limit: int = 3) -> list[Recognitio
     """The person's newest recognitions received (they may always see those), with the giver;
     one query."""
     return list(
-        Recognition.objects.filter(
-            reversed_at__isnull=True, pk__in=_receivers_in(employee_id=employee.pk)
-        )
+        Recognition.objects.active()
+        .filter(pk__in=_receivers_in(employee_id=employee.pk))
         .select_related("giver__user")
         .order_by("-created_at", "-id")[:limit]
     )

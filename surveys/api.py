@@ -27,6 +27,7 @@ from rest_framework.response import Response
 
 from cxculture.audit.models import AuditEvent
 from cxculture.audit.services import audit_export
+from cxculture.lib import anonymity
 from cxculture.lib.api import error_body
 from cxculture.lib.csvio import csv_response, write_csv
 from cxculture.lib.errors import DomainError
@@ -133,8 +134,16 @@ class ProgramWriteSerializer(serializers.Serializer):
     )
     starts_on = serializers.DateField()
     run_length_days = serializers.IntegerField(min_value=1, max_value=90, required=False)
-    anonymity_threshold = serializers.IntegerField(min_value=3, max_value=10, default=5)
-    comment_threshold = serializers.IntegerField(min_value=3, max_value=100, default=10)
+    anonymity_threshold = serializers.IntegerField(
+        min_value=anonymity.MIN_THRESHOLD,
+        max_value=anonymity.MAX_THRESHOLD,
+        default=anonymity.DEFAULT_THRESHOLD,
+    )
+    comment_threshold = serializers.IntegerField(
+        min_value=anonymity.MIN_THRESHOLD,
+        max_value=anonymity.MAX_COMMENT_THRESHOLD,
+        default=anonymity.DEFAULT_COMMENT_THRESHOLD,
+    )
     questions = serializers.PrimaryKeyRelatedField(
         queryset=Question.objects.filter(is_active=True),
         many=True,

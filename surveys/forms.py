@@ -1,6 +1,7 @@
 from django import forms
 from django.urls import reverse_lazy
 
+from cxculture.lib import anonymity
 from cxculture.people.models import Team
 
 from .drivers import active_driver_choices, driver_label
@@ -36,7 +37,9 @@ class AudienceForm(forms.Form):
     teams = forms.ModelMultipleChoiceField(
         queryset=Team.objects.filter(is_active=True), required=False
     )
-    anonymity_threshold = forms.IntegerField(min_value=3, max_value=10, required=False)
+    anonymity_threshold = forms.IntegerField(
+        min_value=anonymity.MIN_THRESHOLD, max_value=anonymity.MAX_THRESHOLD, required=False
+    )
 
 
 class ProgramForm(forms.Form):
@@ -73,16 +76,16 @@ class ProgramForm(forms.Form):
         ),
     )
     anonymity_threshold = forms.IntegerField(
-        min_value=3,
-        max_value=10,
-        initial=5,
+        min_value=anonymity.MIN_THRESHOLD,
+        max_value=anonymity.MAX_THRESHOLD,
+        initial=anonymity.DEFAULT_THRESHOLD,
         widget=forms.NumberInput(attrs=AUDIENCE_PREVIEW),
         help_text="Results are shown only for groups of at least this many respondents.",
     )
     comment_threshold = forms.IntegerField(
-        min_value=3,
-        max_value=100,
-        initial=10,
+        min_value=anonymity.MIN_THRESHOLD,
+        max_value=anonymity.MAX_COMMENT_THRESHOLD,
+        initial=anonymity.DEFAULT_COMMENT_THRESHOLD,
         help_text="Comments are shown only for groups of at least this many respondents.",
     )
     questions = forms.ModelMultipleChoiceField(

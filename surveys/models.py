@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from cxculture.lib import anonymity
 from cxculture.people.models import Employee, Team
 
 
@@ -179,12 +180,15 @@ class SurveyProgram(models.Model):
         ordering = ["name", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(anonymity_threshold__gte=3, anonymity_threshold__lte=10),
+                condition=Q(
+                    anonymity_threshold__gte=anonymity.MIN_THRESHOLD,
+                    anonymity_threshold__lte=anonymity.MAX_THRESHOLD,
+                ),
                 name="survey_program_threshold_3_to_10",
             ),
             models.CheckConstraint(
                 condition=Q(comment_threshold__gte=models.F("anonymity_threshold"))
-                & Q(comment_threshold__lte=100),
+                & Q(comment_threshold__lte=anonymity.MAX_COMMENT_THRESHOLD),
                 name="survey_program_comment_threshold_valid",
             ),
             models.CheckConstraint(
@@ -195,6 +199,13 @@ class SurveyProgram(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SurveyRunQuerySet(models.QuerySet["SurveyRun"]):
+    def accepting(self, on: dt.date) -> "SurveyRunQuerySet":
+        """Runs that take responses on `on`: open, and `on` within their dates (the query form
+        of `SurveyRun.accepts_responses`)."""
+        return self.filter(status=SurveyRun.Status.OPEN, opens_on__lte=on, closes_on__gte=on)
 
 
 class SurveyRun(models.Model):
@@ -233,6 +244,8 @@ class SurveyRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = SurveyRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-opens_on", "-id"]
         constraints = [
@@ -250,7 +263,10 @@ class SurveyRun(models.Model):
                 name="survey_run_closes_after_it_opens",
             ),
             models.CheckConstraint(
-                condition=Q(anonymity_threshold__gte=3, anonymity_threshold__lte=10),
+                condition=Q(
+                    anonymity_threshold__gte=anonymity.MIN_THRESHOLD,
+                    anonymity_threshold__lte=anonymity.MAX_THRESHOLD,
+                ),
                 name="survey_run_threshold_3_to_10",
             ),
             models.CheckConstraint(

@@ -5,10 +5,11 @@ A run's results (snapshot, scoring, the anonymity gate, summaries, pages) are re
 """
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.utils import timezone
 
 from cxculture.people.permissions import Viewer
 
-from .models import Invitation, Question, RunQuestion, SurveyProgram, SurveyRun
+from .models import Invitation, Question, RunQuestion, SurveyProgram, SurveyRun, SurveyRunQuerySet
 
 # --- Programs, questions, runs -------------------------------------------------------------------
 
@@ -30,7 +31,7 @@ def questions_for_viewer(viewer: Viewer) -> QuerySet[Question]:
     return Question.objects.all() if viewer.is_hr_admin else Question.objects.filter(is_active=True)
 
 
-def runs_for_viewer(viewer: Viewer) -> QuerySet[SurveyRun]:
+def runs_for_viewer(viewer: Viewer) -> SurveyRunQuerySet:
     """Runs are public to everyone signed in (dates, status, questions — no answers).
 
     Each run says whether the viewer was invited and has responded, for their to-do list.
@@ -68,11 +69,11 @@ def invitation_for(viewer: Viewer, run: SurveyRun) -> Invitation | None:
 
 
 def open_runs_waiting_for(viewer: Viewer) -> QuerySet[SurveyRun]:
-    """Open runs the viewer was invited to and has not answered yet."""
+    """Runs taking responses today that the viewer was invited to and has not answered yet."""
     waiting = Invitation.objects.filter(
         run=OuterRef("pk"), employee=viewer.employee, responded_on__isnull=True
     )
-    return runs_for_viewer(viewer).filter(Exists(waiting), status=SurveyRun.Status.OPEN)
+    return runs_for_viewer(viewer).filter(Exists(waiting)).accepting(timezone.localdate())
 
 
 def previous_closed_run(run: SurveyRun) -> SurveyRun | None:

@@ -1024,7 +1024,7 @@ def survey_reminders_fan_out(*, today: dt.date | None = None) -> dict[int, str]:
     """
     today = today or timezone.localdate()
     queued = {}
-    for run in SurveyRun.objects.filter(status=SurveyRun.Status.OPEN, closes_on__gte=today):
+    for run in SurveyRun.objects.accepting(today):
         day = run.day_number(today)
         if day >= REMINDER_DAYS[1]:
             mailing = Mailing.REMINDER_DAY5

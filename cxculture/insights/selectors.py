@@ -516,7 +516,6 @@ def linkage_for(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- The value of saying yes -----------------------------------------------------------------
 
-APPROVED = (PolicyException.Status.APPROVED, PolicyException.Status.APPROVED_WITH_COACHING)
 HORIZON_DAYS = 90
 COMPARED = ("csat", "nps", "churn")
 
@@ -685,16 +684,16 @@ def exception_value(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]
         scoped.values("policy_id", "team_id")
         .annotate(
             logged=Count("id"),
-            approved=Count("id", filter=Q(status__in=APPROVED)),
+            approved=Count("id", filter=Q(status__in=PolicyException.APPROVED_STATUSES)),
             declined=Count("id", filter=Q(status=PolicyException.Status.DECLINED)),
             logged_cost=Sum("cost"),
-            approved_cost=Sum("cost", filter=Q(status__in=APPROVED)),
+            approved_cost=Sum("cost", filter=Q(status__in=PolicyException.APPROVED_STATUSES)),
         )
         .order_by()
     )
     # 2. The approved exceptions with a reference (a flat read, joined to records in Python).
     approved = list(
-        scoped.filter(status__in=APPROVED).values_list(
+        scoped.approved().values_list(
             "id", "policy_id", "team_id", "customer_ref", "interaction_ref", "occurred_on"
         )
     )

@@ -58,6 +58,7 @@ DEFAULT_THRESHOLD = 5
 MIN_THRESHOLD = 3
 MAX_THRESHOLD = 10
 DEFAULT_COMMENT_THRESHOLD = 10
+MAX_COMMENT_THRESHOLD = 100  # and at least the anonymity threshold
 DRIVER_IMPACT_MIN_RESPONDENTS = 20
 
 # The virtual node above every top-level team: the whole organisation (everyone in the run).

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cxculture.lib import stats
+
 from ..models import DailyRollup, Metric, OutcomeRecord
 
 # Ingestion takes this PostgreSQL advisory lock shared, a rollup rebuild takes it exclusively, so
@@ -62,9 +64,11 @@ def cells_select(
     sql = (
         f"SELECT team_id, metric_id, {day_sql} AS day, COUNT(*), SUM(value), "  # noqa: S608
         f"SUM(value * value), "
-        f"COUNT(CASE WHEN {nps} AND value >= 9 THEN 1 END), "
-        f"COUNT(CASE WHEN {nps} AND value >= 7 AND value < 9 THEN 1 END), "
-        f"COUNT(CASE WHEN {nps} AND value < 7 THEN 1 END), %s "
+        # NPS bands of lib/stats: promoters 9-10, passives 7-8, detractors 0-6 (whole numbers).
+        f"COUNT(CASE WHEN {nps} AND value >= {stats.PROMOTER_MIN} THEN 1 END), "
+        f"COUNT(CASE WHEN {nps} AND value > {stats.DETRACTOR_MAX} "
+        f"AND value < {stats.PROMOTER_MIN} THEN 1 END), "
+        f"COUNT(CASE WHEN {nps} AND value <= {stats.DETRACTOR_MAX} THEN 1 END), %s "
         f"FROM {records} WHERE {where} "
         f"GROUP BY team_id, metric_id, {day_sql} ORDER BY team_id, metric_id, day"
     )
