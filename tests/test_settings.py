@@ -5,6 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from django.db import connection
+
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION = {
     "DJANGO_SETTINGS_MODULE": "cxculture.settings.production",
@@ -87,3 +90,13 @@ def test_a_worker_started_without_settings_refuses_to_start_without_secrets():
 
     assert result.returncode != 0
     assert "Set the DJANGO_SECRET_KEY environment variable" in result.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL)")
+def test_postgresql_connections_do_not_jit_compile_queries():
+    # The dashboard's leaders query spent most of its time compiling at enterprise size.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
