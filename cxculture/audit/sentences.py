@@ -294,11 +294,35 @@ def _field_change(field_name: str, old: Any, new: Any) -> str:
     return f"the {field_name.replace('_', ' ')} from {_quoted(old)} to {_quoted(new)}"
 
 
+# The order a change's fields are told in, as the forms show them. PostgreSQL's jsonb keeps no
+# key order, so the stored order cannot be the one read back.
+FIELD_ORDER = [
+    "name",
+    "text",
+    "description",
+    "cost_points",
+    "stock",
+    "kind",
+    "driver",
+    "options",
+    "questions",
+    "cadence",
+    "audience",
+    "teams",
+    "starts_on",
+    "run_length_days",
+    "anonymity_threshold",
+    "comment_threshold",
+    "is_organisation_wide",
+]
+
+
 def _changes(event: AuditEvent) -> dict[str, Any]:
     changes = event.details.get("changes")
     if not isinstance(changes, dict) or not changes:
         raise _Unreadable
-    return changes
+    known = {field: position for position, field in enumerate(FIELD_ORDER)}
+    return dict(sorted(changes.items(), key=lambda item: (known.get(item[0], len(known)), item[0])))
 
 
 @sentence(AuditEvent.Action.REWARD_CREATED)
