@@ -6,7 +6,9 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import models
 
-from .middleware import client_ip, current_request
+from cxculture.lib.addresses import client_ip
+
+from .middleware import current_request
 from .models import AuditEvent
 
 

@@ -19,6 +19,8 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle, UserRateThrottle
 
+from .addresses import client_ip
+
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600}
 _PERIODS |= {"hour": 3600, "d": 86400, "day": 86400}
 _lock = threading.Lock()
@@ -140,18 +142,6 @@ class OutcomeImportCreateThrottle(CreateRateThrottle):
     setting = "CXC_RATELIMIT_OUTCOME_IMPORT"
 
 
-def _client_address(request: Request) -> str:
-    """REMOTE_ADDR, or behind CXC_TRUSTED_PROXY_COUNT proxies the address the outermost one saw
-    (as `cxculture.audit.middleware.client_ip`, which this floor may not import)."""
-    proxies = settings.CXC_TRUSTED_PROXY_COUNT
-    remote = request.META.get("REMOTE_ADDR") or "unknown"
-    if proxies <= 0:
-        return remote
-    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    hops = [hop for hop in hops if hop]
-    return hops[-proxies] if len(hops) >= proxies else remote
-
-
 class _SubmitThrottle(BaseThrottle):
     """A throttle on `create` at `settings.<setting>`, counted per `key(request)` (None: not
     counted)."""
@@ -207,7 +197,7 @@ class SurveySubmitAddressThrottle(_SubmitThrottle):
     def key(self, request: Request) -> str | None:
         if request.user and request.user.is_authenticated:
             return None
-        return _client_address(request)
+        return client_ip(request) or "unknown"
 
 
 class SignedInUserThrottle(UserRateThrottle):

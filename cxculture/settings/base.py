@@ -135,7 +135,7 @@ AXES_RESET_ON_SUCCESS = True
 # the address in X-Forwarded-For that the outermost proxy added (entries to its left, which a
 # client can forge, are ignored).
 CXC_TRUSTED_PROXY_COUNT = env.int("CXC_TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "cxculture.audit.middleware.client_ip"
+AXES_CLIENT_IP_CALLABLE = "cxculture.lib.addresses.client_ip"
 # One message for every lockout: it never says whether the username exists.
 AXES_COOLOFF_MESSAGE = "Too many failed sign-in attempts. Try again later."
 LOGIN_URL = "login"
