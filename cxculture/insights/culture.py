@@ -83,11 +83,26 @@ def departments_for(viewer: Viewer) -> list[Team]:
     same_as_organisation = (
         roots[0].pk if viewer.sees_whole_organisation and len(roots) == 1 else None
     )
-    return [
-        team
-        for team in teams
-        if team.pk != same_as_organisation and (team.below or team.path in viewer.managed_paths)  # type: ignore[attr-defined]
-    ]
+    return _tree_order(
+        [
+            team
+            for team in teams
+            if team.pk != same_as_organisation and (team.below or team.path in viewer.managed_paths)  # type: ignore[attr-defined]
+        ]
+    )
+
+
+def _tree_order(teams: list[Team]) -> list[Team]:
+    """Teams in tree order with sisters by name. Ordering by `path` alone puts sisters in the
+    order of their ids as text ("/1/12/" before "/1/9/"). Ancestors not in the list (above a
+    manager's subtrees) keep that order."""
+    names = {team.pk: team.name for team in teams}
+
+    def key(team: Team) -> list[tuple[str, str]]:
+        ids = [part for part in team.path.split("/") if part]
+        return [(names.get(int(part), ""), part) for part in ids]
+
+    return sorted(teams, key=key)
 
 
 def _teams_in_scope(viewer: Viewer) -> QuerySet[Team]:
@@ -472,7 +487,7 @@ def culture_dashboard(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, An
     choices = departments_for(viewer)
     department = _department(viewer, params.get("department"), choices)
     if department is not None and department not in choices:  # a team drilled down to
-        choices = sorted([*choices, department], key=lambda team: team.path)
+        choices = _tree_order([*choices, department])
     months = _months(params.get("months"))
     today = timezone.localdate()
     lifetime = settings.CXC_DASHBOARD_CACHE_SECONDS

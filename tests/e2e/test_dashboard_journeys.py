@@ -206,7 +206,7 @@ def test_an_executive_reads_the_dashboard_drills_into_a_department_and_opens_the
     # The dashboard: one entry for the organisation, a department per row of the heatmap.
     session.use_menu("Dashboard")
     departments = session.page.locator("#id_department option").all_inner_texts()
-    assert departments == ["The whole organisation", "Support", "Sales"]
+    assert departments == ["The whole organisation", "Sales", "Support"]
     rows = session.page.locator("#heatmap-table tbody tr")
     assert _cells(session, "#heatmap-table") == [["Sales", "50"], ["Support", "63"]]
     session.shows("executive-journey-dashboard")

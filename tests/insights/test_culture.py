@@ -369,3 +369,19 @@ def test_a_second_top_level_team_keeps_the_first_in_the_department_choice(api, h
 
     assert [team["name"] for team in data["departments"]] == ["Company", "Support"]
     assert board.pk not in [team["id"] for team in data["departments"]]
+
+
+def test_sister_departments_are_offered_by_name_whatever_their_ids(api, hr_admin, org):
+    # Ordered by path, sisters follow their ids as text: "/1/12/" before "/1/9/".
+    zeta = TeamFactory(name="Zeta operations", external_id="ZETA", parent=org["root"])
+    TeamFactory(name="Zeta north", external_id="ZETA-N", parent=zeta)
+    alpha = TeamFactory(name="Alpha operations", external_id="ALPHA", parent=org["root"])
+    TeamFactory(name="Alpha north", external_id="ALPHA-N", parent=alpha)
+
+    data = _get(api, hr_admin)
+
+    assert [team["name"] for team in data["departments"]] == [
+        "Alpha operations",
+        "Support",
+        "Zeta operations",
+    ]
