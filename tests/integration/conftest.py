@@ -44,8 +44,9 @@ def _database_url() -> str:
 
 
 class Worker:
-    def __init__(self, process: subprocess.Popen, email_dir: Path, log: Path):
+    def __init__(self, process: subprocess.Popen, email_dir: Path, log: Path, queue: str):
         self.process = process
+        self.queue = queue
         self.email_dir = email_dir
         self.log = log
 
@@ -71,7 +72,7 @@ class Worker:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
+def _worker_process(django_db_setup, django_db_blocker) -> Iterator[Worker]:
     """One real worker process (2 processes of prefork) for the session, on its own queue."""
     queue = f"cxculture-test-{uuid.uuid4().hex[:8]}"
     workdir = Path(tempfile.mkdtemp(prefix="cxculture-worker-"))
@@ -109,18 +110,28 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
-    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.task_default_queue = queue
-    worker = Worker(process, email_dir, log)
+    worker = Worker(process, email_dir, log, queue)
     try:
         worker.wait_until(lambda: "ready." in log.read_text(), timeout=60)
         yield worker
     finally:
-        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
         process.terminate()
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
         assert settings.CELERY_BROKER_URL  # the worker ran against a real broker
+
+
+@pytest.fixture
+def celery_worker(_worker_process: Worker) -> Iterator[Worker]:
+    """The session's real worker, sent this test's tasks. Only this test: every other test on
+    the same process keeps running tasks eagerly, so no worker reads the test database while a
+    later test's teardown empties it (that deadlocked the TRUNCATE)."""
+    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = _worker_process.queue
+    try:
+        yield _worker_process
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
