@@ -7,7 +7,6 @@ same key with another body a 422.
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -17,7 +16,6 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import mixins, pagination, serializers, status, viewsets
@@ -103,10 +101,17 @@ class PersonSerializer(serializers.Serializer):
     name = serializers.CharField(source="display_name", read_only=True)
 
 
-class ValueRefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = CompanyValue
-        fields = ["id", "name", "slug"]
+class PersonRefSerializer(serializers.Serializer):
+    """A `selectors.PersonRef`."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class ValueRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    slug = serializers.SlugField(read_only=True)
 
 
 class ReactionCountSerializer(serializers.Serializer):
@@ -116,42 +121,27 @@ class ReactionCountSerializer(serializers.Serializer):
 
 
 class ReceiverSerializer(serializers.Serializer):
-    id = serializers.IntegerField(source="employee_id")
-    name = serializers.CharField(source="employee.display_name")
-    team_name = serializers.CharField(source="team.name", default=None)
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    team_name = serializers.CharField(read_only=True, allow_null=True)
 
 
-class RecognitionSerializer(serializers.ModelSerializer):
-    giver = PersonSerializer(read_only=True)
-    giver_team_name = serializers.CharField(source="giver_team.name", default=None)
-    receivers = ReceiverSerializer(source="receiver_links", many=True, read_only=True)
+class RecognitionSerializer(serializers.Serializer):
+    """A `selectors.RecognitionCard`."""
+
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.ChoiceField(choices=Recognition.Kind.choices, read_only=True)
+    giver = PersonRefSerializer(read_only=True)
+    giver_team_name = serializers.CharField(read_only=True, allow_null=True)
+    receivers = ReceiverSerializer(many=True, read_only=True)
+    message = serializers.CharField(read_only=True)
     values = ValueRefSerializer(many=True, read_only=True)
-    reactions = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Recognition
-        fields = [
-            "id",
-            "kind",
-            "giver",
-            "giver_team_name",
-            "receivers",
-            "message",
-            "values",
-            "visibility",
-            "points_per_receiver",
-            "reactions",
-            "created_at",
-            "reversed_at",
-            "reversal_reason",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field(ReactionCountSerializer(many=True))
-    def get_reactions(self, recognition: Recognition) -> Any:
-        # Counted for the whole page in one query by the view (selectors.reaction_summaries).
-        summaries = self.context.get("reactions", {})
-        return ReactionCountSerializer(summaries.get(recognition.pk, []), many=True).data
+    visibility = serializers.ChoiceField(choices=Recognition.Visibility.choices, read_only=True)
+    points_per_receiver = serializers.IntegerField(read_only=True)
+    reactions = ReactionCountSerializer(many=True, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    reversed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    reversal_reason = serializers.CharField(read_only=True)
 
 
 class RecognitionCreateSerializer(serializers.Serializer):
@@ -411,23 +401,17 @@ class RecognitionViewSet(
             return selectors.feed_for_viewer(viewer)
         return selectors.recognitions_for_viewer(viewer)
 
-    def _context(self, recognitions: list[Recognition]) -> dict:
-        ids = [recognition.pk for recognition in recognitions]
-        return {
-            **self.get_serializer_context(),
-            "reactions": selectors.reaction_summaries(ids, _viewer(self.request)),
-        }
+    def _cards(self, recognitions: list[Recognition]) -> list[selectors.RecognitionCard]:
+        return selectors.recognition_cards(recognitions, _viewer(self.request))
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        items = list(page or [])
-        data = RecognitionSerializer(items, many=True, context=self._context(items)).data
+        data = RecognitionSerializer(self._cards(list(page or [])), many=True).data
         return self.get_paginated_response(data)
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
-        recognition = self.get_object()
-        context = self._context([recognition])
-        return Response(RecognitionSerializer(recognition, context=context).data)
+        (card,) = self._cards([self.get_object()])
+        return Response(RecognitionSerializer(card).data)
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         incoming = RecognitionCreateSerializer(data=request.data)
@@ -453,11 +437,11 @@ class RecognitionViewSet(
                 spot_award=data["spot_award"],
                 managed_paths=_viewer(request).managed_paths,
             )
-            # Shown from the rows just written (recognition_give keeps them in hand): the giver
-            # sees their own recognition, and a new one has no reactions yet.
-            context = {**self.get_serializer_context(), "reactions": {}}
-            body = RecognitionSerializer(recognition, context=context).data
-            return Response(body, status=status.HTTP_201_CREATED)
+            # Shown from the rows the give had in hand: the giver sees their own recognition.
+            card = selectors.recognition_card_given(
+                recognition, giver=giver, receivers=receivers, values=values
+            )
+            return Response(RecognitionSerializer(card).data, status=status.HTTP_201_CREATED)
 
         return _idempotent(request, give)
 
@@ -512,8 +496,8 @@ class RecognitionViewSet(
             by=request.user,  # type: ignore[arg-type]
             reason=incoming.validated_data["reason"],
         )
-        fresh = self.get_queryset().get(pk=recognition.pk)
-        return Response(RecognitionSerializer(fresh, context=self._context([fresh])).data)
+        (card,) = self._cards([self.get_queryset().get(pk=recognition.pk)])
+        return Response(RecognitionSerializer(card).data)
 
     @extend_schema(
         responses=ReciprocalPairSerializer(many=True),

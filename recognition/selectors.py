@@ -10,6 +10,7 @@
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -28,7 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from cxculture.people.models import Employee, Policy, Team
+from cxculture.people.models import CompanyValue, Employee, Policy, Team
 from cxculture.people.permissions import Viewer
 
 from . import ledger
@@ -119,6 +120,26 @@ def feed_for_viewer(
 
 
 @dataclass(frozen=True)
+class PersonRef:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class ReceiverRef:
+    id: int
+    name: str
+    team_name: str | None
+
+
+@dataclass(frozen=True)
+class ValueRef:
+    id: int
+    name: str
+    slug: str
+
+
+@dataclass(frozen=True)
 class ReactionCount:
     emoji: str
     count: int
@@ -147,6 +168,97 @@ def reaction_summaries(
     for items in summaries.values():
         items.sort(key=lambda item: order.get(item.emoji, 99))
     return dict(summaries)
+
+
+@dataclass(frozen=True)
+class RecognitionCard:
+    """One recognition as the API shows it: who gave it (and their team then), who received
+    it (and their teams then), the values, and the reactions so far."""
+
+    id: int
+    kind: str
+    giver: PersonRef
+    giver_team_name: str | None
+    receivers: tuple[ReceiverRef, ...]
+    message: str
+    values: tuple[ValueRef, ...]
+    visibility: str
+    points_per_receiver: int
+    created_at: dt.datetime
+    reversed_at: dt.datetime | None
+    reversal_reason: str
+    reactions: tuple[ReactionCount, ...]
+
+
+def _value_refs(values: Iterable[CompanyValue]) -> tuple[ValueRef, ...]:
+    ordered = sorted(values, key=lambda value: (value.position, value.name))
+    return tuple(ValueRef(id=value.pk, name=value.name, slug=value.slug) for value in ordered)
+
+
+def recognition_cards(recognitions: Iterable[Recognition], viewer: Viewer) -> list[RecognitionCard]:
+    """Cards of recognitions read by `recognitions_for_viewer` (its related rows are loaded),
+    with their reactions counted in one query."""
+    recognitions = list(recognitions)
+    reactions = reaction_summaries([recognition.pk for recognition in recognitions], viewer)
+    return [
+        RecognitionCard(
+            id=recognition.pk,
+            kind=recognition.kind,
+            giver=PersonRef(id=recognition.giver_id, name=recognition.giver.display_name),
+            giver_team_name=recognition.giver_team.name if recognition.giver_team else None,
+            receivers=tuple(
+                ReceiverRef(
+                    id=link.employee_id,
+                    name=link.employee.display_name,
+                    team_name=link.team.name if link.team else None,
+                )
+                for link in recognition.receiver_links.all()
+            ),
+            message=recognition.message,
+            values=_value_refs(recognition.values.all()),
+            visibility=recognition.visibility,
+            points_per_receiver=recognition.points_per_receiver,
+            created_at=recognition.created_at,
+            reversed_at=recognition.reversed_at,
+            reversal_reason=recognition.reversal_reason,
+            reactions=tuple(reactions.get(recognition.pk, ())),
+        )
+        for recognition in recognitions
+    ]
+
+
+def recognition_card_given(
+    recognition: Recognition,
+    *,
+    giver: Employee,
+    receivers: Sequence[Employee],
+    values: Iterable[CompanyValue],
+) -> RecognitionCard:
+    """The card of a recognition just given, from the rows its give had in hand (the giver
+    with their team, the receivers with theirs, the values): the same card
+    `recognition_cards` reads back, without reading it back. A new one has no reactions."""
+    return RecognitionCard(
+        id=recognition.pk,
+        kind=recognition.kind,
+        giver=PersonRef(id=giver.pk, name=giver.display_name),
+        giver_team_name=giver.team.name if giver.team else None,
+        receivers=tuple(
+            ReceiverRef(
+                id=receiver.pk,
+                name=receiver.display_name,
+                team_name=receiver.team.name if receiver.team else None,
+            )
+            for receiver in dict.fromkeys(receivers)
+        ),
+        message=recognition.message,
+        values=_value_refs(values),
+        visibility=recognition.visibility,
+        points_per_receiver=recognition.points_per_receiver,
+        created_at=recognition.created_at,
+        reversed_at=None,
+        reversal_reason="",
+        reactions=(),
+    )
 
 
 # --- Points --------------------------------------------------------------------------------------

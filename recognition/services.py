@@ -135,7 +135,7 @@ def recognition_give(
             raise Forbidden("Spot awards go to people in the teams you manage.")
 
     with transaction.atomic():
-        written: tuple[Recognition, list[RecognitionReceiver]] | None = None
+        written: Recognition | None = None
         if points_per_receiver and not spot_award and connection.vendor == "postgresql":
             written = _give_from_allowance_in_one_statement(
                 giver=giver,
@@ -155,7 +155,7 @@ def recognition_give(
                 points=points_per_receiver,
                 spot_award=spot_award,
             )
-        recognition, links = written
+        recognition = written
         # Counted in the dashboards' daily rollups in the same transaction, after the rows
         # (a reversal's recount waits for gives that already wrote cells; see rollups).
         rollups.recognition_rollups_add(
@@ -163,7 +163,6 @@ def recognition_give(
         )
     # After the commit: at once outside a transaction.
     _on_commit_notify(recognition.pk)
-    _keep_in_hand(recognition, giver=giver, links=links, values=values)
     return recognition
 
 
@@ -176,7 +175,7 @@ def _give_the_long_way(
     visibility: str,
     points: int,
     spot_award: bool,
-) -> tuple[Recognition, list[RecognitionReceiver]]:
+) -> Recognition:
     """Every kind of give, through the ledger's Python path (and every give on SQLite); inside
     `recognition_give`'s transaction."""
     transaction_: LedgerTransaction | None = None
@@ -193,7 +192,7 @@ def _give_the_long_way(
         points_per_receiver=points,
         transaction=transaction_,
     )
-    links = RecognitionReceiver.objects.bulk_create(
+    RecognitionReceiver.objects.bulk_create(
         RecognitionReceiver(recognition=recognition, employee=e, team_id=e.team_id)
         for e in receivers
     )
@@ -202,7 +201,7 @@ def _give_the_long_way(
         Recognition.values.through(recognition=recognition, companyvalue=value) for value in values
     )
     last_recognitions_record(employee_ids=[e.pk for e in receivers], at=recognition.created_at)
-    return recognition, links
+    return recognition
 
 
 def _give_from_allowance_in_one_statement(
@@ -213,7 +212,7 @@ def _give_from_allowance_in_one_statement(
     message: str,
     visibility: str,
     points: int,
-) -> tuple[Recognition, list[RecognitionReceiver]] | None:
+) -> Recognition | None:
     """A peer give with points, as one call of the PostgreSQL function
     `recognition_give_from_allowance` (migration 0004): the same locks, checks and rows as the
     long way, in one round trip and (outside a transaction) one transaction of its own.
@@ -259,7 +258,9 @@ def _give_from_allowance_in_one_statement(
         raise ledger.InsufficientPoints(
             ledger.shortfall(allowance, detail[0], points * len(receivers))
         )
-    recognition = Recognition(
+    # The row the function wrote, as written (it returns its id): the caller counts it in the
+    # rollups and shows it without reading it back.
+    return Recognition(
         pk=recognition_id,
         kind=Recognition.Kind.PEER,
         giver=giver,
@@ -270,17 +271,6 @@ def _give_from_allowance_in_one_statement(
         transaction_id=transaction_id,
         created_at=now,
     )
-    recognition._state.adding = False
-    recognition._state.db = connection.alias
-    links = []
-    for link_id, receiver in zip(detail, receivers, strict=True):
-        link = RecognitionReceiver(
-            pk=link_id, recognition=recognition, employee=receiver, team_id=receiver.team_id
-        )
-        link._state.adding = False
-        link._state.db = connection.alias
-        links.append(link)
-    return recognition, links
 
 
 def _cap_reached(receiver: Employee, already: int) -> DomainError:
@@ -292,35 +282,6 @@ def _cap_reached(receiver: Employee, already: int) -> DomainError:
         code="receiver_cap",
         field="points_per_receiver",
     )
-
-
-def _keep_in_hand(
-    recognition: Recognition,
-    *,
-    giver: Employee,
-    links: list[RecognitionReceiver],
-    values: list[CompanyValue],
-) -> None:
-    """Fill the relations a card shows from the rows just written, so showing the new
-    recognition reads nothing back: its receivers and values are exactly these (in the order
-    the feed's selector reads them) and it has no reactions yet. A related row the caller did
-    not load (a giver's or receiver's team) is left to load lazily as usual."""
-    team = Employee._meta.get_field("team")
-    if team.is_cached(giver):
-        recognition.giver_team = giver.team
-    for link in links:
-        if team.is_cached(link.employee):
-            link.team = link.employee.team
-    links.sort(key=lambda link: link.pk or 0)
-    values = sorted(values, key=lambda value: (value.position, value.name))
-    # What `prefetch_related` stores: a queryset per relation whose rows are already fetched.
-    cache = {}
-    for name, rows in (("receiver_links", links), ("values", values)):
-        queryset = getattr(recognition, name).all()
-        queryset._result_cache = list(rows)
-        queryset._prefetch_done = True
-        cache[name] = queryset
-    recognition._prefetched_objects_cache = cache  # type: ignore[attr-defined]
 
 
 def _move_recognition_points(
