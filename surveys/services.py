@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import batched
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core import signing
@@ -1048,6 +1048,35 @@ class AnswerInput:
     text: str = ""
 
 
+@dataclass(frozen=True)
+class AskedQuestion:
+    """What checking an answer needs of a question the run asks."""
+
+    id: int
+    kind: str
+    text: str
+    options: list[str]
+
+
+@dataclass(frozen=True)
+class RunWindow:
+    """What a submission checks of its run: whether it takes responses today."""
+
+    id: int
+    status: str
+    opens_on: dt.date
+    closes_on: dt.date
+
+
+class CleanAnswer(NamedTuple):
+    """A checked answer as a sealed box stores it."""
+
+    question_id: int
+    value: int | None = None
+    choice: str = ""
+    text: str = ""
+
+
 def invitation_from_token(token: str) -> Invitation:
     """The invitation a personal link stands for, or LinkInvalid (HTTP 404)."""
     try:
@@ -1064,7 +1093,7 @@ def invitation_from_token(token: str) -> Invitation:
     return invitation
 
 
-def check_run_accepts(run: SurveyRun, today: dt.date) -> None:
+def check_run_accepts(run: SurveyRun | RunWindow, today: dt.date) -> None:
     """Raise RunClosed (410) or RunNotOpen (409) unless the run takes responses today."""
     if run.status == SurveyRun.Status.CLOSED or today > run.closes_on:
         raise RunClosed(
@@ -1074,10 +1103,12 @@ def check_run_accepts(run: SurveyRun, today: dt.date) -> None:
         raise RunNotOpen(f"This survey opens on {run.opens_on:%-d %B %Y}.")
 
 
-def _clean_answers(asked: dict[int, Question], answers: Sequence[AnswerInput]) -> list[Answer]:
+def _clean_answers(
+    asked: dict[int, AskedQuestion], answers: Sequence[AnswerInput]
+) -> list[CleanAnswer]:
     """Check `answers` against the questions `asked` (by id); skipped questions are dropped."""
     seen: set[int] = set()
-    cleaned: list[Answer] = []
+    cleaned: list[CleanAnswer] = []
     for item in answers:
         question = asked.get(item.question)
         if question is None:
@@ -1097,7 +1128,7 @@ def _clean_answers(asked: dict[int, Question], answers: Sequence[AnswerInput]) -
                         f"Answer {question.text!r} with a number from {low} to {high}.",
                         field="answers",
                     )
-                cleaned.append(Answer(question=question, value=item.value))
+                cleaned.append(CleanAnswer(question.id, value=item.value))
             case Question.Kind.SINGLE_CHOICE:
                 if not item.choice:
                     continue
@@ -1105,7 +1136,7 @@ def _clean_answers(asked: dict[int, Question], answers: Sequence[AnswerInput]) -
                     raise DomainError(
                         f"Choose one of the options for {question.text!r}.", field="answers"
                     )
-                cleaned.append(Answer(question=question, choice=item.choice))
+                cleaned.append(CleanAnswer(question.id, choice=item.choice))
             case _:
                 text = item.text.strip()
                 if not text:
@@ -1114,7 +1145,7 @@ def _clean_answers(asked: dict[int, Question], answers: Sequence[AnswerInput]) -
                     raise DomainError(
                         f"Keep answers under {MAX_TEXT_LENGTH} characters.", field="answers"
                     )
-                cleaned.append(Answer(question=question, text=text))
+                cleaned.append(CleanAnswer(question.id, text=text))
     return cleaned
 
 
@@ -1139,8 +1170,8 @@ class _Invited:
     hire_date: dt.date | None
     location: str
     role_family: str
-    run: SurveyRun
-    asked: dict[int, Question]
+    run: RunWindow
+    asked: dict[int, AskedQuestion]
 
 
 def _invited(invitation_id: int) -> _Invited | None:
@@ -1172,8 +1203,8 @@ def _invited(invitation_id: int) -> _Invited | None:
     options = Question._meta.get_field("options")
     first = rows[0]
     asked = {
-        question_id: Question(
-            pk=question_id,
+        question_id: AskedQuestion(
+            id=question_id,
             kind=kind,
             text=text,
             options=options.from_db_value(raw_options, None, connection),  # type: ignore[arg-type]
@@ -1187,8 +1218,8 @@ def _invited(invitation_id: int) -> _Invited | None:
         hire_date=date(first[2]),
         location=first[3],
         role_family=first[4],
-        run=SurveyRun(
-            pk=first[5], status=first[6], opens_on=date(first[7]), closes_on=date(first[8])
+        run=RunWindow(
+            id=first[5], status=first[6], opens_on=date(first[7]), closes_on=date(first[8])
         ),
         asked=asked,
     )
@@ -1220,11 +1251,11 @@ def response_submit(
             )
             if claimed != 1:
                 raise _already_responded()
-            SealedResponse.objects.create(run_id=invited.run.pk, box=box)
+            SealedResponse.objects.create(run_id=invited.run.id, box=box)
         return
     invited = _invited_accepting(invitation_id, today)
     box = _sealed_submission(invited, answers, comment, today)
-    if not _claim_and_seal_in_one_statement(invitation_id, invited.run.pk, box, today):
+    if not _claim_and_seal_in_one_statement(invitation_id, invited.run.id, box, today):
         # Refused: the run closed since it was read, or the invitation has been answered.
         _invited_accepting(invitation_id, today)
         raise _already_responded()
@@ -1312,16 +1343,14 @@ def _claim_and_seal_in_one_statement(
 
 
 def submission_payload(
-    *, team_path: str, values: tuple[str, ...], comment: str, answers: Iterable[Answer]
+    *, team_path: str, values: tuple[str, ...], comment: str, answers: Iterable[CleanAnswer]
 ) -> dict[str, Any]:
     """What a sealed box holds: the team snapshot, coarse attribute values, comment, answers."""
     return {
         "team_path": team_path,
         "values": list(values),
         "comment": comment,
-        "answers": [
-            [answer.question_id, answer.value, answer.choice, answer.text] for answer in answers
-        ],
+        "answers": [list(answer) for answer in answers],
     }
 
 
