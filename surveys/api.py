@@ -33,8 +33,7 @@ from cxculture.lib.csvio import csv_response, write_csv
 from cxculture.lib.errors import DomainError
 from cxculture.lib.ratelimit import (
     SignedInUserThrottle,
-    SurveyLinkThrottle,
-    SurveySubmitAddressThrottle,
+    SurveySubmitThrottle,
 )
 from cxculture.people.models import Team
 from cxculture.people.permissions import IsHRAdmin, IsHRAdminOrReadOnly, viewer_for
@@ -832,7 +831,7 @@ class ResponseViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
     permission_classes = [AllowAny]
     # Per link (a hash of its token), not per address: a company behind one office address
     # answers at once. Anonymous answers per address keep only a high ceiling.
-    throttle_classes = [SurveyLinkThrottle, SurveySubmitAddressThrottle, SignedInUserThrottle]
+    throttle_classes = [SurveySubmitThrottle, SignedInUserThrottle]
     serializer_class = ResponseSubmitSerializer
 
     def get_queryset(self):

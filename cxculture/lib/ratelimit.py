@@ -9,6 +9,7 @@ atomic increment, the same steps under a process lock (locmem is per process any
 import hashlib
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,33 +41,51 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(number), _PERIODS[period.strip().lower()]
 
 
-_redis_clients: dict[int, tuple[object, Any]] = {}
+# Increments each counter in KEYS, creating it first with its expiry (ARGV, seconds) when it
+# is missing; returns their new values.
+_COUNT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+    redis.call('SET', key, 0, 'EX', ARGV[i], 'NX')
+    counts[i] = redis.call('INCR', key)
+end
+return counts
+"""
+
+_count_scripts: dict[int, tuple[object, Any]] = {}
 
 
-def _redis_client(cache: RedisCache) -> Any:
-    """A client on the cache's write pool, made once per pool: Django's `get_client` builds a
-    new client object on every call, which costs more than the round trip it sends."""
+def _count_script(cache: RedisCache) -> Any:
+    """`_COUNT` registered on a client of the cache's write pool, made once per pool: Django's
+    `get_client` builds a new client object on every call, which costs more than the round
+    trip it sends."""
     # Django's own pool (created once per cache) and client class; neither is in the stubs.
     pool = cache._cache._get_connection_pool(write=True)  # type: ignore[attr-defined]
-    held = _redis_clients.get(id(pool))
+    held = _count_scripts.get(id(pool))
     if held is None or held[0] is not pool:
-        held = (pool, cache._cache._client(connection_pool=pool))  # type: ignore[attr-defined]
-        _redis_clients[id(pool)] = held
+        client = cache._cache._client(connection_pool=pool)  # type: ignore[attr-defined]
+        held = (pool, client.register_script(_COUNT))
+        _count_scripts[id(pool)] = held
     return held[1]
 
 
-def _atomic_incr(key: str, window: int) -> int:
+def _atomic_incr(counters: Sequence[tuple[str, int]]) -> list[int]:
+    """Increment each (key, window) counter once; return their new values."""
     cache = caches["default"]
     if isinstance(cache, RedisCache):
-        # One round trip: SET NX (the key with the window's expiry, only if missing) and INCR
-        # in one MULTI/EXEC, so the key cannot expire between them and live on without an
-        # expiry. Django's add() then incr() would cost three (incr checks EXISTS first).
-        # The value is stored as a plain integer, as Django's Redis serializer stores ints.
-        full_key = cache.make_and_validate_key(key)
-        pipe = _redis_client(cache).pipeline(transaction=True)
-        pipe.set(full_key, 0, ex=window + 1, nx=True)
-        pipe.incr(full_key)
-        return int(pipe.execute()[1])
+        # One command for all the counters (`_COUNT`): each key is created with its
+        # window's expiry only if missing, then incremented, atomically, so a key cannot
+        # expire between the two and live on without an expiry. Django's add() then incr()
+        # would cost three round trips per counter (incr checks EXISTS first), and a
+        # MULTI/EXEC pipeline as many commands to pack and replies to parse. The value is a
+        # plain integer, as Django's Redis serializer stores ints.
+        keys = [cache.make_and_validate_key(key) for key, _ in counters]
+        expiries = [window + 1 for _, window in counters]
+        return [int(count) for count in _count_script(cache)(keys=keys, args=expiries)]
+    return [_incr_one(cache, key, window) for key, window in counters]
+
+
+def _incr_one(cache: Any, key: str, window: int) -> int:
     if isinstance(cache, LocMemCache):
         # Increments atomically under its own lock. add() creates the key with the window's
         # expiry only if it is missing; if it expired in between, retry.
@@ -91,13 +110,31 @@ def _atomic_incr(key: str, window: int) -> int:
         return value
 
 
+def hits(counters: Sequence[tuple[str, int, int]], *, now: float | None = None) -> list[Decision]:
+    """Count one request against each (name, limit, window) counter, all in one round trip;
+    say for each whether the request may proceed."""
+    current = time.time() if now is None else now
+    buckets = [int(current // window) for _, _, window in counters]
+    counts = _atomic_incr(
+        [
+            (f"cxc:ratelimit:{name}:{window}:{bucket}", window)
+            for (name, _, window), bucket in zip(counters, buckets, strict=True)
+        ]
+    )
+    return [
+        Decision(
+            allowed=count <= limit,
+            count=count,
+            limit=limit,
+            retry_after=max(1, int((bucket + 1) * window - current)),
+        )
+        for (_, limit, window), bucket, count in zip(counters, buckets, counts, strict=True)
+    ]
+
+
 def hit(name: str, *, limit: int, window: int, now: float | None = None) -> Decision:
     """Count one request against `name` in the current window; say whether it may proceed."""
-    current = time.time() if now is None else now
-    bucket = int(current // window)
-    count = _atomic_incr(f"cxc:ratelimit:{name}:{window}:{bucket}", window)
-    retry_after = max(1, int((bucket + 1) * window - current))
-    return Decision(allowed=count <= limit, count=count, limit=limit, retry_after=retry_after)
+    return hits([(name, limit, window)], now=now)[0]
 
 
 class CreateRateThrottle(BaseThrottle):
@@ -142,62 +179,47 @@ class OutcomeImportCreateThrottle(CreateRateThrottle):
     setting = "CXC_RATELIMIT_OUTCOME_IMPORT"
 
 
-class _SubmitThrottle(BaseThrottle):
-    """A throttle on `create` at `settings.<setting>`, counted per `key(request)` (None: not
-    counted)."""
+class SurveySubmitThrottle(BaseThrottle):
+    """Survey answers (`create`), counted in one round trip per invitation link and, for
+    anonymous answers, per client address.
 
-    scope = ""
-    setting = ""
+    Per link: a whole company behind one address (an office NAT, a contact-centre proxy) is
+    never throttled as one; the counter's key is a SHA-256 of the token, so the cache never
+    holds a usable link (CXC_THROTTLE_SURVEY_LINK). Per address: a ceiling high enough for a
+    whole company answering from behind it (CXC_THROTTLE_SURVEY_SUBMIT_IP; CXC_TRUSTED_PROXY_COUNT
+    decides the address).
+    """
 
     def __init__(self) -> None:
-        self.decision: Decision | None = None
+        self.refused: list[Decision] = []
 
-    def key(self, request: Request) -> str | None:
-        raise NotImplementedError
+    def counters(self, request: Request) -> list[tuple[str, int, int]]:
+        counters = []
+        data = request.data
+        token = data.get("token") if hasattr(data, "get") else None
+        if token:
+            digest = hashlib.sha256(str(token).encode()).hexdigest()
+            limit, window = parse_rate(settings.CXC_THROTTLE_SURVEY_LINK)
+            counters.append((f"survey-link:{digest}", limit, window))
+        if not (request.user and request.user.is_authenticated):
+            address = client_ip(request) or "unknown"
+            limit, window = parse_rate(settings.CXC_THROTTLE_SURVEY_SUBMIT_IP)
+            counters.append((f"survey-submit-ip:{address}", limit, window))
+        return counters
 
     def allow_request(self, request: Request, view) -> bool:
         if getattr(view, "action", None) != "create":
             return True
-        who = self.key(request)
-        if who is None:
+        counters = self.counters(request)
+        if not counters:
             return True
-        limit, window = parse_rate(getattr(settings, self.setting))
-        self.decision = hit(f"{self.scope}:{who}", limit=limit, window=window)
-        return self.decision.allowed
+        self.refused = [decision for decision in hits(counters) if not decision.allowed]
+        return not self.refused
 
     def wait(self) -> float | None:
-        return float(self.decision.retry_after) if self.decision else None
-
-
-class SurveyLinkThrottle(_SubmitThrottle):
-    """Survey answers sent with an invitation link's token, counted per link: a whole company
-    behind one address (an office NAT, a contact-centre proxy) is never throttled as one.
-
-    The counter's key is a SHA-256 of the token, so the cache never holds a usable link.
-    """
-
-    scope = "survey-link"
-    setting = "CXC_THROTTLE_SURVEY_LINK"
-
-    def key(self, request: Request) -> str | None:
-        data = request.data
-        token = data.get("token") if hasattr(data, "get") else None
-        if not token:
-            return None
-        return hashlib.sha256(str(token).encode()).hexdigest()
-
-
-class SurveySubmitAddressThrottle(_SubmitThrottle):
-    """Anonymous survey answers per client address, at a ceiling high enough for a whole
-    company answering from behind one address (CXC_TRUSTED_PROXY_COUNT decides the address)."""
-
-    scope = "survey-submit-ip"
-    setting = "CXC_THROTTLE_SURVEY_SUBMIT_IP"
-
-    def key(self, request: Request) -> str | None:
-        if request.user and request.user.is_authenticated:
-            return None
-        return client_ip(request) or "unknown"
+        return (
+            float(max(decision.retry_after for decision in self.refused)) if self.refused else None
+        )
 
 
 class SignedInUserThrottle(UserRateThrottle):

@@ -66,6 +66,29 @@ def test_the_counter_is_atomic_on_redis_under_20_threads(settings):
     assert cache.get("cxc:ratelimit:redis-threads:3600:277") == 200  # the window's counter
 
 
+@pytest.mark.skipif(not _redis_available(), reason="needs Redis (CXC_TEST_REDIS_URL)")
+def test_several_counters_are_counted_together_on_redis_each_with_its_window(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    counters = [("per-link", 2, 60), ("per-address", 5, 3600)]
+
+    rounds = [ratelimit.hits(counters, now=1_000_000.0) for _ in range(3)]
+
+    assert [[d.count for d in decisions] for decisions in rounds] == [[1, 1], [2, 2], [3, 3]]
+    assert [[d.allowed for d in decisions] for decisions in rounds][-1] == [False, True]
+    assert [d.retry_after for d in rounds[-1]] == [20, 800]
+    client = cache._cache.get_client(write=True)
+    link_ttl = client.ttl(cache.make_key("cxc:ratelimit:per-link:60:16666"))
+    address_ttl = client.ttl(cache.make_key("cxc:ratelimit:per-address:3600:277"))
+    assert 0 < link_ttl <= 61
+    assert 3500 < address_ttl <= 3601
+
+
 def test_a_new_window_starts_a_new_count():
     first = [ratelimit.hit("windows", limit=2, window=60, now=120.0) for _ in range(3)]
     later = ratelimit.hit("windows", limit=2, window=60, now=180.0)

@@ -48,13 +48,13 @@ def test_one_link_sent_over_and_over_is_throttled_with_retry_after(db, api, sett
 
 def test_the_counter_is_keyed_by_a_hash_of_the_token_never_the_token(db, api, monkeypatch):
     counted: list[str] = []
-    real_hit = ratelimit.hit
+    real_hits = ratelimit.hits
 
-    def spy(name, **kwargs):
-        counted.append(name)
-        return real_hit(name, **kwargs)
+    def spy(counters, **kwargs):
+        counted.extend(name for name, _, _ in counters)
+        return real_hits(counters, **kwargs)
 
-    monkeypatch.setattr(ratelimit, "hit", spy)
+    monkeypatch.setattr(ratelimit, "hits", spy)
 
     submit(api, "secret-link-token")
 
