@@ -19,6 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from html import escape as html_escape
 from itertools import batched
 from typing import Any
 
@@ -31,7 +32,6 @@ from django.db.models.functions import Coalesce
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.text import slugify
 
 from cxculture.audit.services import audit_record
@@ -877,17 +877,26 @@ class _Links:
 
 @dataclass(frozen=True)
 class _Letter:
-    """A mailing's email for one run, rendered once per chunk with marks where each person's
-    name and link go. The marks are random per chunk, so no program name can contain one."""
+    """A mailing's email for one run, rendered once per chunk, as format strings where each
+    person's name (`{0}`) and link (`{1}`) go.
+
+    The templates are rendered with random marks in those places, then every brace of the
+    rendered text is doubled and the marks become the two fields: `str.format` puts a person's
+    values in without reading them, so no name or program name can add a field or remove one.
+    Filling in is one pass over each body (the bodies were scanned once per replacement before).
+    """
 
     subject: str
     text: str
     html: str
-    name_mark: str
-    link_mark: str
 
-    def fill(self, body: str, name: str, link: str) -> str:
-        return body.replace(self.name_mark, name).replace(self.link_mark, link)
+    @classmethod
+    def of(cls, *, name_mark: str, link_mark: str, **bodies: str) -> "_Letter":
+        def fields(body: str) -> str:
+            body = body.replace("{", "{{").replace("}", "}}")  # the marks hold no brace
+            return body.replace(name_mark, "{0}").replace(link_mark, "{1}")
+
+        return cls(**{part: fields(body) for part, body in bodies.items()})
 
 
 MAILING_TEMPLATES = [
@@ -910,22 +919,24 @@ def _letter(mailing: str, run: SurveyRun) -> _Letter:
         "question_count": run.question_count,  # type: ignore[attr-defined]
         "minutes": max(1, round(run.question_count / 5)),  # type: ignore[attr-defined]
     }
-    return _Letter(
+    return _Letter.of(
+        name_mark=name_mark,
+        link_mark=link_mark,
         subject=render_to_string(f"emails/surveys/{template}_subject.txt", context),
         text=render_to_string(f"emails/surveys/{template}.txt", context),
         html=render_to_string(f"emails/surveys/{template}.html", context),
-        name_mark=name_mark,
-        link_mark=link_mark,
     )
 
 
 def _message(letter: _Letter, *, first_name: str, email: str, link: str) -> EmailMultiAlternatives:
     """One person's email: the letter with their name (or "there") and their own link."""
     name = first_name or "there"
-    subject = " ".join(letter.fill(letter.subject, name, link).split())  # one line, filled in
-    message = EmailMultiAlternatives(subject, letter.fill(letter.text, name, link), to=[email])
-    # The text parts are not escaped (autoescape off); the HTML part gets escaped values.
-    message.attach_alternative(letter.fill(letter.html, escape(name), escape(link)), "text/html")
+    subject = " ".join(letter.subject.format(name, link).split())  # one line, filled in
+    message = EmailMultiAlternatives(subject, letter.text.format(name, link), to=[email])
+    # The text parts are not escaped (autoescape off); the HTML part gets escaped values
+    # (`html.escape`, which Django's `escape` wraps: the same text, without the lazy wrapper).
+    html = letter.html.format(html_escape(name), html_escape(link))
+    message.attach_alternative(html, "text/html")
     return message
 
 
@@ -944,11 +955,11 @@ def survey_mailing_send(
 
     Emails are claimed before they are sent, a batch of up to 100 at a time (`_claim`: one
     conditional update that sets the batch's date column where it is still empty and returns
-    the rows it set), so a chunk delivered twice, or two workers with the same chunk, send
-    nothing twice. If sending fails, the claims of the emails not sent yet are released so that
-    the retry sends them. (A worker killed mid-batch leaves at most a batch claimed but not
-    sent, as one email was before.) Queries: the run, the chunk's addresses, and one claim
-    per batch.
+    the rows it set, with their names and addresses), so a chunk delivered twice, or two
+    workers with the same chunk, send nothing twice. If sending fails, the claims of the emails
+    not sent yet are released so that the retry sends them. (A worker killed mid-batch leaves
+    at most a batch claimed but not sent, as one email was before.) Queries: the run, and one
+    claim per batch.
     """
     today = today or timezone.localdate()
     claim = Mailing.CLAIM_FIELD[mailing]
@@ -960,23 +971,14 @@ def survey_mailing_send(
     )
     if run is None or not run.accepts_responses(today):
         return 0
-    # Everyone of the chunk still waiting, with an address: one read for the whole chunk.
-    addresses = {
-        pk: (first_name, email)
-        for pk, first_name, email in _waiting(run_id, mailing)
-        .filter(pk__in=invitation_ids)
-        .exclude(employee__user__email="")
-        .values_list("pk", "employee__user__first_name", "employee__user__email")
-    }
     sent = 0
     letter, links = _letter(mailing, run), _Links()
     # One connection for the whole chunk; one message per send_messages call, so that a failure
     # tells exactly which emails went out.
     with mailers.default as backend:
-        for batch in batched(sorted(addresses), CLAIM_BATCH):
+        for batch in batched(sorted(set(invitation_ids)), CLAIM_BATCH):
             claimed = _claim(run_id, mailing, batch, today)
-            for index, invitation_id in enumerate(claimed):
-                first_name, email = addresses[invitation_id]
+            for index, (invitation_id, first_name, email) in enumerate(claimed):
                 try:
                     message = _message(
                         letter, first_name=first_name, email=email, link=links.link(invitation_id)
@@ -985,35 +987,55 @@ def survey_mailing_send(
                 except Exception:
                     # Give back the claims of this email and the ones not sent yet: the retry
                     # sends them (and only them).
-                    unsent = claimed[index:]
+                    unsent = [row[0] for row in claimed[index:]]
                     Invitation.objects.filter(pk__in=unsent).update(**{claim: None})
                     raise
                 sent += 1
     return sent
 
 
-def _claim(run_id: int, mailing: str, ids: Sequence[int], today: dt.date) -> list[int]:
-    """Claim the emails of a batch that nobody has claimed yet, in one statement; return the
-    ids claimed, in order.
+def _claim(
+    run_id: int, mailing: str, ids: Sequence[int], today: dt.date
+) -> list[tuple[int, str, str]]:
+    """Claim the emails of a batch that nobody has claimed yet and that have an address, in one
+    statement; return the claimed ids with each person's first name and address, in id order.
 
     The emptiness of the date column is tested on the updated row itself, so when two workers
     race for a row, PostgreSQL re-checks it once the first commits and the second skips it;
     rows claimed before are no longer waiting. (The other conditions of the mailing, in the
-    subquery, do not change while it is being sent.)
+    subquery, do not change while it is being sent.) The name and address come back with the
+    claim (subqueries in RETURNING, which SQLite allows too, unlike a joined table), so a chunk
+    reads no addresses of its own.
     """
     claim = Mailing.CLAIM_FIELD[mailing]
-    waiting = _waiting(run_id, mailing).filter(pk__in=ids).values("pk").order_by()
+    waiting = (
+        _waiting(run_id, mailing)
+        .filter(pk__in=ids)
+        .exclude(employee__user__email="")
+        .values("pk")
+        .order_by()
+    )
     select, params = waiting.query.sql_with_params()
-    table = connection.ops.quote_name(Invitation._meta.db_table)
-    column = connection.ops.quote_name(claim)  # the claim fields are columns of that name
-    pk = connection.ops.quote_name("id")
+    quote = connection.ops.quote_name
+    table = quote(Invitation._meta.db_table)
+    column = quote(claim)  # the claim fields are columns of that name
+    person = Employee._meta.get_field("user")
+    people, users = quote(Employee._meta.db_table), quote(person.related_model._meta.db_table)
+
+    def user_field(name: str) -> str:
+        return (
+            f"(SELECT u.{quote(name)} FROM {people} e JOIN {users} u "  # noqa: S608 - model names
+            f"ON u.id = e.{quote(person.column)} WHERE e.id = {table}.employee_id)"
+        )
+
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET {column} = %s "  # noqa: S608 - names from the models
-            f"WHERE {column} IS NULL AND {pk} IN ({select}) RETURNING {pk}",
+            f"WHERE {column} IS NULL AND id IN ({select}) "
+            f"RETURNING id, {user_field('first_name')}, {user_field('email')}",
             [today, *params],
         )
-        return sorted(row[0] for row in cursor.fetchall())
+        return sorted(cursor.fetchall())
 
 
 def survey_reminders_fan_out(*, today: dt.date | None = None) -> dict[int, str]:
