@@ -13,8 +13,12 @@ Anonymity rules that writes keep (DESIGN.md, "Survey anonymity"):
 
 import calendar
 import datetime as dt
+import hashlib
+import hmac
 import io
+import json
 import secrets
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -27,11 +31,13 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Q, QuerySet, Value
+from django.db.models import BooleanField, Count, Max, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
 from django.utils.text import slugify
 
 from cxculture.audit.services import audit_record
@@ -812,8 +818,13 @@ class Mailing:
 
 
 def _waiting(run_id: int, mailing: str):
+    return _still_waiting(mailing).filter(run_id=run_id)
+
+
+def _still_waiting(mailing: str):
+    """Invitations (of any run) still waiting for `mailing`: conditions on the row alone."""
     claim = Mailing.CLAIM_FIELD[mailing]
-    waiting = Invitation.objects.filter(run_id=run_id, **{f"{claim}__isnull": True})
+    waiting = Invitation.objects.filter(**{f"{claim}__isnull": True})
     if mailing != Mailing.INVITATION:
         waiting = waiting.filter(responded_on__isnull=True, sent_on__isnull=False)
     return waiting
@@ -857,6 +868,32 @@ def invitation_link(invitation_id: int) -> str:
     return _Links().link(invitation_id)
 
 
+class _TokenSigner:
+    """Signs invitation ids into the tokens `invitation_token` gives, with the HMAC key derived
+    once instead of once per token.
+
+    `signing.dumps` hashes the salt and the secret key into the HMAC key on every call
+    (`salted_hmac`) and goes through a serializer, most of the cost of signing one id; a chunk
+    signs hundreds with the same key. A token here is exactly what `signing.dumps(id,
+    salt=TOKEN_SALT)` gives in the same second (tests/surveys/test_fan_out_chunks.py), and
+    Django's own `signing.loads` checks it.
+    """
+
+    def __init__(self) -> None:
+        signer = signing.TimestampSigner(salt=TOKEN_SALT)
+        assert (signer.algorithm, signer.sep) == ("sha256", ":")  # noqa: S101 - the format below
+        salt, secret = force_bytes(signer.salt + "signer"), force_bytes(signer.key)
+        self.keyed = hmac.new(hashlib.sha256(salt + secret).digest(), digestmod=hashlib.sha256)
+
+    def token(self, invitation_id: int) -> str:
+        # The JSON of an id is its digits; then the time in base 62, then the HMAC of both.
+        data = signing.b64_encode(str(int(invitation_id)).encode()).decode()
+        value = f"{data}:{signing.b62_encode(int(time.time()))}"
+        mac = self.keyed.copy()
+        mac.update(value.encode())
+        return f"{value}:{signing.b64_encode(mac.digest()).decode()}"
+
+
 class _Links:
     """Personal links for a chunk of invitations: the signer and the URL around the token are
     made once, the token is signed per invitation.
@@ -866,13 +903,13 @@ class _Links:
     """
 
     def __init__(self) -> None:
-        self.signer = signing.TimestampSigner(salt=TOKEN_SALT)
+        self.signer = _TokenSigner()
         mark = uuid.uuid4().hex
         url = settings.CXC_BASE_URL.rstrip("/") + reverse("surveys:respond", kwargs={"token": mark})
         self.before, self.after = url.split(mark)
 
     def link(self, invitation_id: int) -> str:
-        return f"{self.before}{self.signer.sign_object(invitation_id)}{self.after}"
+        return f"{self.before}{self.signer.token(invitation_id)}{self.after}"
 
 
 @dataclass(frozen=True)
@@ -953,13 +990,13 @@ def survey_mailing_send(
 ) -> int:
     """Email each invitation in the chunk once; return how many emails were sent.
 
-    Emails are claimed before they are sent, a batch of up to 100 at a time (`_claim`: one
+    Emails are claimed before they are sent, a batch of up to 100 at a time (`_Claims`: one
     conditional update that sets the batch's date column where it is still empty and returns
-    the rows it set, with their names and addresses), so a chunk delivered twice, or two
-    workers with the same chunk, send nothing twice. If sending fails, the claims of the emails
-    not sent yet are released so that the retry sends them. (A worker killed mid-batch leaves
-    at most a batch claimed but not sent, as one email was before.) Queries: the run, and one
-    claim per batch.
+    the rows it set), so a chunk delivered twice, or two workers with the same chunk, send
+    nothing twice. If sending fails, the claims of the emails not sent yet are released so that
+    the retry sends them. (A worker killed mid-batch leaves at most a batch claimed but not
+    sent, as one email was before.) Queries: the run, the chunk's addresses, and one claim per
+    batch.
     """
     today = today or timezone.localdate()
     claim = Mailing.CLAIM_FIELD[mailing]
@@ -971,14 +1008,27 @@ def survey_mailing_send(
     )
     if run is None or not run.accepts_responses(today):
         return 0
+    # Everyone of the chunk still waiting, with an address: one read for the whole chunk. The
+    # run is compared here, not in SQL: the planner's statistics do not know yet that a run
+    # opened a minute ago has thousands of invitations waiting, and given the run it read all
+    # of them for every chunk; given the ids alone, it looks them up by primary key.
+    addresses = {
+        pk: (first_name, email)
+        for pk, run_of, first_name, email in _still_waiting(mailing)
+        .filter(_among(_ids(invitation_ids)))
+        .exclude(employee__user__email="")
+        .values_list("pk", "run_id", "employee__user__first_name", "employee__user__email")
+        if run_of == run_id
+    }
     sent = 0
-    letter, links = _letter(mailing, run), _Links()
+    letter, links, claims = _letter(mailing, run), _Links(), _Claims(mailing, today)
     # One connection for the whole chunk; one message per send_messages call, so that a failure
     # tells exactly which emails went out.
     with mailers.default as backend:
-        for batch in batched(sorted(set(invitation_ids)), CLAIM_BATCH):
-            claimed = _claim(run_id, mailing, batch, today)
-            for index, (invitation_id, first_name, email) in enumerate(claimed):
+        for batch in batched(sorted(addresses), CLAIM_BATCH):
+            claimed = claims.claim(batch)
+            for index, invitation_id in enumerate(claimed):
+                first_name, email = addresses[invitation_id]
                 try:
                     message = _message(
                         letter, first_name=first_name, email=email, link=links.link(invitation_id)
@@ -987,55 +1037,65 @@ def survey_mailing_send(
                 except Exception:
                     # Give back the claims of this email and the ones not sent yet: the retry
                     # sends them (and only them).
-                    unsent = [row[0] for row in claimed[index:]]
+                    unsent = claimed[index:]
                     Invitation.objects.filter(pk__in=unsent).update(**{claim: None})
                     raise
                 sent += 1
     return sent
 
 
-def _claim(
-    run_id: int, mailing: str, ids: Sequence[int], today: dt.date
-) -> list[tuple[int, str, str]]:
-    """Claim the emails of a batch that nobody has claimed yet and that have an address, in one
-    statement; return the claimed ids with each person's first name and address, in id order.
+def _among(ids: object) -> RawSQL:
+    """The invitations whose id is in `ids` (from `_ids`), with the ids as one parameter rather
+    than one parameter each as `pk__in` gives: psycopg caches how it sends a statement of at
+    most 50 parameters only, and parsed a chunk's 500 ids again for each statement.
+    `= ANY(array)`, not `IN (SELECT unnest(array))`: the planner knows the array's length and
+    looks the ids up by primary key, where for the subquery it guessed, and on a run too new
+    for statistics scanned the whole run for every batch."""
+    table = connection.ops.quote_name(Invitation._meta.db_table)
+    if connection.vendor == "postgresql":
+        among = f"{table}.id = ANY(%s)"
+    else:
+        among = f"{table}.id IN (SELECT value FROM json_each(%s))"  # noqa: S608 - a model's name
+    return RawSQL(among, [ids], output_field=BooleanField())  # noqa: S611 - the ids: a parameter
+
+
+def _ids(ids: Sequence[int]) -> list[int] | str:
+    """The parameter `_among` takes: an array on PostgreSQL, JSON text on SQLite."""
+    return list(ids) if connection.vendor == "postgresql" else json.dumps(list(ids))
+
+
+class _Claims:
+    """Claims the emails of a chunk a batch at a time: each batch is one statement that sets the
+    mailing's date where it is still empty and returns the ids it claimed, in order.
 
     The emptiness of the date column is tested on the updated row itself, so when two workers
     race for a row, PostgreSQL re-checks it once the first commits and the second skips it;
     rows claimed before are no longer waiting. (The other conditions of the mailing, in the
-    subquery, do not change while it is being sent.) The name and address come back with the
-    claim (subqueries in RETURNING, which SQLite allows too, unlike a joined table), so a chunk
-    reads no addresses of its own.
+    subquery, do not change while it is being sent.) The statement is built once per chunk;
+    a batch only puts its ids in the parameter that holds them (`_among`).
     """
-    claim = Mailing.CLAIM_FIELD[mailing]
-    waiting = (
-        _waiting(run_id, mailing)
-        .filter(pk__in=ids)
-        .exclude(employee__user__email="")
-        .values("pk")
-        .order_by()
-    )
-    select, params = waiting.query.sql_with_params()
-    quote = connection.ops.quote_name
-    table = quote(Invitation._meta.db_table)
-    column = quote(claim)  # the claim fields are columns of that name
-    person = Employee._meta.get_field("user")
-    people, users = quote(Employee._meta.db_table), quote(person.related_model._meta.db_table)
 
-    def user_field(name: str) -> str:
-        return (
-            f"(SELECT u.{quote(name)} FROM {people} e JOIN {users} u "  # noqa: S608 - model names
-            f"ON u.id = e.{quote(person.column)} WHERE e.id = {table}.employee_id)"
-        )
-
-    with connection.cursor() as cursor:
-        cursor.execute(
+    def __init__(self, mailing: str, today: dt.date) -> None:
+        batch = object()  # stands for each batch's ids until the statement is built
+        # The ids are this run's (read with the addresses), so the run is not asked again.
+        waiting = _still_waiting(mailing).filter(_among(batch)).values("pk").order_by()
+        select, params = waiting.query.sql_with_params()
+        quote = connection.ops.quote_name
+        table = quote(Invitation._meta.db_table)
+        column = quote(Mailing.CLAIM_FIELD[mailing])  # the claim fields are columns of that name
+        self.sql = (
             f"UPDATE {table} SET {column} = %s "  # noqa: S608 - names from the models
-            f"WHERE {column} IS NULL AND id IN ({select}) "
-            f"RETURNING id, {user_field('first_name')}, {user_field('email')}",
-            [today, *params],
+            f"WHERE {column} IS NULL AND id IN ({select}) RETURNING id"
         )
-        return sorted(cursor.fetchall())
+        self.params = [today, *params]
+        self.batch_at = next(i for i, param in enumerate(self.params) if param is batch)
+
+    def claim(self, ids: Sequence[int]) -> list[int]:
+        params = list(self.params)
+        params[self.batch_at] = _ids(ids)
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            return sorted(row[0] for row in cursor.fetchall())
 
 
 def survey_reminders_fan_out(*, today: dt.date | None = None) -> dict[int, str]:

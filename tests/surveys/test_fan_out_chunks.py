@@ -78,6 +78,15 @@ def test_a_chunk_link_is_the_same_url_as_a_single_invitation_link(opens):
     assert chunk_link == "http://127.0.0.1:8000" + reverse("surveys:respond", args=[token])
 
 
+@pytest.mark.parametrize("invitation_id", [1, 7, 99, 12_345, 2**40 + 3])
+def test_a_chunk_token_is_what_django_signs_for_that_id(invitation_id):
+    """The chunk's signer derives the HMAC key once; its tokens stay Django's own."""
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC), tick=False):
+        token = services._TokenSigner().token(invitation_id)
+        assert token == signing.dumps(invitation_id, salt=services.TOKEN_SALT)
+    assert signing.loads(token, salt=services.TOKEN_SALT) == invitation_id
+
+
 def test_names_and_program_names_are_escaped_in_html_only_and_an_empty_name_is_there(opens):
     team = TeamFactory(name="Claims")
     EmployeeFactory(team=team, first_name="Zoë <b>&")
@@ -94,6 +103,24 @@ def test_names_and_program_names_are_escaped_in_html_only_and_an_empty_name_is_t
     assert zoe.subject.startswith("Q&A <pulse>: ")
     assert "Q&A <pulse> is open" in zoe.body
     assert "Hello there," in by_name["Hello there,"].alternatives[0].content
+
+
+def test_braces_in_a_name_or_a_program_name_are_text_not_places_to_fill(opens):
+    team = TeamFactory(name="Claims")
+    EmployeeFactory(team=team, first_name="{1} {0} }{")
+    run = _run(team, opens, name="Q{0} {{pulse}}")
+
+    assert _send(run, opens) == 1
+
+    (message,) = mail.outbox
+    html = message.alternatives[0].content
+    assert message.body.startswith("Hello {1} {0} }{,")
+    assert "Hello {1} {0} }{," in html
+    assert "Q{0} {{pulse}} is open" in message.body
+    assert "<strong>Q{0} {{pulse}}</strong>" in html
+    assert message.subject.startswith("Q{0} {{pulse}}: ")
+    assert len(LINK.findall(message.body)) == 1
+    assert services.invitation_from_token(LINK.search(html).group(1)).run == run
 
 
 def test_reminders_carry_each_persons_own_link_too(opens):
@@ -131,12 +158,12 @@ def test_the_templates_are_rendered_once_per_chunk_not_once_per_person(opens, mo
 def test_a_chunk_costs_the_same_few_queries_whatever_its_size(
     size, opens, django_assert_num_queries
 ):
-    """Within one claim batch (CLAIM_BATCH = 100): the run, then the claim (one conditional
-    update returning what it claimed, with the names and addresses)."""
+    """Within one claim batch (CLAIM_BATCH = 100): the run, the chunk's addresses, then the
+    claim (one conditional update returning what it claimed)."""
     run = _run(_team(size), opens)
     ids = list(Invitation.objects.filter(run=run).values_list("id", flat=True))
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         sent = services.survey_mailing_send(
             run_id=run.pk, mailing=services.Mailing.INVITATION, invitation_ids=ids, today=opens
         )
