@@ -881,10 +881,10 @@ class _TokenSigner:
 
     def __init__(self) -> None:
         signer = signing.TimestampSigner(salt=TOKEN_SALT)
-        assert (signer.algorithm, signer.sep) == ("sha256", ":")  # noqa: S101 - the format below
-        salt, secret = force_bytes(signer.salt + "signer"), force_bytes(signer.key)
+        if (signer.algorithm, signer.sep) != ("sha256", ":"):  # what `token` writes
+            raise RuntimeError("Django's signer changed: sign invitation ids with it instead.")
+        salt, secret = force_bytes(signer.salt) + b"signer", force_bytes(signer.key)
         self.keyed = hmac.new(hashlib.sha256(salt + secret).digest(), digestmod=hashlib.sha256)
-
         self.second, self.stamp = -1, ""
 
     def token(self, invitation_id: int) -> str:
