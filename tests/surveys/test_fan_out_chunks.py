@@ -5,10 +5,13 @@ stays down ends in the dead-letter table with nothing claimed, so the retry send
 import datetime as dt
 import re
 import socket
+from importlib import import_module
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.core import mail, signing
+from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 
@@ -223,3 +226,38 @@ def test_a_mail_server_that_stays_down_dead_letters_the_chunk_and_its_retry_send
     assert len(mail.outbox) == 6
     assert len({m.to[0] for m in mail.outbox}) == 6
     assert not Invitation.objects.filter(run=run, sent_on=None).exists()
+
+
+def test_a_chunk_sends_nothing_for_invitations_of_another_run(opens):
+    """A chunk's ids are looked up by primary key alone (the run is checked in Python): the
+    invitations of another run, in the same list, are neither emailed nor claimed."""
+    ours, theirs = _run(_team(3), opens), _run(_team(2), opens)
+    ids = list(Invitation.objects.filter(run__in=[ours, theirs]).values_list("id", flat=True))
+
+    sent = services.survey_mailing_send(
+        run_id=ours.pk, mailing=services.Mailing.INVITATION, invitation_ids=ids, today=opens
+    )
+
+    assert sent == len(mail.outbox) == 3
+    assert not Invitation.objects.filter(run=ours, sent_on=None).exists()
+    assert Invitation.objects.filter(run=theirs, sent_on=None).count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL storage settings")
+def test_invitations_leave_room_for_hot_claims_and_have_no_index_on_the_run_alone():
+    """The suite builds tables from the models (--no-migrations), so the fill factor is set here
+    by migration 0015's own function (rolled back with the test's transaction)."""
+    fill = import_module("surveys.migrations.0015_invitation_fillfactor")
+    with connection.schema_editor() as editor:
+        fill.Migration.operations[0].code(django_apps, editor)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reloptions FROM pg_class WHERE relname = %s", [Invitation._meta.db_table]
+        )
+        assert cursor.fetchone()[0] == ["fillfactor=50"]
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = %s", [Invitation._meta.db_table]
+        )
+        definitions = [row[0] for row in cursor.fetchall()]
+    assert not [d for d in definitions if d.endswith("(run_id)")]
+    assert [d for d in definitions if d.endswith("(run_id, employee_id)")]
