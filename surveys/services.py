@@ -13,12 +13,17 @@ Anonymity rules that writes keep (DESIGN.md, "Survey anonymity"):
 
 import calendar
 import datetime as dt
+import hashlib
+import hmac
 import io
 import secrets
+import time
 import uuid
+from base64 import urlsafe_b64encode
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from html import escape as html_escape
 from itertools import batched
 from typing import Any, NamedTuple
 
@@ -26,12 +31,13 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Q, QuerySet, Value
+from django.db.models import BooleanField, Count, Max, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
+from django.utils.encoding import force_bytes
 from django.utils.text import slugify
 
 from cxculture.audit.services import audit_record
@@ -812,8 +818,13 @@ class Mailing:
 
 
 def _waiting(run_id: int, mailing: str):
+    return _still_waiting(mailing).filter(run_id=run_id)
+
+
+def _still_waiting(mailing: str):
+    """Invitations (of any run) still waiting for `mailing`: conditions on the row alone."""
     claim = Mailing.CLAIM_FIELD[mailing]
-    waiting = Invitation.objects.filter(run_id=run_id, **{f"{claim}__isnull": True})
+    waiting = Invitation.objects.filter(**{f"{claim}__isnull": True})
     if mailing != Mailing.INVITATION:
         waiting = waiting.filter(responded_on__isnull=True, sent_on__isnull=False)
     return waiting
@@ -857,6 +868,38 @@ def invitation_link(invitation_id: int) -> str:
     return _Links().link(invitation_id)
 
 
+class _TokenSigner:
+    """Signs invitation ids into the tokens `invitation_token` gives, with the HMAC key derived
+    once instead of once per token.
+
+    `signing.dumps` hashes the salt and the secret key into the HMAC key on every call
+    (`salted_hmac`) and goes through a serializer, most of the cost of signing one id; a chunk
+    signs hundreds with the same key. A token here is exactly what `signing.dumps(id,
+    salt=TOKEN_SALT)` gives in the same second (tests/surveys/test_fan_out_chunks.py), and
+    Django's own `signing.loads` checks it.
+    """
+
+    def __init__(self) -> None:
+        signer = signing.TimestampSigner(salt=TOKEN_SALT)
+        if (signer.algorithm, signer.sep) != ("sha256", ":"):  # what `token` writes
+            raise RuntimeError("Django's signer changed: sign invitation ids with it instead.")
+        salt, secret = force_bytes(signer.salt) + b"signer", force_bytes(signer.key)
+        self.keyed = hmac.new(hashlib.sha256(salt + secret).digest(), digestmod=hashlib.sha256)
+        self.second, self.stamp = -1, ""
+
+    def token(self, invitation_id: int) -> str:
+        # The JSON of an id is its digits; then the time in base 62 (the same for a second's
+        # tokens), then the HMAC of both; base64 as `signing.b64_encode`, without its padding.
+        now = int(time.time())
+        if now != self.second:
+            self.second, self.stamp = now, signing.b62_encode(now)
+        data = urlsafe_b64encode(str(int(invitation_id)).encode()).rstrip(b"=").decode()
+        value = f"{data}:{self.stamp}"
+        mac = self.keyed.copy()
+        mac.update(value.encode())
+        return f"{value}:{urlsafe_b64encode(mac.digest()).rstrip(b'=').decode()}"
+
+
 class _Links:
     """Personal links for a chunk of invitations: the signer and the URL around the token are
     made once, the token is signed per invitation.
@@ -866,28 +909,43 @@ class _Links:
     """
 
     def __init__(self) -> None:
-        self.signer = signing.TimestampSigner(salt=TOKEN_SALT)
+        self.signer = _TokenSigner()
         mark = uuid.uuid4().hex
         url = settings.CXC_BASE_URL.rstrip("/") + reverse("surveys:respond", kwargs={"token": mark})
         self.before, self.after = url.split(mark)
+        self.html_before, self.html_after = html_escape(self.before), html_escape(self.after)
 
     def link(self, invitation_id: int) -> str:
-        return f"{self.before}{self.signer.sign_object(invitation_id)}{self.after}"
+        return f"{self.before}{self.signer.token(invitation_id)}{self.after}"
+
+    def both(self, invitation_id: int) -> tuple[str, str]:
+        """The link, and the link escaped for HTML (only the URL around the token can need it)."""
+        token = self.signer.token(invitation_id)
+        return f"{self.before}{token}{self.after}", f"{self.html_before}{token}{self.html_after}"
 
 
 @dataclass(frozen=True)
 class _Letter:
-    """A mailing's email for one run, rendered once per chunk with marks where each person's
-    name and link go. The marks are random per chunk, so no program name can contain one."""
+    """A mailing's email for one run, rendered once per chunk, as format strings where each
+    person's name (`{0}`) and link (`{1}`) go.
+
+    The templates are rendered with random marks in those places, then every brace of the
+    rendered text is doubled and the marks become the two fields: `str.format` puts a person's
+    values in without reading them, so no name or program name can add a field or remove one.
+    Filling in is one pass over each body (the bodies were scanned once per replacement before).
+    """
 
     subject: str
     text: str
     html: str
-    name_mark: str
-    link_mark: str
 
-    def fill(self, body: str, name: str, link: str) -> str:
-        return body.replace(self.name_mark, name).replace(self.link_mark, link)
+    @classmethod
+    def of(cls, *, name_mark: str, link_mark: str, **bodies: str) -> "_Letter":
+        def fields(body: str) -> str:
+            body = body.replace("{", "{{").replace("}", "}}")  # the marks hold no brace
+            return body.replace(name_mark, "{0}").replace(link_mark, "{1}")
+
+        return cls(**{part: fields(body) for part, body in bodies.items()})
 
 
 MAILING_TEMPLATES = [
@@ -910,22 +968,28 @@ def _letter(mailing: str, run: SurveyRun) -> _Letter:
         "question_count": run.question_count,  # type: ignore[attr-defined]
         "minutes": max(1, round(run.question_count / 5)),  # type: ignore[attr-defined]
     }
-    return _Letter(
+    return _Letter.of(
+        name_mark=name_mark,
+        link_mark=link_mark,
         subject=render_to_string(f"emails/surveys/{template}_subject.txt", context),
         text=render_to_string(f"emails/surveys/{template}.txt", context),
         html=render_to_string(f"emails/surveys/{template}.html", context),
-        name_mark=name_mark,
-        link_mark=link_mark,
     )
 
 
-def _message(letter: _Letter, *, first_name: str, email: str, link: str) -> EmailMultiAlternatives:
-    """One person's email: the letter with their name (or "there") and their own link."""
+def _message(
+    letter: _Letter, *, first_name: str, email: str, link: str, html_link: str | None = None
+) -> EmailMultiAlternatives:
+    """One person's email: the letter with their name (or "there") and their own link
+    (`html_link` is the link already escaped for HTML, as `_Links.both` gives it)."""
     name = first_name or "there"
-    subject = " ".join(letter.fill(letter.subject, name, link).split())  # one line, filled in
-    message = EmailMultiAlternatives(subject, letter.fill(letter.text, name, link), to=[email])
-    # The text parts are not escaped (autoescape off); the HTML part gets escaped values.
-    message.attach_alternative(letter.fill(letter.html, escape(name), escape(link)), "text/html")
+    subject = " ".join(letter.subject.format(name, link).split())  # one line, filled in
+    message = EmailMultiAlternatives(subject, letter.text.format(name, link), to=[email])
+    # The text parts are not escaped (autoescape off); the HTML part gets escaped values
+    # (`html.escape`, which Django's `escape` wraps: the same text, without the lazy wrapper).
+    html_link = html_escape(link) if html_link is None else html_link
+    html = letter.html.format(html_escape(name), html_link)
+    message.attach_alternative(html, "text/html")
     return message
 
 
@@ -942,13 +1006,13 @@ def survey_mailing_send(
 ) -> int:
     """Email each invitation in the chunk once; return how many emails were sent.
 
-    Emails are claimed before they are sent, a batch of up to 100 at a time (`_claim`: one
+    Emails are claimed before they are sent, a batch of up to 100 at a time (`_Claims`: one
     conditional update that sets the batch's date column where it is still empty and returns
     the rows it set), so a chunk delivered twice, or two workers with the same chunk, send
     nothing twice. If sending fails, the claims of the emails not sent yet are released so that
     the retry sends them. (A worker killed mid-batch leaves at most a batch claimed but not
-    sent, as one email was before.) Queries: the run, the chunk's addresses, and one claim
-    per batch.
+    sent, as one email was before.) Queries: the run, the chunk's addresses, and one claim per
+    batch.
     """
     today = today or timezone.localdate()
     claim = Mailing.CLAIM_FIELD[mailing]
@@ -960,26 +1024,31 @@ def survey_mailing_send(
     )
     if run is None or not run.accepts_responses(today):
         return 0
-    # Everyone of the chunk still waiting, with an address: one read for the whole chunk.
+    # Everyone of the chunk still waiting, with an address: one read for the whole chunk. The
+    # run is compared here, not in SQL: the planner's statistics do not know yet that a run
+    # opened a minute ago has thousands of invitations waiting, and given the run it read all
+    # of them for every chunk; given the ids alone, it looks them up by primary key.
     addresses = {
         pk: (first_name, email)
-        for pk, first_name, email in _waiting(run_id, mailing)
-        .filter(pk__in=invitation_ids)
+        for pk, run_of, first_name, email in _still_waiting(mailing)
+        .filter(_among(_ids(invitation_ids)))
         .exclude(employee__user__email="")
-        .values_list("pk", "employee__user__first_name", "employee__user__email")
+        .values_list("pk", "run_id", "employee__user__first_name", "employee__user__email")
+        if run_of == run_id
     }
     sent = 0
-    letter, links = _letter(mailing, run), _Links()
+    letter, links, claims = _letter(mailing, run), _Links(), _Claims(mailing, today)
     # One connection for the whole chunk; one message per send_messages call, so that a failure
     # tells exactly which emails went out.
     with mailers.default as backend:
         for batch in batched(sorted(addresses), CLAIM_BATCH):
-            claimed = _claim(run_id, mailing, batch, today)
+            claimed = claims.claim(batch)
             for index, invitation_id in enumerate(claimed):
                 first_name, email = addresses[invitation_id]
                 try:
+                    link, html_link = links.both(invitation_id)
                     message = _message(
-                        letter, first_name=first_name, email=email, link=links.link(invitation_id)
+                        letter, first_name=first_name, email=email, link=link, html_link=html_link
                     )
                     backend.send_messages([message])
                 except Exception:
@@ -992,28 +1061,61 @@ def survey_mailing_send(
     return sent
 
 
-def _claim(run_id: int, mailing: str, ids: Sequence[int], today: dt.date) -> list[int]:
-    """Claim the emails of a batch that nobody has claimed yet, in one statement; return the
-    ids claimed, in order.
+def _among(ids: object) -> RawSQL:
+    """The invitations whose id is in `ids` (from `_ids`), with the ids as one parameter rather
+    than one parameter each as `pk__in` gives: psycopg caches how it sends a statement of at
+    most 50 parameters only, and parsed a chunk's 500 ids again for each statement.
+    `= ANY(array)`, not `IN (SELECT unnest(array))`: the planner knows the array's length and
+    looks the ids up by primary key, where for the subquery it guessed, and on a run too new
+    for statistics scanned the whole run for every batch."""
+    table = connection.ops.quote_name(Invitation._meta.db_table)
+    if connection.vendor == "postgresql":
+        among = f"{table}.id = ANY(%s::bigint[])"
+    else:
+        among = f"{table}.id IN (SELECT value FROM json_each(%s))"  # noqa: S608 - a model's name
+    return RawSQL(among, [ids], output_field=BooleanField())  # noqa: S611 - the ids: a parameter
+
+
+def _ids(ids: Sequence[int]) -> str:
+    """The parameter `_among` takes: an array on PostgreSQL (written as text, which the server
+    reads as the column's type: psycopg's list adapter inspected each id, a tenth of a chunk's
+    time), JSON text on SQLite."""
+    digits = ",".join(str(int(pk)) for pk in ids)
+    return f"{{{digits}}}" if connection.vendor == "postgresql" else f"[{digits}]"
+
+
+class _Claims:
+    """Claims the emails of a chunk a batch at a time: each batch is one statement that sets the
+    mailing's date where it is still empty and returns the ids it claimed, in order.
 
     The emptiness of the date column is tested on the updated row itself, so when two workers
     race for a row, PostgreSQL re-checks it once the first commits and the second skips it;
     rows claimed before are no longer waiting. (The other conditions of the mailing, in the
-    subquery, do not change while it is being sent.)
+    subquery, do not change while it is being sent.) The statement is built once per chunk;
+    a batch only puts its ids in the parameter that holds them (`_among`).
     """
-    claim = Mailing.CLAIM_FIELD[mailing]
-    waiting = _waiting(run_id, mailing).filter(pk__in=ids).values("pk").order_by()
-    select, params = waiting.query.sql_with_params()
-    table = connection.ops.quote_name(Invitation._meta.db_table)
-    column = connection.ops.quote_name(claim)  # the claim fields are columns of that name
-    pk = connection.ops.quote_name("id")
-    with connection.cursor() as cursor:
-        cursor.execute(
+
+    def __init__(self, mailing: str, today: dt.date) -> None:
+        batch = object()  # stands for each batch's ids until the statement is built
+        # The ids are this run's (read with the addresses), so the run is not asked again.
+        waiting = _still_waiting(mailing).filter(_among(batch)).values("pk").order_by()
+        select, params = waiting.query.sql_with_params()
+        quote = connection.ops.quote_name
+        table = quote(Invitation._meta.db_table)
+        column = quote(Mailing.CLAIM_FIELD[mailing])  # the claim fields are columns of that name
+        self.sql = (
             f"UPDATE {table} SET {column} = %s "  # noqa: S608 - names from the models
-            f"WHERE {column} IS NULL AND {pk} IN ({select}) RETURNING {pk}",
-            [today, *params],
+            f"WHERE {column} IS NULL AND id IN ({select}) RETURNING id"
         )
-        return sorted(row[0] for row in cursor.fetchall())
+        self.params = [today, *params]
+        self.batch_at = next(i for i, param in enumerate(self.params) if param is batch)
+
+    def claim(self, ids: Sequence[int]) -> list[int]:
+        params = list(self.params)
+        params[self.batch_at] = _ids(ids)
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            return sorted(row[0] for row in cursor.fetchall())
 
 
 def survey_reminders_fan_out(*, today: dt.date | None = None) -> dict[int, str]:

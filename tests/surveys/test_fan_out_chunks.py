@@ -5,10 +5,13 @@ stays down ends in the dead-letter table with nothing claimed, so the retry send
 import datetime as dt
 import re
 import socket
+from importlib import import_module
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.core import mail, signing
+from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 
@@ -78,6 +81,15 @@ def test_a_chunk_link_is_the_same_url_as_a_single_invitation_link(opens):
     assert chunk_link == "http://127.0.0.1:8000" + reverse("surveys:respond", args=[token])
 
 
+@pytest.mark.parametrize("invitation_id", [1, 7, 99, 12_345, 2**40 + 3])
+def test_a_chunk_token_is_what_django_signs_for_that_id(invitation_id):
+    """The chunk's signer derives the HMAC key once; its tokens stay Django's own."""
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC), tick=False):
+        token = services._TokenSigner().token(invitation_id)
+        assert token == signing.dumps(invitation_id, salt=services.TOKEN_SALT)
+    assert signing.loads(token, salt=services.TOKEN_SALT) == invitation_id
+
+
 def test_names_and_program_names_are_escaped_in_html_only_and_an_empty_name_is_there(opens):
     team = TeamFactory(name="Claims")
     EmployeeFactory(team=team, first_name="Zoë <b>&")
@@ -94,6 +106,24 @@ def test_names_and_program_names_are_escaped_in_html_only_and_an_empty_name_is_t
     assert zoe.subject.startswith("Q&A <pulse>: ")
     assert "Q&A <pulse> is open" in zoe.body
     assert "Hello there," in by_name["Hello there,"].alternatives[0].content
+
+
+def test_braces_in_a_name_or_a_program_name_are_text_not_places_to_fill(opens):
+    team = TeamFactory(name="Claims")
+    EmployeeFactory(team=team, first_name="{1} {0} }{")
+    run = _run(team, opens, name="Q{0} {{pulse}}")
+
+    assert _send(run, opens) == 1
+
+    (message,) = mail.outbox
+    html = message.alternatives[0].content
+    assert message.body.startswith("Hello {1} {0} }{,")
+    assert "Hello {1} {0} }{," in html
+    assert "Q{0} {{pulse}} is open" in message.body
+    assert "<strong>Q{0} {{pulse}}</strong>" in html
+    assert message.subject.startswith("Q{0} {{pulse}}: ")
+    assert len(LINK.findall(message.body)) == 1
+    assert services.invitation_from_token(LINK.search(html).group(1)).run == run
 
 
 def test_reminders_carry_each_persons_own_link_too(opens):
@@ -196,3 +226,38 @@ def test_a_mail_server_that_stays_down_dead_letters_the_chunk_and_its_retry_send
     assert len(mail.outbox) == 6
     assert len({m.to[0] for m in mail.outbox}) == 6
     assert not Invitation.objects.filter(run=run, sent_on=None).exists()
+
+
+def test_a_chunk_sends_nothing_for_invitations_of_another_run(opens):
+    """A chunk's ids are looked up by primary key alone (the run is checked in Python): the
+    invitations of another run, in the same list, are neither emailed nor claimed."""
+    ours, theirs = _run(_team(3), opens), _run(_team(2), opens)
+    ids = list(Invitation.objects.filter(run__in=[ours, theirs]).values_list("id", flat=True))
+
+    sent = services.survey_mailing_send(
+        run_id=ours.pk, mailing=services.Mailing.INVITATION, invitation_ids=ids, today=opens
+    )
+
+    assert sent == len(mail.outbox) == 3
+    assert not Invitation.objects.filter(run=ours, sent_on=None).exists()
+    assert Invitation.objects.filter(run=theirs, sent_on=None).count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL storage settings")
+def test_invitations_leave_room_for_hot_claims_and_have_no_index_on_the_run_alone():
+    """The suite builds tables from the models (--no-migrations), so the fill factor is set here
+    by migration 0015's own function (rolled back with the test's transaction)."""
+    fill = import_module("surveys.migrations.0015_invitation_fillfactor")
+    with connection.schema_editor() as editor:
+        fill.Migration.operations[0].code(django_apps, editor)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reloptions FROM pg_class WHERE relname = %s", [Invitation._meta.db_table]
+        )
+        assert cursor.fetchone()[0] == ["fillfactor=50"]
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = %s", [Invitation._meta.db_table]
+        )
+        definitions = [row[0] for row in cursor.fetchall()]
+    assert not [d for d in definitions if d.endswith("(run_id)")]
+    assert [d for d in definitions if d.endswith("(run_id, employee_id)")]
