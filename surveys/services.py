@@ -13,13 +13,9 @@ Anonymity rules that writes keep (DESIGN.md, "Survey anonymity"):
 
 import calendar
 import datetime as dt
-import hashlib
-import hmac
 import io
 import secrets
-import time
 import uuid
-from base64 import urlsafe_b64encode
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,7 +33,6 @@ from django.db.models.functions import Coalesce
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
 from django.utils.text import slugify
 
 from cxculture.audit.services import audit_record
@@ -868,38 +863,6 @@ def invitation_link(invitation_id: int) -> str:
     return _Links().link(invitation_id)
 
 
-class _TokenSigner:
-    """Signs invitation ids into the tokens `invitation_token` gives, with the HMAC key derived
-    once instead of once per token.
-
-    `signing.dumps` hashes the salt and the secret key into the HMAC key on every call
-    (`salted_hmac`) and goes through a serializer, most of the cost of signing one id; a chunk
-    signs hundreds with the same key. A token here is exactly what `signing.dumps(id,
-    salt=TOKEN_SALT)` gives in the same second (tests/surveys/test_fan_out_chunks.py), and
-    Django's own `signing.loads` checks it.
-    """
-
-    def __init__(self) -> None:
-        signer = signing.TimestampSigner(salt=TOKEN_SALT)
-        if (signer.algorithm, signer.sep) != ("sha256", ":"):  # what `token` writes
-            raise RuntimeError("Django's signer changed: sign invitation ids with it instead.")
-        salt, secret = force_bytes(signer.salt) + b"signer", force_bytes(signer.key)
-        self.keyed = hmac.new(hashlib.sha256(salt + secret).digest(), digestmod=hashlib.sha256)
-        self.second, self.stamp = -1, ""
-
-    def token(self, invitation_id: int) -> str:
-        # The JSON of an id is its digits; then the time in base 62 (the same for a second's
-        # tokens), then the HMAC of both; base64 as `signing.b64_encode`, without its padding.
-        now = int(time.time())
-        if now != self.second:
-            self.second, self.stamp = now, signing.b62_encode(now)
-        data = urlsafe_b64encode(str(int(invitation_id)).encode()).rstrip(b"=").decode()
-        value = f"{data}:{self.stamp}"
-        mac = self.keyed.copy()
-        mac.update(value.encode())
-        return f"{value}:{urlsafe_b64encode(mac.digest()).rstrip(b'=').decode()}"
-
-
 class _Links:
     """Personal links for a chunk of invitations: the signer and the URL around the token are
     made once, the token is signed per invitation.
@@ -909,18 +872,18 @@ class _Links:
     """
 
     def __init__(self) -> None:
-        self.signer = _TokenSigner()
+        self.signer = signing.TimestampSigner(salt=TOKEN_SALT)
         mark = uuid.uuid4().hex
         url = settings.CXC_BASE_URL.rstrip("/") + reverse("surveys:respond", kwargs={"token": mark})
         self.before, self.after = url.split(mark)
         self.html_before, self.html_after = html_escape(self.before), html_escape(self.after)
 
     def link(self, invitation_id: int) -> str:
-        return f"{self.before}{self.signer.token(invitation_id)}{self.after}"
+        return f"{self.before}{self.signer.sign_object(invitation_id)}{self.after}"
 
     def both(self, invitation_id: int) -> tuple[str, str]:
         """The link, and the link escaped for HTML (only the URL around the token can need it)."""
-        token = self.signer.token(invitation_id)
+        token = self.signer.sign_object(invitation_id)
         return f"{self.before}{token}{self.after}", f"{self.html_before}{token}{self.html_after}"
 
 
