@@ -8,7 +8,7 @@ same key with another body a 422.
 from collections.abc import Callable
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -91,6 +91,26 @@ def _idempotent(request: Request, handler: Callable[[], Response]) -> Response:
     if answer.replayed:
         response["Idempotent-Replayed"] = "true"
     return response
+
+
+def _giver_and_receivers(
+    request: Request, receiver_ids: list[int]
+) -> tuple[Employee, list[Employee]]:
+    """The signed-in giver and the receivers (in the order asked, once each), with their teams
+    and names, in one read."""
+    people = (
+        Employee.objects.select_related("team", "user")
+        .filter(Q(pk__in=receiver_ids) | Q(user_id=request.user.pk))
+        .order_by()
+    )
+    found = {person.pk: person for person in people}
+    giver = next((p for p in found.values() if p.user_id == request.user.pk), None)
+    if giver is None:
+        raise Forbidden("Only people in the directory can do this.")
+    wanted = dict.fromkeys(receiver_ids)
+    if any(pk not in found for pk in wanted):
+        raise serializers.ValidationError({"receivers": ["Unknown person."]})
+    return giver, [found[pk] for pk in wanted]
 
 
 # --- Serializers ---------------------------------------------------------------------------------
@@ -416,17 +436,15 @@ class RecognitionViewSet(
     def create(self, request: Request, *args, **kwargs) -> Response:
         incoming = RecognitionCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        giver = _me(request)
         data = incoming.validated_data
 
         def give() -> Response:
-            found = Employee.objects.select_related("team", "user").in_bulk(data["receivers"])
-            if len(found) != len(set(data["receivers"])):
-                raise serializers.ValidationError({"receivers": ["Unknown person."]})
-            receivers = [found[pk] for pk in dict.fromkeys(data["receivers"])]
+            giver, receivers = _giver_and_receivers(request, data["receivers"])
             values = list(CompanyValue.objects.filter(pk__in=data["values"]))
             if len(values) != len(set(data["values"])):
                 raise serializers.ValidationError({"values": ["Unknown value."]})
+            # Only a spot award asks which teams the giver manages (the viewer's one query).
+            managed_paths = _viewer(request).managed_paths if data["spot_award"] else ()
             recognition = services.recognition_give(
                 giver=giver,
                 receivers=receivers,
@@ -435,7 +453,7 @@ class RecognitionViewSet(
                 points_per_receiver=data["points_per_receiver"],
                 visibility=data["visibility"],
                 spot_award=data["spot_award"],
-                managed_paths=_viewer(request).managed_paths,
+                managed_paths=managed_paths,
             )
             # Shown from the rows the give had in hand: the giver sees their own recognition.
             card = selectors.recognition_card_given(
