@@ -307,7 +307,7 @@ def outcome_monthly_trends(
     days = DailyRollup.objects.filter(scope, metric__in=metrics, day__gte=start, day__lte=end)
     if whole:
         days = days.exclude(day__gte=whole[0], day__lte=_month_end(whole[-1]))
-    rows = (
+    rows: QuerySet[Any, Any] = (
         days.annotate(month=TruncMonth("day"))
         .values("metric_id", "month")
         .annotate(**_SUMS)
