@@ -344,7 +344,7 @@ def _leaders(department: Team | None, since: dt.date) -> list[dict[str, Any]]:
 
 
 def _linkage(viewer: Viewer) -> dict[str, Any]:
-    data = linkage_for(viewer, {})
+    data = linkage_for(viewer, {}, every_metric=False)
     link = data["linkage"]
     return {
         "run": data["run"]["id"] if data["run"] else None,
