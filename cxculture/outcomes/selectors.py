@@ -277,6 +277,10 @@ def _months(start: dt.date, end: dt.date) -> list[dt.date]:
     return months
 
 
+def _date(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
 def _month_end(month: dt.date) -> dt.date:
     return (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
 
@@ -325,8 +329,9 @@ def outcome_monthly_trends(
             .order_by()
         )
     # A month comes from one side only: whole ones from the monthly rollups, others by day.
+    # (PostgreSQL's DATE_TRUNC gives a timestamp, so the union's months come back as datetimes.)
     sums: dict[tuple[int, dt.date], dict[str, Any]] = {
-        (row["metric_id"], row["month"]): dict(row) for row in rows
+        (row["metric_id"], _date(row["month"])): dict(row) for row in rows
     }
     trends = []
     for metric in metrics:
