@@ -231,6 +231,18 @@ class ScoreBook:
         node = ORGANISATION if team_id is None else team_id
         return summary is not None and survey_results.group_shown(summary, node)
 
+    def reportable_teams(self, run: SurveyRun, team_ids: Iterable[int]) -> set[int]:
+        """The teams of `team_ids` whose subtree figures the run shows (`reportable` of each),
+        the run's summary looked up once: follow-through asks it of a thousand teams."""
+        summary = self._summary(run, None)
+        if summary is None:
+            return set()
+        return {
+            team_id
+            for team_id in team_ids
+            if team_id in summary.paths and survey_results.group_shown(summary, team_id)
+        }
+
     def driver_scores(self, run: SurveyRun, team_id: int | None) -> dict[str, float | None]:
         figures = self._figures(run, team_id)
         return dict(figures.favourable) if figures is not None else {}
@@ -398,8 +410,9 @@ def follow_through(
             for end, char in enumerate(other)
             if char == "/" and end
         }
+        shown = book.reportable_teams(run, [team_id for team_id, _path in led_teams])
         for team_id, path in led_teams:
-            if not book.reportable(run, team_id):
+            if team_id not in shown:
                 continue
             in_time = path in acted_below
             if today <= deadline and not in_time:
