@@ -2,8 +2,9 @@
 
 - The catalog: everyone signed in reads active metrics; HR admins also retired ones.
 - Raw records, imports, sources: HR admins only (records name agents; dashboards use rollups).
-- Aggregates come from the daily rollups, never raw rows: HR admins and executives read every
-  team, managers the subtrees they lead, employees their own team.
+- Aggregates come from the daily rollups (monthly trends: the monthly ones for whole months),
+  never raw rows: HR admins and executives read every team, managers the subtrees they lead,
+  employees their own team.
 """
 
 import datetime as dt
