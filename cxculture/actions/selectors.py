@@ -204,21 +204,44 @@ class ScoreBook:
             self.snapshots[run.pk] = survey_results.run_snapshot(run, with_invitations=False)
         return self.snapshots[run.pk]
 
-    def _figures(self, run: SurveyRun, team_id: int | None) -> survey_results.TeamFigures | None:
-        """The team's subtree figures (the organisation's for None), when the run's plan shows
-        them."""
+    def _summary(self, run: SurveyRun, team_id: int | None) -> survey_results.RunSnapshot | None:
+        """The run's summary, when it is closed and has the team (any team, for None)."""
         if run.status != SurveyRun.Status.CLOSED:
             return None
         self.read([run])
         summary = self.summaries[run.pk]
         if team_id is not None and team_id not in summary.paths:
             return None
-        node = ORGANISATION if team_id is None else team_id
-        figures = survey_results.group_figures(summary, node)
+        return summary
+
+    def _figures(self, run: SurveyRun, team_id: int | None) -> survey_results.TeamFigures | None:
+        """The team's subtree figures (the organisation's for None), when the run's plan shows
+        them."""
+        summary = self._summary(run, team_id)
+        if summary is None:
+            return None
+        figures = survey_results.group_figures(
+            summary, ORGANISATION if team_id is None else team_id
+        )
         return figures if figures.shown else None
 
     def reportable(self, run: SurveyRun, team_id: int | None) -> bool:
-        return self._figures(run, team_id) is not None
+        """Whether the run shows the team's subtree figures (without decoding them)."""
+        summary = self._summary(run, team_id)
+        node = ORGANISATION if team_id is None else team_id
+        return summary is not None and survey_results.group_shown(summary, node)
+
+    def reportable_teams(self, run: SurveyRun, team_ids: Iterable[int]) -> set[int]:
+        """The teams of `team_ids` whose subtree figures the run shows (`reportable` of each),
+        the run's summary looked up once: follow-through asks it of a thousand teams."""
+        summary = self._summary(run, None)
+        if summary is None:
+            return set()
+        return {
+            team_id
+            for team_id in team_ids
+            if team_id in summary.paths and survey_results.group_shown(summary, team_id)
+        }
 
     def driver_scores(self, run: SurveyRun, team_id: int | None) -> dict[str, float | None]:
         figures = self._figures(run, team_id)
@@ -378,12 +401,20 @@ def follow_through(
     results = with_action = 0
     for run in runs:
         deadline = run.closes_on + dt.timedelta(days=window)
+        # A team acted in time when an action of its subtree was made by the deadline: the
+        # paths of the teams above (and of) each such action's team.
+        acted_below = {
+            other[: end + 1]
+            for other, made in acted[run.pk]
+            if made <= deadline
+            for end, char in enumerate(other)
+            if char == "/" and end
+        }
+        shown = book.reportable_teams(run, [team_id for team_id, _path in led_teams])
         for team_id, path in led_teams:
-            if not book.reportable(run, team_id):
+            if team_id not in shown:
                 continue
-            in_time = any(
-                other.startswith(path) and made <= deadline for other, made in acted[run.pk]
-            )
+            in_time = path in acted_below
             if today <= deadline and not in_time:
                 continue  # still inside its window
             results += 1

@@ -317,8 +317,16 @@ def _leaders(department: Team | None, since: dt.date) -> list[dict[str, Any]]:
     if department is not None:
         owned_in_scope &= Q(owned_actions__team__path__startswith=department.path)
     given = RecognitionGiverDay.objects.filter(giver=OuterRef("pk"), day__gte=since)
-    leaders = (
+    order = ("user__last_name", "user__first_name", "id")
+    # The first MAX_LEADERS by name, chosen in a subquery before their figures are summed: the
+    # sums of every manager of the organisation (a thousand) were computed to show fifty.
+    shown = (
         Employee.objects.filter(is_active=True, pk__in=teams.values("managers"))
+        .order_by(*order)
+        .values("pk")[:MAX_LEADERS]
+    )
+    leaders = (
+        Employee.objects.filter(pk__in=shown)
         .annotate(
             given=Coalesce(_summed(given, "recognitions"), 0),
             owned=Count("owned_actions", filter=owned_in_scope, distinct=True),
@@ -329,7 +337,7 @@ def _leaders(department: Team | None, since: dt.date) -> list[dict[str, Any]]:
             ),
         )
         .select_related("user")
-        .order_by("user__last_name", "user__first_name", "id")[:MAX_LEADERS]
+        .order_by(*order)
     )
     return [
         {
@@ -344,7 +352,7 @@ def _leaders(department: Team | None, since: dt.date) -> list[dict[str, Any]]:
 
 
 def _linkage(viewer: Viewer) -> dict[str, Any]:
-    data = linkage_for(viewer, {})
+    data = linkage_for(viewer, {}, every_metric=False)
     link = data["linkage"]
     return {
         "run": data["run"]["id"] if data["run"] else None,

@@ -406,8 +406,12 @@ def _run_from(raw: Any) -> SurveyRun | None:
     return run
 
 
-def linkage_for(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The linkage page and API: every metric's correlations, and the chosen metric's points.
+def linkage_for(
+    viewer: Viewer, params: Mapping[str, Any], *, every_metric: bool = True
+) -> dict[str, Any]:
+    """The linkage page and API: every metric's correlations, and the chosen metric's points
+    (without `every_metric`, the chosen metric's alone: the culture dashboard shows no other,
+    and the rollups of one metric are a fraction of the read).
 
     Queries: the runs, the run's snapshot (3), the tallies, the metrics, the rollups — about
     eight whatever the number of teams, records or metrics.
@@ -453,6 +457,8 @@ def linkage_for(viewer: Viewer, params: Mapping[str, Any]) -> dict[str, Any]:
     if metric_code and metric_code not in by_code:
         raise DomainError("There is no such outcome metric.", field="metric")
     chosen = by_code.get(metric_code) or by_code.get("csat") or (metrics[0] if metrics else None)
+    if not every_metric:
+        metrics = [chosen] if chosen is not None else []
     outcomes = outcomes_by_team(viewer, metrics, window)
     x_label = dict(drivers).get(driver, "Engagement index")
     result.update(

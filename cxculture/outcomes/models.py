@@ -283,3 +283,36 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team_id}/{self.metric_id}/{self.day}: n={self.count}"
+
+
+class MonthlyRollup(models.Model):
+    """Per team, metric and month (`month` is its first day): the sums of the team's daily
+    rollups in that month, so a year's trend reads a dozen rows per team instead of 365.
+
+    Kept with the daily rollups: ingestion adds each new record to both in the same statement,
+    and `ingest.rollups.rollups_rebuild` recomputes the months it rebuilt from the daily rows.
+    Readers take whole months from here and the days of a partial month from `DailyRollup`.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+    sum = models.FloatField(default=0)
+    sum_sq = models.FloatField(default=0)
+    promoters = models.PositiveIntegerField(default=0)
+    passives = models.PositiveIntegerField(default=0)
+    detractors = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["month", "team", "metric"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "metric", "month"], name="monthly_rollup_team_metric_month"
+            ),
+        ]
+        indexes = [models.Index(fields=["metric", "month"])]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}/{self.metric_id}/{self.month:%Y-%m}: n={self.count}"

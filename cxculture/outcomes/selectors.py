@@ -2,8 +2,9 @@
 
 - The catalog: everyone signed in reads active metrics; HR admins also retired ones.
 - Raw records, imports, sources: HR admins only (records name agents; dashboards use rollups).
-- Aggregates come from the daily rollups, never raw rows: HR admins and executives read every
-  team, managers the subtrees they lead, employees their own team.
+- Aggregates come from the daily rollups (monthly trends: the monthly ones for whole months),
+  never raw rows: HR admins and executives read every team, managers the subtrees they lead,
+  employees their own team.
 """
 
 import datetime as dt
@@ -21,6 +22,7 @@ from cxculture.people.permissions import Viewer
 from .models import (
     DailyRollup,
     Metric,
+    MonthlyRollup,
     OutcomeImport,
     OutcomeImportError,
     OutcomeRecord,
@@ -276,6 +278,14 @@ def _months(start: dt.date, end: dt.date) -> list[dt.date]:
     return months
 
 
+def _date(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _month_end(month: dt.date) -> dt.date:
+    return (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
 def outcome_monthly_trends(
     viewer: Viewer,
     *,
@@ -287,27 +297,43 @@ def outcome_monthly_trends(
     """Each customer metric month by month over start..end: the value (as `trend_unit` says)
     and n, the records behind it, for a team's subtree or (team None) every team the viewer
     may read. Months without records have n 0 and no value. Two queries, whatever the size:
-    the metrics and one GROUP BY over the daily rollups."""
+    the metrics and one GROUP BY over the monthly rollups of the months wholly inside the
+    period and the daily rollups of the days of the others (a year of a whole organisation is
+    a dozen rows per team, not 365)."""
     wanted = list(codes)
     metrics = sorted(
         Metric.objects.filter(code__in=wanted, is_active=True), key=lambda m: wanted.index(m.code)
     )
-    rollups = DailyRollup.objects.filter(
-        outcome_teams_q(viewer, "team__") if viewer.is_authenticated else Q(pk__in=[]),
-        metric__in=metrics,
-        day__gte=start,
-        day__lte=end,
-    )
+    scope = outcome_teams_q(viewer, "team__") if viewer.is_authenticated else Q(pk__in=[])
     if team is not None:
-        rollups = rollups.filter(team__path__startswith=team.path)
-    sums: dict[tuple[int, dt.date], dict[str, Any]] = {
-        (row["metric_id"], row["month"]): dict(row)
-        for row in rollups.annotate(month=TruncMonth("day"))
+        scope &= Q(team__path__startswith=team.path)
+    months = _months(start, end)
+    whole = [month for month in months if month >= start and _month_end(month) <= end]
+    days = DailyRollup.objects.filter(scope, metric__in=metrics, day__gte=start, day__lte=end)
+    if whole:
+        days = days.exclude(day__gte=whole[0], day__lte=_month_end(whole[-1]))
+    rows: QuerySet[Any, Any] = (
+        days.annotate(month=TruncMonth("day"))
         .values("metric_id", "month")
         .annotate(**_SUMS)
         .order_by()
+    )
+    if whole:
+        in_months = MonthlyRollup.objects.filter(
+            scope, metric__in=metrics, month__gte=whole[0], month__lte=whole[-1]
+        )
+        rows = (
+            in_months.values("metric_id", "month")
+            .annotate(**_SUMS)
+            .order_by()
+            .union(rows, all=True)
+            .order_by()
+        )
+    # A month comes from one side only: whole ones from the monthly rollups, others by day.
+    # (PostgreSQL's DATE_TRUNC gives a timestamp, so the union's months come back as datetimes.)
+    sums: dict[tuple[int, dt.date], dict[str, Any]] = {
+        (row["metric_id"], _date(row["month"])): dict(row) for row in rows
     }
-    months = _months(start, end)
     trends = []
     for metric in metrics:
         points = []

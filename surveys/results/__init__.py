@@ -39,6 +39,7 @@ from .summary import (
     group_figures,
     group_participation,
     group_scores,
+    group_shown,
     run_summaries,
     subtree_participation,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "group_label",
     "group_participation",
     "group_scores",
+    "group_shown",
     "group_trend",
     "headline_for",
     "latest_closed_run_for_viewer",

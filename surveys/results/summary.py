@@ -93,6 +93,11 @@ def _row(figures: TeamFigures, drivers: list[str]) -> str:
     )
 
 
+# Every stored row is `json.dumps` of a list whose first item says whether the group is shown,
+# so its text tells that without decoding the figures (`StoredFigures.shown`).
+_SHOWN_ROW = json.dumps([True])[:-1] + ","
+
+
 def _unrow(text: str, drivers: list[str]) -> TeamFigures:
     row = json.loads(text)
     if not row[0]:
@@ -127,6 +132,12 @@ class StoredFigures:
     def subtree(self, node: Any) -> TeamFigures | None:
         row = self.figures.get(_key(node))
         return None if row is None else _unrow(row, self.drivers)
+
+    def shown(self, node: Any) -> bool | None:
+        """Whether the subtree's figures are shown (None: the group is not in the summary),
+        read without decoding them: follow-through asks it of every led team in 12 runs."""
+        row = self.figures.get(_key(node))
+        return None if row is None else row.startswith(_SHOWN_ROW)
 
     def direct_members(self, node: Any) -> TeamFigures | None:
         row = None if self.members is None else self.members.get(_key(node))
@@ -241,6 +252,15 @@ def group_figures(snapshot: RunSnapshot, node: Any) -> TeamFigures:
     if snapshot.stamp is not None:  # an open run's figures change with every response
         snapshot._team_figures[node] = figures
     return figures
+
+
+def group_shown(snapshot: RunSnapshot, node: Any) -> bool:
+    """`group_figures(snapshot, node).shown`, without decoding a stored summary's figures."""
+    if node not in snapshot._team_figures and snapshot.stored is not None:
+        shown = snapshot.stored.shown(node)
+        if shown is not None:
+            return shown
+    return group_figures(snapshot, node).shown
 
 
 def direct_members_figures(snapshot: RunSnapshot, node: Any) -> TeamFigures:

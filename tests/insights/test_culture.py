@@ -11,10 +11,11 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from cxculture.insights import culture
 from cxculture.people.models import Employee
 from cxculture.people.permissions import viewer_for
 from recognition import services as recognition_services
-from tests.factories.people import CompanyValueFactory, TeamFactory
+from tests.factories.people import CompanyValueFactory, EmployeeFactory, TeamFactory
 from tests.factories.recognition import give, log_exception
 from tests.insights.conftest import make_teams, survey
 
@@ -212,6 +213,27 @@ def test_a_manager_sees_their_subtree_and_no_other_department(api, manager, empl
     response = api.as_(manager).get(CULTURE, {"department": org["sales"].pk})
     assert response.status_code == 400
     assert "department" in response.json()["error"]["fields"]
+
+
+def test_the_leaders_table_shows_the_first_managers_by_name_with_their_own_figures(
+    api, hr_admin, employee, org, monkeypatch
+):
+    teams = make_teams(org["root"], [1, 1, 1, 1])
+    leads = [
+        EmployeeFactory(first_name="Lea", last_name=last, team=team, manages=[team])
+        for last, team in zip(["Dee", "Bee", "Cee", "Aye"], teams, strict=True)
+    ]
+    for count, lead in zip([1, 2, 3, 4], leads, strict=True):
+        for _ in range(count):
+            give(lead, [employee])
+    every = _get(api, hr_admin)["leaders"]
+    monkeypatch.setattr(culture, "MAX_LEADERS", 2)
+
+    first = _get(api, hr_admin)["leaders"]
+
+    assert [row["name"] for row in every[:3]] == ["Lea Aye", "Lea Bee", "Lea Cee"]
+    assert [row["recognitions_given"] for row in every[:3]] == [4, 2, 3]
+    assert first == every[:2]
 
 
 def test_the_period_must_be_3_6_or_12_months(api, hr_admin, org):

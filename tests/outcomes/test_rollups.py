@@ -1,19 +1,22 @@
 """Daily rollups: always equal to a direct aggregate of the raw records; what dashboards read."""
 
 import datetime as dt
+import importlib
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 
 from cxculture.outcomes import selectors
 from cxculture.outcomes.ingest import batches, rollups
-from cxculture.outcomes.models import DailyRollup, OutcomeRecord
+from cxculture.outcomes.models import DailyRollup, MonthlyRollup, OutcomeRecord, OutcomeSource
 from cxculture.people.permissions import viewer_for
 from tests.factories.outcomes import OutcomeSourceFactory, csv_bytes, record
 
@@ -141,6 +144,90 @@ def test_rebuilding_from_a_day_leaves_the_days_before_alone(mixed):
     assert {value[0] for key, value in after.items() if key[2] < since} == {999}
 
 
+def _months() -> dict[tuple, tuple]:
+    return {
+        (r.team_id, r.metric_id, r.month): (
+            r.count,
+            round(r.sum, 6),
+            round(r.sum_sq, 6),
+            r.promoters,
+            r.passives,
+            r.detractors,
+        )
+        for r in MonthlyRollup.objects.all()
+    }
+
+
+def _months_of_the_days() -> dict[tuple, tuple]:
+    """The monthly rollups as they must be: the sums of the daily ones, month by month."""
+    months: dict[tuple, list] = {}
+    for r in DailyRollup.objects.all():
+        into = months.setdefault((r.team_id, r.metric_id, r.day.replace(day=1)), [0] * 6)
+        for index, value in enumerate(
+            (r.count, r.sum, r.sum_sq, r.promoters, r.passives, r.detractors)
+        ):
+            into[index] += value
+    return {
+        key: (n, round(total, 6), round(squares, 6), pro, passive, det)
+        for key, (n, total, squares, pro, passive, det) in months.items()
+    }
+
+
+def test_months_are_the_sums_of_their_days_after_imports_and_batches(mixed):
+    months = _months()
+
+    assert months == _months_of_the_days()
+    assert len({month for _team, _metric, month in months}) == 3  # March to May 2025
+    assert sum(value[0] for value in months.values()) == 600
+
+
+def test_importing_the_same_records_again_changes_no_month(mixed, import_file):
+    kept = _months()
+
+    import_file(csv_bytes(mixed), source="zendesk")  # every row a duplicate
+    batches.outcome_records_ingest(source=OutcomeSource.objects.get(slug="zendesk"), records=mixed)
+
+    assert _months() == kept == _months_of_the_days()
+
+
+def test_a_rebuild_sums_the_months_again_from_the_days(mixed):
+    kept = _months()
+    MonthlyRollup.objects.update(count=0, sum=0)  # drifted
+    MonthlyRollup.objects.filter(month=dt.date(2025, 4, 1)).delete()
+
+    rollups.rollups_rebuild()
+    rollups.rollups_rebuild()
+
+    assert _months() == kept == _months_of_the_days()
+
+
+def test_rebuilding_from_a_day_rebuilds_its_whole_month_and_leaves_earlier_ones(mixed):
+    kept = _months()
+    since = dt.date(2025, 5, 10)
+    MonthlyRollup.objects.update(count=999)
+
+    rollups.rollups_rebuild(since=since)
+
+    after = _months()
+    assert {key: value for key, value in after.items() if key[2] >= dt.date(2025, 5, 1)} == {
+        key: value for key, value in kept.items() if key[2] >= dt.date(2025, 5, 1)
+    }
+    assert {value[0] for key, value in after.items() if key[2] < dt.date(2025, 5, 1)} == {999}
+    assert after == {**_months_of_the_days(), **{k: v for k, v in after.items() if v[0] == 999}}
+
+
+def test_the_migration_fills_the_months_from_the_days_already_stored(mixed):
+    kept = _months()
+    MonthlyRollup.objects.all().delete()
+    migration = importlib.import_module(
+        "cxculture.outcomes.migrations.0007_monthly_rollups_from_daily"
+    )
+
+    migration.months_from_days(django_apps, SimpleNamespace(connection=connection))
+
+    assert _months() == kept
+
+
 def test_a_day_is_the_local_day_of_settings_time_zone(metrics, org, source, settings):
     settings.TIME_ZONE = "America/New_York"
     late_evening = record("csat", 4, "2025-06-03T02:30:00Z", team="SUP-A")  # 22:30 on 2 June
@@ -150,6 +237,17 @@ def test_a_day_is_the_local_day_of_settings_time_zone(metrics, org, source, sett
     assert DailyRollup.objects.get().day == dt.date(2025, 6, 2)
     rollups.rollups_rebuild()
     assert DailyRollup.objects.get().day == dt.date(2025, 6, 2)
+
+
+def test_a_month_is_the_month_of_the_local_day(metrics, org, source, settings):
+    settings.TIME_ZONE = "America/New_York"
+    new_years_eve = record("csat", 4, "2026-01-01T02:30:00Z", team="SUP-A")  # 21:30 on 31 Dec
+
+    batches.outcome_records_ingest(source=source, records=[new_years_eve])
+
+    assert MonthlyRollup.objects.get().month == dt.date(2025, 12, 1)
+    rollups.rollups_rebuild()
+    assert MonthlyRollup.objects.get().month == dt.date(2025, 12, 1)
 
 
 def test_nps_rollups_count_promoters_passives_and_detractors(metrics, org, source):
@@ -337,3 +435,5 @@ def test_concurrent_batches_into_the_same_days_lose_no_count(metrics, org):
     assert accepted == [200] * 8
     assert sum(DailyRollup.objects.values_list("count", flat=True)) == 1600
     assert _rollups() == _direct_aggregate()
+    assert _months() == _months_of_the_days()
+    assert MonthlyRollup.objects.get().count == 1600

@@ -2,11 +2,14 @@
 for the organisation, a subtree or the viewer's own scope."""
 
 import datetime as dt
+import random
 
 import pytest
+from django.db.models.functions import TruncMonth
 
 from cxculture.outcomes import selectors
-from cxculture.outcomes.ingest import batches
+from cxculture.outcomes.ingest import batches, rollups
+from cxculture.outcomes.models import DailyRollup, Metric
 from cxculture.people.permissions import viewer_for
 from tests.factories.outcomes import record
 
@@ -92,3 +95,80 @@ def test_without_a_team_each_person_reads_their_own_scope(loaded, employee, mana
     assert own["csat"]["points"][0]["n"] == 2  # Support A only, never Sales
     assert led["csat"]["points"][0]["n"] == 2
     assert own["churn"]["points"][0]["n"] == 0
+
+
+def _trends_from_the_days(viewer, *, team, start, end):
+    """The trends as they were read before the monthly rollups: one GROUP BY of the daily
+    rollups by month (what reading whole months from the monthly rollups must equal)."""
+    metrics = {m.code: m for m in Metric.objects.filter(code__in=selectors.TREND_METRICS)}
+    rollups = DailyRollup.objects.filter(
+        selectors.outcome_teams_q(viewer, "team__"), day__gte=start, day__lte=end
+    )
+    if team is not None:
+        rollups = rollups.filter(team__path__startswith=team.path)
+    sums = {
+        (row["metric_id"], row["month"]): row
+        for row in rollups.annotate(month=TruncMonth("day"))
+        .values("metric_id", "month")
+        .annotate(**selectors._SUMS)
+        .order_by()
+    }
+    found = {}
+    for code in selectors.TREND_METRICS:
+        metric = metrics[code]
+        points = []
+        for month in selectors._months(start, end):
+            summary = selectors._summary_from(metric, sums.get((metric.pk, month), {}))
+            points.append({"month": month, "value": selectors.trend_value(summary), "n": summary.n})
+        found[code] = points
+    return found
+
+
+@pytest.fixture
+def a_year(metrics, source, org):
+    rng = random.Random(7)
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    rows = []
+    for n in range(1500):
+        code, value = rng.choice(
+            [
+                ("csat", rng.randint(1, 5)),
+                ("nps", rng.randint(0, 10)),
+                ("fcr", rng.choice(["yes", "no"])),
+                ("complaint", rng.choice(["yes", "no"])),
+                ("churn", rng.choice(["yes", "no"])),
+            ]
+        )
+        at = start + dt.timedelta(minutes=rng.randint(0, 400 * 24 * 60))
+        team = rng.choice(["SUP-A", "SUP-B", "SAL"])
+        rows.append(record(code, value, at.isoformat(), team=team, external_id=f"y{n}"))
+    batches.outcome_records_ingest(source=source, records=rows[:900])
+    rollups.rollups_rebuild(since=dt.date(2025, 6, 17))  # mid-month
+    batches.outcome_records_ingest(source=source, records=rows[600:])  # 300 duplicates
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (dt.date(2025, 1, 1), dt.date(2025, 12, 31)),  # whole months only
+        (dt.date(2025, 2, 7), dt.date(2026, 2, 6)),  # a year to a day, partial at both ends
+        (dt.date(2025, 3, 1), dt.date(2025, 9, 15)),  # partial at the end
+        (dt.date(2025, 3, 2), dt.date(2025, 3, 30)),  # within one month
+        (dt.date(2025, 4, 30), dt.date(2025, 5, 1)),  # two partial months, no whole one
+        (dt.date(2025, 6, 1), dt.date(2025, 6, 30)),  # one whole month
+    ],
+)
+def test_trends_from_monthly_rollups_equal_the_sums_of_the_days(
+    a_year, org, hr_admin, manager, start, end
+):
+    for viewer, team in [
+        (viewer_for(hr_admin.user), None),
+        (viewer_for(hr_admin.user), org["support"]),
+        (viewer_for(manager.user), None),
+        (viewer_for(manager.user), org["support_a"]),
+    ]:
+        trends = selectors.outcome_monthly_trends(viewer, team=team, start=start, end=end)
+        expected = _trends_from_the_days(viewer, team=team, start=start, end=end)
+
+        assert {trend["code"]: trend["points"] for trend in trends} == expected
+        assert sum(p["n"] for trend in trends for p in trend["points"]) > 0

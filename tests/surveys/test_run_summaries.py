@@ -17,10 +17,12 @@ from surveys.results import (
     group_figures,
     group_participation,
     group_scores,
+    group_shown,
     run_snapshot,
     run_summaries,
     subtree_participation,
 )
+from surveys.results import summary as summary_module
 from tests.factories.people import EmployeeFactory, TeamFactory
 from tests.factories.surveys import ProgramFactory, answer, open_run
 
@@ -63,6 +65,21 @@ def test_every_subtree_has_the_figures_and_participation_the_snapshot_gives(org,
         assert subtree_participation(summary, node) == group_participation(snapshot, group)
     # The small desk (3 people) is hidden and so is one other, so neither can be subtracted.
     assert sum(not group_figures(summary, node).shown for node in nodes) >= 2
+
+
+def test_whether_a_group_is_shown_is_read_without_decoding_its_figures(org, opens, monkeypatch):
+    run, _ = _closed_run(org, opens)
+    snapshot = run_snapshot(run)
+    summary = run_summaries([run])[run.pk]
+    nodes = [ORGANISATION, *snapshot.parents]
+    decoded = []
+    monkeypatch.setattr(summary_module, "_unrow", lambda *args: decoded.append(args))
+
+    shown = {node: group_shown(summary, node) for node in nodes}
+
+    assert decoded == []
+    assert shown == {node: snapshot.plan.decide(Group(SUBTREE, node)).shown for node in nodes}
+    assert set(shown.values()) == {True, False}
 
 
 def test_a_summary_refuses_what_needs_the_cells(org, opens):

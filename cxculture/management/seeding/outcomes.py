@@ -29,7 +29,7 @@ from cxculture.management.seeding.bulk import Rows, analyze, indexes_after, is_p
 from cxculture.management.seeding.people import DemoOrg
 from cxculture.outcomes import services
 from cxculture.outcomes.ingest import rollups
-from cxculture.outcomes.models import DailyRollup, Metric, OutcomeRecord
+from cxculture.outcomes.models import DailyRollup, Metric, MonthlyRollup, OutcomeRecord
 from cxculture.people.models import Employee
 
 DAYS = 365
@@ -207,12 +207,13 @@ def seed_outcomes(org: DemoOrg, *, target: int | None = None) -> None:
                 rows.add(*row)
             rows.flush()
             _rollups_rebuild()
-        analyze(OutcomeRecord, DailyRollup)
+        analyze(OutcomeRecord, DailyRollup, MonthlyRollup)
 
 
 def _rollups_rebuild() -> None:
     """The daily rollups from every record, as an import or the nightly refresh computes them
-    (one INSERT ... SELECT ... GROUP BY), with room to sort in memory on PostgreSQL."""
+    (one INSERT ... SELECT ... GROUP BY), and the monthly ones from them, with room to sort in
+    memory on PostgreSQL."""
     if is_postgresql():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '256MB'")

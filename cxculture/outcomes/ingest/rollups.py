@@ -6,6 +6,11 @@ rebuilt (a nightly refresh, the seeder), or the rows an ingest has just inserted
 added to the stored cells. The day is the record's date in settings.TIME_ZONE, computed by the
 database (Django's own conversion for the backend), so every writer puts a record in the same
 cell; NPS bands (9-10 promoters, 7-8 passives, 0-6 detractors) count only for the `nps` metric.
+
+Monthly rollups hold the same sums per team, metric and month (the month of the record's local
+day): an ingest adds its records to their month as to their day, in the same statement, and a
+rebuild sums the months again from the daily rows it wrote, so a month always equals the sum of
+its days.
 """
 
 import datetime as dt
@@ -18,24 +23,28 @@ from django.utils import timezone
 
 from cxculture.lib import stats
 
-from ..models import DailyRollup, Metric, OutcomeRecord
+from ..models import DailyRollup, Metric, MonthlyRollup, OutcomeRecord
 
 # Ingestion takes this PostgreSQL advisory lock shared, a rollup rebuild takes it exclusively, so
 # a rebuild never races the increments. (SQLite serialises writers by itself.)
 _ROLLUP_LOCK_KEY = 0x0C0C_0E5D
-CELL_COLUMNS = (
-    "team_id",
-    "metric_id",
-    "day",
-    "count",
-    "sum",
-    "sum_sq",
-    "promoters",
-    "passives",
-    "detractors",
-    "updated_at",
-)
+# A cell's period: the record's local day (DailyRollup) or the month of that day (MonthlyRollup).
+DAY, MONTH = "day", "month"
 _COUNTERS = ("count", "sum", "sum_sq", "promoters", "passives", "detractors")
+CELL_COLUMNS = ("team_id", "metric_id", DAY, *_COUNTERS, "updated_at")
+_TABLES = {DAY: DailyRollup, MONTH: MonthlyRollup}
+
+
+def _columns(per: str) -> tuple[str, ...]:
+    return ("team_id", "metric_id", per, *_COUNTERS, "updated_at")
+
+
+def _month_of(sql: str, params: Sequence[object]) -> tuple[str, list]:
+    """The first day of the month of the date `sql`, as a date on both databases."""
+    month_sql, month_params = connection.ops.date_trunc_sql("month", sql, tuple(params))
+    if connection.vendor == "postgresql":
+        month_sql = f"({month_sql})::date"  # DATE_TRUNC gives a timestamp
+    return month_sql, list(month_params)
 
 
 def rollup_lock(*, exclusive: bool) -> None:
@@ -47,9 +56,10 @@ def rollup_lock(*, exclusive: bool) -> None:
 
 
 def cells_select(
-    records: str, *, where: str = "TRUE", where_params: Sequence[object] = ()
+    records: str, *, where: str = "TRUE", where_params: Sequence[object] = (), per: str = DAY
 ) -> tuple[str, list]:
-    """SELECT the rollup cells (in CELL_COLUMNS order) of the records in `records`.
+    """SELECT the rollup cells (in CELL_COLUMNS order, `per` day or month) of the records in
+    `records`.
 
     `records` is a table name or a parenthesised subquery with an alias; `where` filters it.
     Cells come out sorted, so concurrent writers lock them in the same order.
@@ -58,11 +68,13 @@ def cells_select(
     day_sql, day_params = connection.ops.datetime_cast_date_sql(
         "occurred_at", (), settings.TIME_ZONE
     )
+    if per == MONTH:
+        day_sql, day_params = _month_of(day_sql, day_params)
     metric = quote(Metric._meta.db_table)
     nps = f"metric_id IN (SELECT id FROM {metric} WHERE code = 'nps')"  # noqa: S608
     updated_at = connection.ops.adapt_datetimefield_value(timezone.now())
     sql = (
-        f"SELECT team_id, metric_id, {day_sql} AS day, COUNT(*), SUM(value), "  # noqa: S608
+        f"SELECT team_id, metric_id, {day_sql} AS {per}, COUNT(*), SUM(value), "  # noqa: S608
         f"SUM(value * value), "
         # NPS bands of lib/stats: promoters 9-10, passives 7-8, detractors 0-6 (whole numbers).
         f"COUNT(CASE WHEN {nps} AND value >= {stats.PROMOTER_MIN} THEN 1 END), "
@@ -70,13 +82,14 @@ def cells_select(
         f"AND value < {stats.PROMOTER_MIN} THEN 1 END), "
         f"COUNT(CASE WHEN {nps} AND value <= {stats.DETRACTOR_MAX} THEN 1 END), %s "
         f"FROM {records} WHERE {where} "
-        f"GROUP BY team_id, metric_id, {day_sql} ORDER BY team_id, metric_id, day"
+        f"GROUP BY team_id, metric_id, {day_sql} ORDER BY team_id, metric_id, {per}"
     )
     return sql, [*day_params, updated_at, *where_params, *day_params]
 
 
-def cells_add_sql(records: str) -> tuple[str, list]:
-    """INSERT the cells of `records` into the rollups, adding to cells already stored.
+def cells_add_sql(records: str, *, per: str = DAY) -> tuple[str, list]:
+    """INSERT the cells of `records` into the daily (or, `per` MONTH, the monthly) rollups,
+    adding to cells already stored.
 
     An upsert that adds to the stored counts (`count = count + excluded.count`) is atomic on
     both databases, so concurrent ingests into the same cell never lose an update — which a
@@ -84,22 +97,49 @@ def cells_add_sql(records: str) -> tuple[str, list]:
     cannot see the other's uncommitted rows.
     """
     quote = connection.ops.quote_name
-    table = quote(DailyRollup._meta.db_table)
-    select, params = cells_select(records)
+    table = quote(_TABLES[per]._meta.db_table)
+    select, params = cells_select(records, per=per)
     added = ", ".join(
         f"{quote(name)} = {table}.{quote(name)} + excluded.{quote(name)}" for name in _COUNTERS
     )
-    names = ", ".join(quote(name) for name in CELL_COLUMNS)
+    names = ", ".join(quote(name) for name in _columns(per))
     sql = (
         f"INSERT INTO {table} ({names}) {select} "
-        f"ON CONFLICT (team_id, metric_id, day) DO UPDATE SET {added}, "
+        f"ON CONFLICT (team_id, metric_id, {quote(per)}) DO UPDATE SET {added}, "
         "updated_at = excluded.updated_at"
     )
     return sql, params
 
 
+def months_rebuild(*, since: dt.date | None = None) -> int:
+    """Sum the monthly rollups again from the daily ones (every month, or from the month of
+    `since` on); the caller holds the rollup lock exclusively (`rollups_rebuild`)."""
+    quote = connection.ops.quote_name
+    daily = quote(DailyRollup._meta.db_table)
+    months = MonthlyRollup.objects.all()
+    where, params = "TRUE", []
+    if since is not None:
+        first = since.replace(day=1)
+        months = months.filter(month__gte=first)
+        where, params = "day >= %s", [connection.ops.adapt_datefield_value(first)]
+    month_sql, month_params = _month_of("day", ())
+    updated_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    sums = ", ".join(f"SUM({quote(name)})" for name in _COUNTERS)
+    names = ", ".join(quote(name) for name in _columns(MONTH))
+    months.delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(MonthlyRollup._meta.db_table)} ({names}) "  # noqa: S608
+            f"SELECT team_id, metric_id, {month_sql}, {sums}, %s FROM {daily} WHERE {where} "
+            f"GROUP BY team_id, metric_id, {month_sql}",
+            [*month_params, updated_at, *params, *month_params],
+        )
+        return cursor.rowcount
+
+
 def rollups_rebuild(*, since: dt.date | None = None) -> int:
-    """Recompute the daily rollups from the raw records (every day, or from `since` on).
+    """Recompute the daily rollups from the raw records (every day, or from `since` on), and
+    the monthly ones from them (from the month of `since` on).
 
     Takes the rollup lock exclusively, so no ingest adds to a cell while it is rebuilt. Safe to
     run at any time and as often as wanted; returns the number of cells written.
@@ -124,7 +164,9 @@ def rollups_rebuild(*, since: dt.date | None = None) -> int:
                 f"INSERT INTO {quote(DailyRollup._meta.db_table)} ({names}) {select}",
                 select_params,
             )
-            return cursor.rowcount
+            written = cursor.rowcount
+        months_rebuild(since=since)
+        return written
 
 
 def rollups_refresh_recent(*, days: int | None = None) -> int:

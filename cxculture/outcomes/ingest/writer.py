@@ -5,7 +5,8 @@ PostgreSQL, a multi-row INSERT elsewhere), then `staged_records_write` moves the
 records table in one statement: the database skips a (source, external_id) it already holds,
 or that an earlier row of the same batch took (rows go in by source, external id and row, so
 the first row of a file wins and concurrent writers lock in the same order), and the records
-actually inserted, and only those, are added to their daily rollup cells (`rollups`).
+actually inserted, and only those, are added to their daily and monthly rollup cells
+(`rollups`).
 """
 
 from collections.abc import Iterable, Sequence
@@ -15,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from ..models import OutcomeRecord
-from .rollups import cells_add_sql, rollup_lock
+from .rollups import DAY, MONTH, cells_add_sql, rollup_lock
 from .validation import NewRecord
 
 STAGING = "outcome_record_staging"
@@ -147,13 +148,14 @@ def staged_records_write(*, import_job_id: int | None) -> list[tuple[str, str]]:
     rollup_lock(exclusive=False)
     with connection.cursor() as cursor:
         if on_postgresql():
-            # One statement: the rows inserted feed their rollup cells directly.
+            # One statement: the rows inserted feed their daily and monthly cells directly.
             add_cells, cell_params = cells_add_sql("inserted")
+            add_months, month_params = cells_add_sql("inserted", per=MONTH)
             cursor.execute(
                 f"WITH inserted AS ({insert} RETURNING team_id, metric_id, occurred_at, value, "  # noqa: S608
-                f"source, external_id), cells AS ({add_cells}) "
+                f"source, external_id), cells AS ({add_cells}), months AS ({add_months}) "
                 "SELECT source, external_id FROM inserted",
-                [import_job_id, created_at, *cell_params],
+                [import_job_id, created_at, *cell_params, *month_params],
             )
             return cursor.fetchall()
         cursor.execute(f"{insert} RETURNING id, source, external_id", [import_job_id, created_at])
@@ -166,11 +168,13 @@ def staged_records_write(*, import_job_id: int | None) -> list[tuple[str, str]]:
                     + ", ".join(["(%s)"] * len(chunk)),
                     [pk for (pk,) in chunk],
                 )
-            add_cells, cell_params = cells_add_sql(
-                f"(SELECT * FROM {table} WHERE id IN "  # noqa: S608 - our own names
-                "(SELECT id FROM outcome_record_inserted)) AS inserted"
-            )
-            cursor.execute(add_cells, cell_params)
+            for per in (DAY, MONTH):
+                add_cells, cell_params = cells_add_sql(
+                    f"(SELECT * FROM {table} WHERE id IN "  # noqa: S608 - our own names
+                    "(SELECT id FROM outcome_record_inserted)) AS inserted",
+                    per=per,
+                )
+                cursor.execute(add_cells, cell_params)
         return [(source, external_id) for _, source, external_id in inserted]
 
 
