@@ -410,7 +410,7 @@ def test_a_repeat_with_the_same_idempotency_key_returns_the_first_import(
 
 
 def _crash_on_batch(monkeypatch, number: int):
-    real = jobs.staged_records_write
+    real = jobs.staged_records_count_write
     calls = {"n": 0}
 
     def write_then_crash(*args, **kwargs):
@@ -420,7 +420,7 @@ def _crash_on_batch(monkeypatch, number: int):
             raise RuntimeError("the worker died")
         return inserted
 
-    monkeypatch.setattr(jobs, "staged_records_write", write_then_crash)
+    monkeypatch.setattr(jobs, "staged_records_count_write", write_then_crash)
 
 
 def _crash_file() -> tuple[bytes, set[str]]:
@@ -517,7 +517,7 @@ def test_an_import_that_keeps_crashing_stops_after_the_attempt_limit(
 ):
     settings.CXC_OUTCOME_IMPORT_MAX_ATTEMPTS = 2
     job = import_file(_mixed_file(), run=False)
-    monkeypatch.setattr(jobs, "staged_records_write", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(jobs, "staged_records_count_write", lambda *a, **k: 1 / 0)
     for _ in range(2):
         with pytest.raises(ZeroDivisionError):
             jobs.outcome_import_run(import_id=job.pk)

@@ -55,7 +55,7 @@ from .validation import (
     mapped_row,
     outcome_mapping_resolve,
 )
-from .writer import on_postgresql, records_stage, staged_records_write, staging_prepare
+from .writer import on_postgresql, records_stage, staged_records_count_write, staging_prepare
 
 
 class FileTooLarge(DomainError):
@@ -430,7 +430,7 @@ def _import_batch(
         else:
             accepted.append((row_number, source, record))
     staged += records_stage(accepted)
-    inserted = len(staged_records_write(import_job_id=job.pk)) if staged else 0
+    inserted = staged_records_count_write(import_job_id=job.pk) if staged else 0
     stored = _rejected_rows_store(job, rejected, room)
     moved = OutcomeImport.objects.filter(
         pk=job.pk, status=OutcomeImport.Status.RUNNING, last_row=from_row

@@ -10,6 +10,7 @@ actually inserted, and only those, are added to their daily rollup cells (`rollu
 
 from collections.abc import Iterable, Sequence
 from itertools import batched
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -133,6 +134,18 @@ def staged_records_write(*, import_job_id: int | None) -> list[tuple[str, str]]:
     Returns the (source, external_id) of every record inserted; a staged record whose key is
     already stored, or taken by an earlier staged row, is a duplicate and changes nothing.
     """
+    return _staged_records_insert(import_job_id=import_job_id, keys=True)
+
+
+def staged_records_count_write(*, import_job_id: int | None) -> int:
+    """`staged_records_write` for a caller that needs only how many were inserted (an import
+    batch): no key of the batch's records travels back from the database."""
+    ((inserted,),) = _staged_records_insert(import_job_id=import_job_id, keys=False)
+    return inserted
+
+
+def _staged_records_insert(*, import_job_id: int | None, keys: bool) -> list[Any]:
+    """The (source, external_id) of the records inserted, or with `keys` False [(how many,)]."""
     quote = connection.ops.quote_name
     table = quote(OutcomeRecord._meta.db_table)
     names = ", ".join(quote(name) for name in _RECORD_COLUMNS)
@@ -149,10 +162,10 @@ def staged_records_write(*, import_job_id: int | None) -> list[tuple[str, str]]:
         if on_postgresql():
             # One statement: the rows inserted feed their rollup cells directly.
             add_cells, cell_params = cells_add_sql("inserted")
+            answer = "source, external_id FROM inserted" if keys else "count(*) FROM inserted"
             cursor.execute(
-                f"WITH inserted AS ({insert} RETURNING team_id, metric_id, occurred_at, value, "  # noqa: S608
-                f"source, external_id), cells AS ({add_cells}) "
-                "SELECT source, external_id FROM inserted",
+                f"WITH inserted AS ({insert} RETURNING team_id, metric_id, occurred_at, value, "
+                f"source, external_id), cells AS ({add_cells}) SELECT {answer}",
                 [import_job_id, created_at, *cell_params],
             )
             return cursor.fetchall()
@@ -171,6 +184,8 @@ def staged_records_write(*, import_job_id: int | None) -> list[tuple[str, str]]:
                 "(SELECT id FROM outcome_record_inserted)) AS inserted"
             )
             cursor.execute(add_cells, cell_params)
+        if not keys:
+            return [(len(inserted),)]
         return [(source, external_id) for _, source, external_id in inserted]
 
 
