@@ -4,6 +4,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import threading
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -619,3 +620,20 @@ def test_a_value_is_read_by_the_kind_of_its_metric(metrics, org, metric, raw, ex
         assert (new.value, errors) == (expected, [])
     else:
         assert (new, errors) == (None, [("value", expected)])
+
+
+def test_a_crash_mid_file_leaves_no_reading_thread_behind(
+    metrics, org, import_file, monkeypatch, settings
+):
+    settings.CXC_OUTCOME_IMPORT_BATCH_SIZE = 10
+    content, _ = _crash_file()
+    job = import_file(content, run=False)
+    _crash_on_batch(monkeypatch, 2)
+
+    with pytest.raises(RuntimeError, match="the worker died"):
+        jobs.outcome_import_run(import_id=job.pk)
+
+    # The next batch was being read ahead when the write failed: its thread has stopped.
+    assert not [t for t in threading.enumerate() if t.name == "outcome-import-reader"]
+    job.refresh_from_db()
+    assert (job.last_row, job.rows_read) == (11, 10)
