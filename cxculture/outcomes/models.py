@@ -261,8 +261,10 @@ class DailyRollup(models.Model):
     transaction; `ingest.rollups.rollups_rebuild` recomputes them from the raw records.
     """
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
-    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+")
+    # No index of their own: every ingest updates a cell, and each index is one more write per
+    # cell. The unique (team, metric, day) serves lookups by team, (metric, day) those by metric.
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     count = models.PositiveIntegerField(default=0)
     sum = models.FloatField(default=0)

@@ -4,6 +4,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import threading
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -410,7 +411,7 @@ def test_a_repeat_with_the_same_idempotency_key_returns_the_first_import(
 
 
 def _crash_on_batch(monkeypatch, number: int):
-    real = jobs.staged_records_write
+    real = jobs.staged_records_count_write
     calls = {"n": 0}
 
     def write_then_crash(*args, **kwargs):
@@ -420,7 +421,7 @@ def _crash_on_batch(monkeypatch, number: int):
             raise RuntimeError("the worker died")
         return inserted
 
-    monkeypatch.setattr(jobs, "staged_records_write", write_then_crash)
+    monkeypatch.setattr(jobs, "staged_records_count_write", write_then_crash)
 
 
 def _crash_file() -> tuple[bytes, set[str]]:
@@ -517,7 +518,7 @@ def test_an_import_that_keeps_crashing_stops_after_the_attempt_limit(
 ):
     settings.CXC_OUTCOME_IMPORT_MAX_ATTEMPTS = 2
     job = import_file(_mixed_file(), run=False)
-    monkeypatch.setattr(jobs, "staged_records_write", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(jobs, "staged_records_count_write", lambda *a, **k: 1 / 0)
     for _ in range(2):
         with pytest.raises(ZeroDivisionError):
             jobs.outcome_import_run(import_id=job.pk)
@@ -619,3 +620,20 @@ def test_a_value_is_read_by_the_kind_of_its_metric(metrics, org, metric, raw, ex
         assert (new.value, errors) == (expected, [])
     else:
         assert (new, errors) == (None, [("value", expected)])
+
+
+def test_a_crash_mid_file_leaves_no_reading_thread_behind(
+    metrics, org, import_file, monkeypatch, settings
+):
+    settings.CXC_OUTCOME_IMPORT_BATCH_SIZE = 10
+    content, _ = _crash_file()
+    job = import_file(content, run=False)
+    _crash_on_batch(monkeypatch, 2)
+
+    with pytest.raises(RuntimeError, match="the worker died"):
+        jobs.outcome_import_run(import_id=job.pk)
+
+    # The next batch was being read ahead when the write failed: its thread has stopped.
+    assert not [t for t in threading.enumerate() if t.name == "outcome-import-reader"]
+    job.refresh_from_db()
+    assert (job.last_row, job.rows_read) == (11, 10)

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.core.files.base import ContentFile
 from django.db import DataError, connection
+from django.test.utils import CaptureQueriesContext
 
 from cxculture.outcomes.ingest import jobs, validation
 from cxculture.outcomes.models import DailyRollup, OutcomeImport, OutcomeImportError, OutcomeRecord
@@ -206,3 +207,29 @@ def test_two_workers_importing_the_same_rows_at_once_store_each_record_once(
     assert sum(DailyRollup.objects.values_list("promoters", flat=True)) == sum(
         1 for n in range(300) if n % 11 >= 9
     )
+
+
+@needs_postgresql
+def test_batches_of_new_keys_skip_the_conflict_check_until_one_meets_a_taken_key(
+    metrics, org, import_file, settings
+):
+    settings.CXC_OUTCOME_IMPORT_BATCH_SIZE = 10
+
+    def rows(numbers: range) -> bytes:
+        return csv_bytes(
+            record("csat", "4", "2025-06-02", team="SUP-A", external_id=f"r{n}") for n in numbers
+        )
+
+    import_file(rows(range(10, 20)))
+    with CaptureQueriesContext(connection) as queries:
+        job = import_file(rows(range(30)))
+
+    # Rows 0-9 are new, 10-19 already stored, 20-29 new.
+    assert (job.status, job.rows_accepted, job.duplicates) == ("done", 20, 10)
+    assert OutcomeRecord.objects.count() == 30
+    assert sum(DailyRollup.objects.values_list("count", flat=True)) == 30
+    writes = [q["sql"] for q in queries if q["sql"].startswith("WITH inserted AS")]
+    # The second batch is refused by the unique index, rolled back and written again with the
+    # check; the third batch gets the check from the start.
+    checked = ["ON CONFLICT (source, external_id)" in sql for sql in writes]
+    assert checked == [False, False, True, True]

@@ -8,7 +8,9 @@ worker began it, so a crash loses at most the batch in flight (never half of one
 restarted worker resumes after the last committed row and a redelivered task stops at its
 first batch. On PostgreSQL a batch is validated in SQL over its staged rows (`staging`), with
 the rows SQL does not take plainly handed to `RowValidator`; elsewhere every row goes through
-`RowValidator`. Both end in the same writer and rollups.
+`RowValidator`. Both end in the same writer and rollups. A thread reads the next batch
+while one is written (`_read_ahead`), and batches go in without the writer's conflict check
+until one meets a key already stored (`staged_records_count_write`).
 """
 
 import codecs
@@ -16,10 +18,13 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import queue
+import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -55,7 +60,7 @@ from .validation import (
     mapped_row,
     outcome_mapping_resolve,
 )
-from .writer import on_postgresql, records_stage, staged_records_write, staging_prepare
+from .writer import on_postgresql, records_stage, staged_records_count_write, staging_prepare
 
 
 class FileTooLarge(DomainError):
@@ -358,8 +363,7 @@ def _import_rows(job: OutcomeImport, handle: IO[bytes]) -> None:
     room = settings.CXC_OUTCOME_IMPORT_MAX_STORED_ERRORS - (
         OutcomeImportError.objects.filter(job=job).count()
     )
-    start_after = last_row = job.last_row
-    batch: list[tuple[int, dict[str, str]]] = []
+    last_row = job.last_row
     if job.mapping:
         rows = read_csv(
             _binary(handle),
@@ -369,15 +373,87 @@ def _import_rows(job: OutcomeImport, handle: IO[bytes]) -> None:
         )
     else:
         rows = read_csv(_binary(handle), required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS)
+    writing = _Writing(expect_new=True)
+    with closing(_read_ahead(_batches(rows, after=last_row, size=batch_size))) as batches:
+        for batch in batches:
+            room -= _import_batch(job, batch, last_row, validator, room, writing)
+            last_row = batch[-1][0]
+
+
+@dataclass
+class _Writing:
+    """What an import has learnt about its rows: until a batch meets a key already taken,
+    the next batch is written as all new (`staged_records_count_write`'s `expect_new`)."""
+
+    expect_new: bool
+
+
+_Batch = list[tuple[int, dict[str, str]]]
+
+
+def _batches(
+    rows: Iterator[tuple[int, dict[str, str]]], *, after: int, size: int
+) -> Iterator[_Batch]:
+    """The rows numbered after `after`, `size` at a time."""
+    batch: _Batch = []
     for row_number, row in rows:
-        if row_number <= start_after:
+        if row_number <= after:
             continue
         batch.append((row_number, row))
-        if len(batch) >= batch_size:
-            room -= _import_batch(job, batch, last_row, validator, room)
-            last_row, batch = row_number, []
+        if len(batch) >= size:
+            yield batch
+            batch = []
     if batch:
-        _import_batch(job, batch, last_row, validator, room)
+        yield batch
+
+
+_END = object()
+
+
+def _read_ahead(batches: Iterator[_Batch]) -> Generator[_Batch]:
+    """`batches`, read one batch ahead by a thread of their own.
+
+    Parsing CSV is the worker's own CPU work and writing a batch is mostly the database's:
+    the thread reads the next batch while this one is written (psycopg lets go of the GIL
+    while it waits). It starts a batch only once the one before has been taken, so at most
+    two batches are held at a time and memory stays flat. An error while reading (a file
+    that turns out not to be CSV) is raised here after the batches before it, as reading in
+    line would. Close the generator to stop the thread (`contextlib.closing`).
+    """
+    ready: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(maxsize=1)
+    turn = threading.Semaphore(1)
+    stop = threading.Event()
+
+    def my_turn() -> bool:
+        while not stop.is_set():
+            if turn.acquire(timeout=0.1):
+                return True
+        return False
+
+    def read() -> None:
+        try:
+            while my_turn():
+                batch = next(batches, _END)
+                ready.put((batch, None))
+                if batch is _END:
+                    return
+        except BaseException as exc:  # handed to the reading side, which raises it
+            ready.put((_END, exc))
+
+    thread = threading.Thread(target=read, name="outcome-import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = ready.get()
+            turn.release()
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield cast(_Batch, item)
+    finally:
+        stop.set()
+        thread.join()
 
 
 # (row number, source, the row in our terms, the row as read) of a row that may become a record.
@@ -391,6 +467,7 @@ def _import_batch(
     from_row: int,
     validator: RowValidator,
     room: int,
+    writing: _Writing | None = None,
 ) -> int:
     """Write one batch with its progress and rejected rows; return the errors stored."""
     if on_postgresql():
@@ -430,7 +507,13 @@ def _import_batch(
         else:
             accepted.append((row_number, source, record))
     staged += records_stage(accepted)
-    inserted = len(staged_records_write(import_job_id=job.pk)) if staged else 0
+    inserted = 0
+    if staged:
+        inserted, taken = staged_records_count_write(
+            import_job_id=job.pk, expect_new=writing is not None and writing.expect_new
+        )
+        if writing is not None and taken:
+            writing.expect_new = False
     stored = _rejected_rows_store(job, rejected, room)
     moved = OutcomeImport.objects.filter(
         pk=job.pk, status=OutcomeImport.Status.RUNNING, last_row=from_row

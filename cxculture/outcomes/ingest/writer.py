@@ -6,13 +6,15 @@ records table in one statement: the database skips a (source, external_id) it al
 or that an earlier row of the same batch took (rows go in by source, external id and row, so
 the first row of a file wins and concurrent writers lock in the same order), and the records
 actually inserted, and only those, are added to their daily and monthly rollup cells
-(`rollups`).
+(`rollups`). An import's batches may first try the statement without the skip (`expect_new`),
+which costs an index search per row, and fall back to it when a key turns out to be taken.
 """
 
 from collections.abc import Iterable, Sequence
 from itertools import batched
+from typing import Any
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ..models import OutcomeRecord
@@ -20,6 +22,7 @@ from .rollups import DAY, MONTH, cells_add_sql, rollup_lock
 from .validation import NewRecord
 
 STAGING = "outcome_record_staging"
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 STAGED_COLUMNS = (
     "row_no",
     "source",
@@ -134,6 +137,40 @@ def staged_records_write(*, import_job_id: int | None) -> list[tuple[str, str]]:
     Returns the (source, external_id) of every record inserted; a staged record whose key is
     already stored, or taken by an earlier staged row, is a duplicate and changes nothing.
     """
+    return _staged_records_insert(import_job_id=import_job_id, keys=True)
+
+
+def staged_records_count_write(
+    *, import_job_id: int | None, expect_new: bool = False
+) -> tuple[int, bool]:
+    """`staged_records_write` for a caller that needs only how many were inserted (an import
+    batch): no key of the batch's records travels back from the database. Returns (how many
+    were inserted, whether a staged key was already taken).
+
+    With `expect_new` (on PostgreSQL), the records first go in without ON CONFLICT, whose
+    check before each row costs an extra search of the unique index: in a savepoint, so if a
+    key is taken after all (already stored, or twice in the batch) the unique index refuses
+    the statement, and the batch goes in the usual way.
+    """
+    if expect_new and on_postgresql():
+        try:
+            with transaction.atomic():
+                ((inserted,),) = _staged_records_insert(
+                    import_job_id=import_job_id, keys=False, skip_taken=False
+                )
+            return inserted, False
+        except IntegrityError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
+                raise
+    ((inserted,),) = _staged_records_insert(import_job_id=import_job_id, keys=False)
+    return inserted, True
+
+
+def _staged_records_insert(
+    *, import_job_id: int | None, keys: bool, skip_taken: bool = True
+) -> list[Any]:
+    """The (source, external_id) of the records inserted, or with `keys` False [(how many,)].
+    Without `skip_taken`, a staged key already taken fails the statement (IntegrityError)."""
     quote = connection.ops.quote_name
     table = quote(OutcomeRecord._meta.db_table)
     names = ", ".join(quote(name) for name in _RECORD_COLUMNS)
@@ -143,7 +180,7 @@ def staged_records_write(*, import_job_id: int | None) -> list[tuple[str, str]]:
         "SELECT metric_id, value, occurred_at, team_id, agent_id, customer_ref, "
         f"interaction_ref, source, external_id, %s, %s FROM {STAGING} WHERE TRUE "
         "ORDER BY source, external_id, row_no "
-        "ON CONFLICT (source, external_id) DO NOTHING"
+        + ("ON CONFLICT (source, external_id) DO NOTHING" if skip_taken else "")
     )
     rollup_lock(exclusive=False)
     with connection.cursor() as cursor:
@@ -151,10 +188,11 @@ def staged_records_write(*, import_job_id: int | None) -> list[tuple[str, str]]:
             # One statement: the rows inserted feed their daily and monthly cells directly.
             add_cells, cell_params = cells_add_sql("inserted")
             add_months, month_params = cells_add_sql("inserted", per=MONTH)
+            answer = "source, external_id FROM inserted" if keys else "count(*) FROM inserted"
             cursor.execute(
-                f"WITH inserted AS ({insert} RETURNING team_id, metric_id, occurred_at, value, "  # noqa: S608
+                f"WITH inserted AS ({insert} RETURNING team_id, metric_id, occurred_at, value, "
                 f"source, external_id), cells AS ({add_cells}), months AS ({add_months}) "
-                "SELECT source, external_id FROM inserted",
+                f"SELECT {answer}",
                 [import_job_id, created_at, *cell_params, *month_params],
             )
             return cursor.fetchall()
@@ -175,6 +213,8 @@ def staged_records_write(*, import_job_id: int | None) -> list[tuple[str, str]]:
                     per=per,
                 )
                 cursor.execute(add_cells, cell_params)
+        if not keys:
+            return [(len(inserted),)]
         return [(source, external_id) for _, source, external_id in inserted]
 
 
