@@ -18,13 +18,12 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import queue
-import threading
 import uuid
 from collections.abc import Generator, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -407,53 +406,21 @@ def _batches(
         yield batch
 
 
-_END = object()
-
-
 def _read_ahead(batches: Iterator[_Batch]) -> Generator[_Batch]:
     """`batches`, read one batch ahead by a thread of their own.
 
     Parsing CSV is the worker's own CPU work and writing a batch is mostly the database's:
     the thread reads the next batch while this one is written (psycopg lets go of the GIL
-    while it waits). It starts a batch only once the one before has been taken, so at most
-    two batches are held at a time and memory stays flat. An error while reading (a file
-    that turns out not to be CSV) is raised here after the batches before it, as reading in
-    line would. Close the generator to stop the thread (`contextlib.closing`).
+    while it waits). At most two batches are held at a time (the one written and the one
+    read), so memory stays flat. An error while reading (a file that turns out not to be CSV)
+    is raised here after the batches before it, as reading in line would. Closing the
+    generator waits for the batch being read, then lets the thread go.
     """
-    ready: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(maxsize=1)
-    turn = threading.Semaphore(1)
-    stop = threading.Event()
-
-    def my_turn() -> bool:
-        while not stop.is_set():
-            if turn.acquire(timeout=0.1):
-                return True
-        return False
-
-    def read() -> None:
-        try:
-            while my_turn():
-                batch = next(batches, _END)
-                ready.put((batch, None))
-                if batch is _END:
-                    return
-        except BaseException as exc:  # handed to the reading side, which raises it
-            ready.put((_END, exc))
-
-    thread = threading.Thread(target=read, name="outcome-import-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, error = ready.get()
-            turn.release()
-            if error is not None:
-                raise error
-            if item is _END:
-                return
-            yield cast(_Batch, item)
-    finally:
-        stop.set()
-        thread.join()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcome-import-reader") as pool:
+        reading = pool.submit(next, batches, None)
+        while (batch := reading.result()) is not None:
+            reading = pool.submit(next, batches, None)
+            yield batch
 
 
 # (row number, source, the row in our terms, the row as read) of a row that may become a record.
