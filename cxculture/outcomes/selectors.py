@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from cxculture.people.models import Team
 from cxculture.people.permissions import Viewer
@@ -308,7 +309,10 @@ def outcome_monthly_trends(
     if team is not None:
         scope &= Q(team__path__startswith=team.path)
     months = _months(start, end)
-    whole = [month for month in months if month >= start and _month_end(month) <= end]
+    # No record is dated after today (an import refuses a time in the future), so a period
+    # that runs to today holds this month whole so far: its monthly cell is the same sum.
+    until = _month_end(end) if end >= timezone.localdate() else end
+    whole = [month for month in months if month >= start and _month_end(month) <= until]
     days = DailyRollup.objects.filter(scope, metric__in=metrics, day__gte=start, day__lte=end)
     if whole:
         days = days.exclude(day__gte=whole[0], day__lte=_month_end(whole[-1]))

@@ -5,6 +5,7 @@ import datetime as dt
 import random
 
 import pytest
+import time_machine
 from django.db.models.functions import TruncMonth
 
 from cxculture.outcomes import selectors
@@ -172,3 +173,33 @@ def test_trends_from_monthly_rollups_equal_the_sums_of_the_days(
 
         assert {trend["code"]: trend["points"] for trend in trends} == expected
         assert sum(p["n"] for trend in trends for p in trend["points"]) > 0
+
+
+def test_a_period_to_today_reads_this_month_whole_and_equals_the_sums_of_its_days(
+    metrics, source, org, hr_admin
+):
+    # Imported on 15 September: nothing is dated after today, which is what lets this
+    # month's monthly cell stand for its days so far.
+    today = dt.datetime(2025, 9, 15, 12, 0, tzinfo=dt.UTC)
+    rng = random.Random(11)
+    with time_machine.travel(today, tick=False):
+        rows = [
+            record(
+                "csat",
+                rng.randint(1, 5),
+                (today - dt.timedelta(minutes=rng.randint(0, 90 * 24 * 60))).isoformat(),
+                team=rng.choice(["SUP-A", "SUP-B", "SAL"]),
+                external_id=f"t{n}",
+            )
+            for n in range(400)
+        ]
+        batches.outcome_records_ingest(source=source, records=rows)
+        viewer = viewer_for(hr_admin.user)
+        start, end = dt.date(2025, 7, 10), dt.date(2025, 9, 15)
+
+        trends = selectors.outcome_monthly_trends(viewer, team=None, start=start, end=end)
+        expected = _trends_from_the_days(viewer, team=None, start=start, end=end)
+
+    assert {trend["code"]: trend["points"] for trend in trends} == expected
+    september = next(t for t in trends if t["code"] == "csat")["points"][-1]
+    assert september["month"] == dt.date(2025, 9, 1) and september["n"] > 0
