@@ -33,6 +33,10 @@ def months_from_days(apps, schema_editor):
             MonthlyRollup.objects.using(database).bulk_create(batch)
             batch = []
     MonthlyRollup.objects.using(database).bulk_create(batch)
+    if schema_editor.connection.vendor == "postgresql":
+        # The planner's statistics of the table just filled (else it expects a few rows,
+        # and the dashboard's trend sorts a hundred thousand of them on disk).
+        schema_editor.execute("ANALYZE outcomes_monthlyrollup")
 
 
 def forget_months(apps, schema_editor):
