@@ -449,7 +449,11 @@ def _figures(
         "exceptions": _exceptions(department, since, today),
         "leaders": _leaders(department, since),
         "linkage": _linkage(viewer),
-        "outcomes": outcome_monthly_trends(viewer, team=department, start=since, end=today),
+        # Each point of the customer trends is a whole calendar month (this one so far), not
+        # the first month's last days only.
+        "outcomes": outcome_monthly_trends(
+            viewer, team=department, start=since.replace(day=1), end=today
+        ),
         "follow_through": follow_through(today=today, team=department, book=book),
         "computed_at": timezone.now(),
     }

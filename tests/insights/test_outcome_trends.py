@@ -138,3 +138,17 @@ def test_outcome_trends_cost_the_same_queries_at_two_sizes(api, client, manager,
 
     assert small == big
     assert big[0] <= HOME_QUERIES + 2 and big[1] <= CULTURE_QUERIES + 2  # the trends: two reads
+
+
+def test_the_first_month_of_the_trend_is_the_whole_month(api, hr_admin, org):
+    # Three months back from 15 April is 14 January: January's point still counts 5 January.
+    outcomes(
+        [
+            ("csat", org["support_a"], 5.0, "2026-01-05T12:00:00Z"),
+            ("csat", org["support_a"], 3.0, "2026-01-20T12:00:00Z"),
+        ]
+    )
+
+    data = api.as_(hr_admin).get(CULTURE, {"months": 3}).json()
+
+    assert _trend(data, "csat")["2026-01-01"] == (4.0, 2)
