@@ -36,7 +36,8 @@ def months_from_days(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         # The planner's statistics of the table just filled (else it expects a few rows,
         # and the dashboard's trend sorts a hundred thousand of them on disk).
-        schema_editor.execute("ANALYZE outcomes_monthlyrollup")
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute("ANALYZE outcomes_monthlyrollup")
 
 
 def forget_months(apps, schema_editor):
