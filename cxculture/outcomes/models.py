@@ -253,19 +253,10 @@ class OutcomeRecord(models.Model):
         return f"{self.metric_id}={self.value} at {self.occurred_at:%Y-%m-%d}"
 
 
-class DailyRollup(models.Model):
-    """Per team, metric and day (in settings.TIME_ZONE): what dashboards read, not raw rows.
+class RollupCounters(models.Model):
+    """What a rollup cell counts of its records: count, sum and sum_sq give the mean and
+    standard deviation; for nps the promoter, passive and detractor counts give the score."""
 
-    count, sum and sum_sq give the mean and standard deviation; for nps the promoter, passive and
-    detractor counts give the score. Ingestion adds each new record to its row in the same
-    transaction; `ingest.rollups.rollups_rebuild` recomputes them from the raw records.
-    """
-
-    # No index of their own: every ingest updates a cell, and each index is one more write per
-    # cell. The unique (team, metric, day) serves lookups by team, (metric, day) those by metric.
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
-    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+", db_index=False)
-    day = models.DateField()
     count = models.PositiveIntegerField(default=0)
     sum = models.FloatField(default=0)
     sum_sq = models.FloatField(default=0)
@@ -273,6 +264,23 @@ class DailyRollup(models.Model):
     passives = models.PositiveIntegerField(default=0)
     detractors = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class DailyRollup(RollupCounters):
+    """Per team, metric and day (in settings.TIME_ZONE): what dashboards read, not raw rows.
+
+    Ingestion adds each new record to its row in the same transaction;
+    `ingest.rollups.rollups_rebuild` recomputes them from the raw records.
+    """
+
+    # No index of their own: every ingest updates a cell, and each index is one more write per
+    # cell. The unique (team, metric, day) serves lookups by team, (metric, day) those by metric.
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
 
     class Meta:
         ordering = ["day", "team", "metric"]
@@ -287,7 +295,7 @@ class DailyRollup(models.Model):
         return f"{self.team_id}/{self.metric_id}/{self.day}: n={self.count}"
 
 
-class MonthlyRollup(models.Model):
+class MonthlyRollup(RollupCounters):
     """Per team, metric and month (`month` is its first day): the sums of the team's daily
     rollups in that month, so a year's trend reads a dozen rows per team instead of 365.
 
@@ -296,16 +304,11 @@ class MonthlyRollup(models.Model):
     Readers take whole months from here and the days of a partial month from `DailyRollup`.
     """
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
-    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+")
+    # No index of their own, as for the daily cells: the unique (team, metric, month) and the
+    # (metric, month) index serve every lookup.
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+", db_index=False)
     month = models.DateField()
-    count = models.PositiveIntegerField(default=0)
-    sum = models.FloatField(default=0)
-    sum_sq = models.FloatField(default=0)
-    promoters = models.PositiveIntegerField(default=0)
-    passives = models.PositiveIntegerField(default=0)
-    detractors = models.PositiveIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["month", "team", "metric"]
