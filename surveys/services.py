@@ -969,7 +969,7 @@ def survey_mailing_send(
 ) -> int:
     """Email each invitation in the chunk once; return how many emails were sent.
 
-    Emails are claimed before they are sent, a batch of up to 100 at a time (`_Claims`: one
+    Emails are claimed before they are sent, a batch of up to 100 at a time (`_claim`: one
     conditional update that sets the batch's date column where it is still empty and returns
     the rows it set), so a chunk delivered twice, or two workers with the same chunk, send
     nothing twice. If sending fails, the claims of the emails not sent yet are released so that
@@ -994,18 +994,18 @@ def survey_mailing_send(
     addresses = {
         pk: (first_name, email)
         for pk, run_of, first_name, email in _still_waiting(mailing)
-        .filter(_among(_ids(invitation_ids)))
+        .filter(_among(invitation_ids))
         .exclude(employee__user__email="")
         .values_list("pk", "run_id", "employee__user__first_name", "employee__user__email")
         if run_of == run_id
     }
     sent = 0
-    letter, links, claims = _letter(mailing, run), _Links(), _Claims(mailing, today)
+    letter, links = _letter(mailing, run), _Links()
     # One connection for the whole chunk; one message per send_messages call, so that a failure
     # tells exactly which emails went out.
     with mailers.default as backend:
         for batch in batched(sorted(addresses), CLAIM_BATCH):
-            claimed = claims.claim(batch)
+            claimed = _claim(mailing, batch, today)
             for index, invitation_id in enumerate(claimed):
                 first_name, email = addresses[invitation_id]
                 try:
@@ -1024,8 +1024,8 @@ def survey_mailing_send(
     return sent
 
 
-def _among(ids: object) -> RawSQL:
-    """The invitations whose id is in `ids` (from `_ids`), with the ids as one parameter rather
+def _among(ids: Sequence[int]) -> RawSQL:
+    """The invitations whose id is in `ids`, with the ids as one parameter rather
     than one parameter each as `pk__in` gives: psycopg caches how it sends a statement of at
     most 50 parameters only, and parsed a chunk's 500 ids again for each statement.
     `= ANY(array)`, not `IN (SELECT unnest(array))`: the planner knows the array's length and
@@ -1036,49 +1036,39 @@ def _among(ids: object) -> RawSQL:
         among = f"{table}.id = ANY(%s::bigint[])"
     else:
         among = f"{table}.id IN (SELECT value FROM json_each(%s))"  # noqa: S608 - a model's name
-    return RawSQL(among, [ids], output_field=BooleanField())  # noqa: S611 - the ids: a parameter
+    return RawSQL(among, [_ids(ids)], output_field=BooleanField())  # noqa: S611 - the ids: a parameter
 
 
 def _ids(ids: Sequence[int]) -> str:
-    """The parameter `_among` takes: an array on PostgreSQL (written as text, which the server
+    """`ids` as `_among` sends them: an array on PostgreSQL (written as text, which the server
     reads as the column's type: psycopg's list adapter inspected each id, a tenth of a chunk's
     time), JSON text on SQLite."""
     digits = ",".join(str(int(pk)) for pk in ids)
     return f"{{{digits}}}" if connection.vendor == "postgresql" else f"[{digits}]"
 
 
-class _Claims:
-    """Claims the emails of a chunk a batch at a time: each batch is one statement that sets the
-    mailing's date where it is still empty and returns the ids it claimed, in order.
+def _claim(mailing: str, ids: Sequence[int], today: dt.date) -> list[int]:
+    """Claim the emails of a batch that nobody has claimed yet, in one statement; return the
+    ids claimed, in order.
 
     The emptiness of the date column is tested on the updated row itself, so when two workers
     race for a row, PostgreSQL re-checks it once the first commits and the second skips it;
     rows claimed before are no longer waiting. (The other conditions of the mailing, in the
-    subquery, do not change while it is being sent.) The statement is built once per chunk;
-    a batch only puts its ids in the parameter that holds them (`_among`).
+    subquery, do not change while it is being sent.) The ids are the run's (read with the
+    addresses), so the run is not asked again.
     """
-
-    def __init__(self, mailing: str, today: dt.date) -> None:
-        batch = object()  # stands for each batch's ids until the statement is built
-        # The ids are this run's (read with the addresses), so the run is not asked again.
-        waiting = _still_waiting(mailing).filter(_among(batch)).values("pk").order_by()
-        select, params = waiting.query.sql_with_params()
-        quote = connection.ops.quote_name
-        table = quote(Invitation._meta.db_table)
-        column = quote(Mailing.CLAIM_FIELD[mailing])  # the claim fields are columns of that name
-        self.sql = (
+    waiting = _still_waiting(mailing).filter(_among(ids)).values("pk").order_by()
+    select, params = waiting.query.sql_with_params()
+    quote = connection.ops.quote_name
+    table = quote(Invitation._meta.db_table)
+    column = quote(Mailing.CLAIM_FIELD[mailing])  # the claim fields are columns of that name
+    with connection.cursor() as cursor:
+        cursor.execute(
             f"UPDATE {table} SET {column} = %s "  # noqa: S608 - names from the models
-            f"WHERE {column} IS NULL AND id IN ({select}) RETURNING id"
+            f"WHERE {column} IS NULL AND id IN ({select}) RETURNING id",
+            [today, *params],
         )
-        self.params = [today, *params]
-        self.batch_at = next(i for i, param in enumerate(self.params) if param is batch)
-
-    def claim(self, ids: Sequence[int]) -> list[int]:
-        params = list(self.params)
-        params[self.batch_at] = _ids(ids)
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
-            return sorted(row[0] for row in cursor.fetchall())
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def survey_reminders_fan_out(*, today: dt.date | None = None) -> dict[int, str]:
