@@ -8,7 +8,7 @@ same key with another body a 422.
 from collections.abc import Callable
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -96,15 +96,11 @@ def _idempotent(request: Request, handler: Callable[[], Response]) -> Response:
 def _giver_and_receivers(
     request: Request, receiver_ids: list[int]
 ) -> tuple[Employee, list[Employee]]:
-    """The signed-in giver and the receivers (in the order asked, once each), with their teams
-    and names, in one read."""
-    people = (
-        Employee.objects.select_related("team", "user")
-        .filter(Q(pk__in=receiver_ids) | Q(user_id=request.user.pk))
-        .order_by()
+    """The signed-in giver and the receivers asked for (in that order, once each), or the
+    error that says who is missing."""
+    giver, found = selectors.giver_and_receivers(
+        user_id=int(request.user.pk or 0), receiver_ids=receiver_ids
     )
-    found = {person.pk: person for person in people}
-    giver = next((p for p in found.values() if p.user_id == request.user.pk), None)
     if giver is None:
         raise Forbidden("Only people in the directory can do this.")
     wanted = dict.fromkeys(receiver_ids)

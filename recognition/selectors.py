@@ -119,6 +119,21 @@ def feed_for_viewer(
     return feed.order_by("-created_at", "-id")
 
 
+def giver_and_receivers(
+    *, user_id: int, receiver_ids: Sequence[int]
+) -> tuple[Employee | None, dict[int, Employee]]:
+    """What a give needs of the people in it, in one read: the employee of `user_id` (None
+    outside the directory) and the receivers found by id, each with their team and name."""
+    people = (
+        Employee.objects.select_related("team", "user")
+        .filter(Q(pk__in=receiver_ids) | Q(user_id=user_id))
+        .order_by()
+    )
+    found = {person.pk: person for person in people}
+    giver = next((person for person in found.values() if person.user_id == user_id), None)
+    return giver, found
+
+
 @dataclass(frozen=True)
 class PersonRef:
     id: int
