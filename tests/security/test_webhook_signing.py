@@ -10,6 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import time_machine
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -100,9 +101,13 @@ def test_a_correctly_signed_batch_is_accepted(signed_source):
 )
 def test_a_badly_signed_or_stale_batch_is_refused_with_401(signed_source, tamper):
     body = _body("b-1")
-    headers = tamper(signing.signed_headers(signed_source.secret, body), signed_source.secret, body)
-
-    response = _post(signed_source, body, headers)
+    # One frozen second: a timestamp 301 s off stays 301 s off when the server reads it (a
+    # second ticking between signing and checking made it 300, inside the tolerance).
+    with time_machine.travel(time.time(), tick=False):
+        headers = tamper(
+            signing.signed_headers(signed_source.secret, body), signed_source.secret, body
+        )
+        response = _post(signed_source, body, headers)
 
     assert response.status_code == 401
     assert set(response.json()["error"]) == {"code", "message", "fields"}
