@@ -437,3 +437,67 @@ def test_concurrent_batches_into_the_same_days_lose_no_count(metrics, org):
     assert _rollups() == _direct_aggregate()
     assert _months() == _months_of_the_days()
     assert MonthlyRollup.objects.get().count == 1600
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL)")
+def test_a_rebuild_while_an_import_runs_leaves_its_records_to_the_import(
+    metrics, org, import_file, settings, monkeypatch
+):
+    """The rebuild reads the records while the import's batches are in and it waits to finish:
+    the rebuild leaves them out, the finish adds them, and each counts once."""
+    from cxculture.outcomes.ingest import jobs
+
+    settings.CXC_OUTCOME_IMPORT_BATCH_SIZE = 10
+    rows = [
+        record(
+            "csat", 1 + n % 5, f"2025-06-0{1 + n % 3}T10:00:00Z", team="SUP-A", external_id=f"e{n}"
+        )
+        for n in range(40)
+    ]
+    batches.outcome_records_ingest(source=OutcomeSourceFactory(slug="tool"), records=rows[:5])
+    # Outside a test transaction the upload's commit would run the import at once (eager tasks).
+    monkeypatch.setattr(jobs, "_enqueue_import", lambda import_id: None)
+    job = import_file(csv_bytes(rows), source="csv", run=False)
+    rebuilt = threading.Event()
+
+    def rebuild_while_the_import_waits() -> None:
+        try:
+            from django.db import transaction
+
+            from cxculture.outcomes.models import OutcomeImport
+
+            with transaction.atomic():
+                rollups.rollup_lock(exclusive=True)  # the import cannot finish meanwhile
+                importing.set()
+                for _ in range(200):  # until every batch is in and the finish waits
+                    if OutcomeImport.objects.get(pk=job.pk).rows_read == 40 and _waiting():
+                        break
+                    threading.Event().wait(0.05)
+                else:
+                    raise AssertionError("the import never waited for the rollup lock")
+                rollups.rollups_rebuild()
+                rebuilt.set()
+        finally:
+            connection.close()
+
+    def _waiting() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )
+            return cursor.fetchone()[0] > 0
+
+    importing = threading.Event()
+    rebuild = threading.Thread(target=rebuild_while_the_import_waits)
+    rebuild.start()
+    assert importing.wait(10)
+    jobs.outcome_import_run(import_id=job.pk)
+    rebuild.join(30)
+
+    assert rebuilt.is_set()
+    assert OutcomeRecord.objects.count() == 45
+    assert sum(DailyRollup.objects.values_list("count", flat=True)) == 45
+    assert _rollups() == _direct_aggregate()
+    assert _months() == _months_of_the_days()

@@ -8,9 +8,11 @@ worker began it, so a crash loses at most the batch in flight (never half of one
 restarted worker resumes after the last committed row and a redelivered task stops at its
 first batch. On PostgreSQL a batch is validated in SQL over its staged rows (`staging`), with
 the rows SQL does not take plainly handed to `RowValidator`; elsewhere every row goes through
-`RowValidator`. Both end in the same writer and rollups. A thread reads the next batch
-while one is written (`_read_ahead`), and batches go in without the writer's conflict check
-until one meets a key already stored (`staged_records_count_write`).
+`RowValidator`. Both end in the same writer. The import's records are added to the rollups
+once, in the transaction that finishes it (`rollups.import_rollups_add`): the dashboards show
+a file whole or not at all. A thread reads the next batch while one is written
+(`_read_ahead`), and batches go in without the writer's conflict check until one meets a key
+already stored (`staged_records_count_write`).
 """
 
 import codecs
@@ -47,6 +49,7 @@ from cxculture.lib.idempotency import IdempotencyKeyReused
 
 from ..models import OutcomeImport, OutcomeImportError
 from ..presets import PRESETS
+from .rollups import import_rollups_add
 from .staging import plain_rows_resolve, raw_rows_stage
 from .validation import (
     ALL_COLUMNS,
@@ -289,10 +292,14 @@ class LostClaim(Exception):
 
 
 def _import_finish(import_id: int, status: str, message: str) -> OutcomeImport:
+    """End a running import (done or failed); its records count in the rollups from now on."""
     now = timezone.now()
-    OutcomeImport.objects.filter(pk=import_id, status=OutcomeImport.Status.RUNNING).update(
-        status=status, message=message, finished_at=now, updated_at=now
-    )
+    with transaction.atomic():
+        finished = OutcomeImport.objects.filter(
+            pk=import_id, status=OutcomeImport.Status.RUNNING
+        ).update(status=status, message=message, finished_at=now, updated_at=now)
+        if finished:
+            import_rollups_add(import_job_id=import_id)
     job = OutcomeImport.objects.get(pk=import_id)
     if job.is_finished and job.file_path:
         # The rejected rows are kept in the database; the upload itself is not needed any more.

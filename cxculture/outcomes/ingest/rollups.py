@@ -11,6 +11,11 @@ Monthly rollups hold the same sums per team, metric and month (the month of the 
 day): an ingest adds its records to their month as to their day, in the same statement, and a
 rebuild sums the months again from the daily rows it wrote, so a month always equals the sum of
 its days.
+
+Which records the rollups count (`COUNTED`): every record but those of an import that has not
+finished. An import adds all its records to their cells in the transaction that finishes it
+(`import_rollups_add`), and a rebuild leaves out the records of imports still queued or
+running, so a record is counted once whichever comes first.
 """
 
 import datetime as dt
@@ -23,7 +28,7 @@ from django.utils import timezone
 
 from cxculture.lib import stats
 
-from ..models import DailyRollup, Metric, MonthlyRollup, OutcomeRecord
+from ..models import DailyRollup, Metric, MonthlyRollup, OutcomeImport, OutcomeRecord
 
 # Ingestion takes this PostgreSQL advisory lock shared, a rollup rebuild takes it exclusively, so
 # a rebuild never races the increments. (SQLite serialises writers by itself.)
@@ -87,9 +92,11 @@ def cells_select(
     return sql, [*day_params, updated_at, *where_params, *day_params]
 
 
-def cells_add_sql(records: str, *, per: str = DAY) -> tuple[str, list]:
-    """INSERT the cells of `records` into the daily (or, `per` MONTH, the monthly) rollups,
-    adding to cells already stored.
+def cells_add_sql(
+    records: str, *, where: str = "TRUE", where_params: Sequence[object] = (), per: str = DAY
+) -> tuple[str, list]:
+    """INSERT the cells of `records` (filtered by `where`) into the daily (or, `per` MONTH, the
+    monthly) rollups, adding to cells already stored.
 
     An upsert that adds to the stored counts (`count = count + excluded.count`) is atomic on
     both databases, so concurrent ingests into the same cell never lose an update — which a
@@ -98,7 +105,7 @@ def cells_add_sql(records: str, *, per: str = DAY) -> tuple[str, list]:
     """
     quote = connection.ops.quote_name
     table = quote(_TABLES[per]._meta.db_table)
-    select, params = cells_select(records, per=per)
+    select, params = cells_select(records, where=where, where_params=where_params, per=per)
     added = ", ".join(
         f"{quote(name)} = {table}.{quote(name)} + excluded.{quote(name)}" for name in _COUNTERS
     )
@@ -109,6 +116,33 @@ def cells_add_sql(records: str, *, per: str = DAY) -> tuple[str, list]:
         "updated_at = excluded.updated_at"
     )
     return sql, params
+
+
+def _counted() -> str:
+    """SQL over the records table: the records the rollups count (see the module docstring)."""
+    quote = connection.ops.quote_name
+    imports = quote(OutcomeImport._meta.db_table)
+    unfinished = ", ".join(
+        f"'{status}'" for status in (OutcomeImport.Status.QUEUED, OutcomeImport.Status.RUNNING)
+    )
+    return (
+        "(import_job_id IS NULL OR import_job_id NOT IN "  # noqa: S608 - our own names
+        f"(SELECT id FROM {imports} WHERE status IN ({unfinished})))"
+    )
+
+
+def import_rollups_add(*, import_job_id: int) -> None:
+    """Add every record of an import to its daily and monthly cells: once, in the transaction
+    that finishes the import (its status leaves `running` there), holding the rollup lock
+    shared so that a rebuild counts the import's records either wholly before or not at all."""
+    table = connection.ops.quote_name(OutcomeRecord._meta.db_table)
+    rollup_lock(exclusive=False)
+    with connection.cursor() as cursor:
+        for per in (DAY, MONTH):
+            sql, params = cells_add_sql(
+                table, where="import_job_id = %s", where_params=[import_job_id], per=per
+            )
+            cursor.execute(sql, params)
 
 
 def months_rebuild(*, since: dt.date | None = None) -> int:
@@ -138,18 +172,18 @@ def months_rebuild(*, since: dt.date | None = None) -> int:
 
 
 def rollups_rebuild(*, since: dt.date | None = None) -> int:
-    """Recompute the daily rollups from the raw records (every day, or from `since` on), and
+    """Recompute the daily rollups from the counted records (every day, or from `since` on), and
     the monthly ones from them (from the month of `since` on).
 
     Takes the rollup lock exclusively, so no ingest adds to a cell while it is rebuilt. Safe to
     run at any time and as often as wanted; returns the number of cells written.
     """
     quote = connection.ops.quote_name
-    where, params = "TRUE", []
+    where, params = _counted(), []
     rollups = DailyRollup.objects.all()
     if since is not None:
         start = dt.datetime.combine(since, dt.time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
-        where = "occurred_at >= %s"
+        where += " AND occurred_at >= %s"
         params = [connection.ops.adapt_datetimefield_value(start)]
         rollups = rollups.filter(day__gte=since)
     select, select_params = cells_select(
