@@ -7,6 +7,7 @@ same key with another body a 422.
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -142,8 +143,17 @@ class ReceiverSerializer(serializers.Serializer):
     team_name = serializers.CharField(read_only=True, allow_null=True)
 
 
+_TIMESTAMP = serializers.DateTimeField(read_only=True)
+
+
 class RecognitionSerializer(serializers.Serializer):
-    """A `selectors.RecognitionCard`."""
+    """A `selectors.RecognitionCard`.
+
+    The fields describe the card (the schema, the docs); `to_representation` renders what they
+    would, from the card directly (a test holds the two equal): DRF copies every nested
+    serializer's fields for each serializer it builds, which was half of a give's own rendering
+    and parsing time (0.43 ms of the 201).
+    """
 
     id = serializers.IntegerField(read_only=True)
     kind = serializers.ChoiceField(choices=Recognition.Kind.choices, read_only=True)
@@ -158,6 +168,30 @@ class RecognitionSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
     reversed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     reversal_reason = serializers.CharField(read_only=True)
+
+    def to_representation(self, instance: selectors.RecognitionCard) -> dict[str, Any]:
+        card = instance
+        return {
+            "id": card.id,
+            "kind": card.kind,
+            "giver": {"id": card.giver.id, "name": card.giver.name},
+            "giver_team_name": card.giver_team_name,
+            "receivers": [
+                {"id": r.id, "name": r.name, "team_name": r.team_name} for r in card.receivers
+            ],
+            "message": card.message,
+            "values": [{"id": v.id, "name": v.name, "slug": v.slug} for v in card.values],
+            "visibility": card.visibility,
+            "points_per_receiver": card.points_per_receiver,
+            "reactions": [
+                {"emoji": r.emoji, "count": r.count, "mine": r.mine} for r in card.reactions
+            ],
+            "created_at": _TIMESTAMP.to_representation(card.created_at),
+            "reversed_at": (
+                None if card.reversed_at is None else _TIMESTAMP.to_representation(card.reversed_at)
+            ),
+            "reversal_reason": card.reversal_reason,
+        }
 
 
 class RecognitionCreateSerializer(serializers.Serializer):

@@ -4,11 +4,12 @@ instead of every recognition and exception (DESIGN.md, "dashboards read rollups"
 One cell definition each: `_recognition_cells` and `_exception_cells` say which cells one
 recognition or one exception counts in. Both ways of keeping the rollups use them:
 
-- a write adds its cells in its own transaction (`recognition_rollups_add`, one call in the give
-  service; `exception_rollups_add` when an exception is logged), as upserts that add to the
-  cell (one statement on PostgreSQL), so concurrent writers never lose a count; cells are
-  locked in one order (sorted keys, tables always in the same order), so two writers do not
-  deadlock;
+- a write adds its cells in its own transaction (`recognition_rollups_add` in the give service,
+  or, for a give from the allowance on PostgreSQL, the give's one statement itself with the
+  rows of `recognition_cell_rows` (migration 0006); `exception_rollups_add` when an exception
+  is logged), as upserts that add to the cell (one statement on PostgreSQL), so concurrent
+  writers never lose a count; cells are locked in one order (sorted keys, tables always in the
+  same order), so two writers do not deadlock;
 - a rebuild recomputes whole days from the raw rows (`recognition_rollups_rebuild`,
   `exception_rollups_rebuild`): after a reversal or a review (rare, so exact rather than
   clever), for rows written in bulk (the seeder), and nightly, which also follows teams that
@@ -141,42 +142,67 @@ def _execute(statements: Sequence[tuple[str, list] | None]) -> None:
                 cursor.execute(sql, params)
 
 
+@dataclass(frozen=True)
+class RecognitionCellRows:
+    """The rows to add to each rollup table (key columns, then counts), each list sorted by its
+    key: the order in which every writer locks cells."""
+
+    days: list[tuple[str, dt.date, int, int]]  # node_path, day, recognitions, cross_team
+    values: list[tuple[str, int, dt.date, int]]  # node_path, value_id, day, recognitions
+    givers: list[tuple[int, dt.date, int]]  # giver_id, day, recognitions
+
+
+def _recognition_cell_rows(cells: RecognitionCells) -> RecognitionCellRows:
+    return RecognitionCellRows(
+        days=sorted(
+            (node, day, counts[0], counts[1]) for (day, node), counts in cells.nodes.items()
+        ),
+        values=sorted((node, value, day, n) for (day, node, value), n in cells.values.items()),
+        givers=sorted((giver, day, n) for (day, giver), n in cells.givers.items()),
+    )
+
+
 def _recognition_cells_write(cells: RecognitionCells) -> None:
+    rows = _recognition_cell_rows(cells)
     _execute(
         [
             _upsert(
                 RecognitionDay._meta.db_table,
                 ["node_path", "day"],
                 ["recognitions", "cross_team"],
-                [(node, day, counts[0], counts[1]) for (day, node), counts in cells.nodes.items()],
+                rows.days,
             ),
             _upsert(
                 RecognitionValueDay._meta.db_table,
                 ["node_path", "value_id", "day"],
                 ["recognitions"],
-                [(node, value, day, n) for (day, node, value), n in cells.values.items()],
+                rows.values,
             ),
             _upsert(
                 RecognitionGiverDay._meta.db_table,
                 ["giver_id", "day"],
                 ["recognitions"],
-                [(giver, day, n) for (day, giver), n in cells.givers.items()],
+                rows.givers,
             ),
         ]
     )
 
 
-def recognition_rollups_add(
-    *, recognition: Recognition, receivers: Sequence[Employee], values: Iterable[CompanyValue]
-) -> None:
-    """Count a recognition just written (in its transaction) in the daily rollups: the one call
-    the give service makes. Reads the receivers' team paths (nothing when their teams are
-    loaded) and adds to at most three tables' cells."""
+def _cells_of(
+    *,
+    created_at: dt.datetime,
+    giver_id: int,
+    giver_team_id: int | None,
+    receivers: Sequence[Employee],
+    values: Iterable[CompanyValue],
+) -> RecognitionCells:
+    """The cells one recognition counts in. Reads the receivers' team paths (nothing when their
+    teams are loaded)."""
     paths = _team_paths([e for e in receivers if e.team_id is not None])
     facts = RecognitionFacts(
-        day=day_of(recognition.created_at),
-        giver_id=recognition.giver_id,
-        giver_team_id=recognition.giver_team_id,
+        day=day_of(created_at),
+        giver_id=giver_id,
+        giver_team_id=giver_team_id,
         receivers=[
             (e.team_id, paths.get(e.team_id) if e.team_id is not None else None) for e in receivers
         ],
@@ -184,7 +210,44 @@ def recognition_rollups_add(
     )
     cells = RecognitionCells()
     _recognition_cells(facts, cells)
-    _recognition_cells_write(cells)
+    return cells
+
+
+def recognition_cell_rows(
+    *,
+    created_at: dt.datetime,
+    giver_id: int,
+    giver_team_id: int | None,
+    receivers: Sequence[Employee],
+    values: Iterable[CompanyValue],
+) -> RecognitionCellRows:
+    """The cells a recognition about to be written counts in, as rows to add per table: the
+    give's one statement on PostgreSQL adds them itself (migration 0006)."""
+    return _recognition_cell_rows(
+        _cells_of(
+            created_at=created_at,
+            giver_id=giver_id,
+            giver_team_id=giver_team_id,
+            receivers=receivers,
+            values=values,
+        )
+    )
+
+
+def recognition_rollups_add(
+    *, recognition: Recognition, receivers: Sequence[Employee], values: Iterable[CompanyValue]
+) -> None:
+    """Count a recognition just written (in its transaction) in the daily rollups: adds to at
+    most three tables' cells."""
+    _recognition_cells_write(
+        _cells_of(
+            created_at=recognition.created_at,
+            giver_id=recognition.giver_id,
+            giver_team_id=recognition.giver_team_id,
+            receivers=receivers,
+            values=values,
+        )
+    )
 
 
 def _team_paths(people: Sequence[Employee]) -> dict[int, str]:

@@ -134,18 +134,20 @@ def recognition_give(
         if not managed_paths or outside:
             raise Forbidden("Spot awards go to people in the teams you manage.")
 
-    with transaction.atomic():
-        written: Recognition | None = None
-        if points_per_receiver and not spot_award and connection.vendor == "postgresql":
-            written = _give_from_allowance_in_one_statement(
-                giver=giver,
-                receivers=list(unique.values()),
-                values=values,
-                message=message,
-                visibility=visibility,
-                points=points_per_receiver,
-            )
-        if written is None:
+    written: Recognition | None = None
+    if points_per_receiver and not spot_award and connection.vendor == "postgresql":
+        # One statement that also counts the give in the daily rollups (migrations 0004, 0006):
+        # outside a transaction it is its own, so it needs no BEGIN and COMMIT round trips.
+        written = _give_from_allowance_in_one_statement(
+            giver=giver,
+            receivers=list(unique.values()),
+            values=values,
+            message=message,
+            visibility=visibility,
+            points=points_per_receiver,
+        )
+    if written is None:
+        with transaction.atomic():
             written = _give_the_long_way(
                 giver=giver,
                 receivers=list(unique.values()),
@@ -155,15 +157,14 @@ def recognition_give(
                 points=points_per_receiver,
                 spot_award=spot_award,
             )
-        recognition = written
-        # Counted in the dashboards' daily rollups in the same transaction, after the rows
-        # (a reversal's recount waits for gives that already wrote cells; see rollups).
-        rollups.recognition_rollups_add(
-            recognition=recognition, receivers=list(unique.values()), values=values
-        )
+            # Counted in the dashboards' daily rollups in the same transaction, after the rows
+            # (a reversal's recount waits for gives that already wrote cells; see rollups).
+            rollups.recognition_rollups_add(
+                recognition=written, receivers=list(unique.values()), values=values
+            )
     # After the commit: at once outside a transaction.
-    _on_commit_notify(recognition.pk)
-    return recognition
+    _on_commit_notify(written.pk)
+    return written
 
 
 def _give_the_long_way(
@@ -214,8 +215,9 @@ def _give_from_allowance_in_one_statement(
     points: int,
 ) -> Recognition | None:
     """A peer give with points, as one call of the PostgreSQL function
-    `recognition_give_from_allowance` (migration 0004): the same locks, checks and rows as the
-    long way, in one round trip and (outside a transaction) one transaction of its own.
+    `recognition_give_from_allowance` (migrations 0004 and 0006): the same locks, checks and
+    rows as the long way, then the give's cells in the daily rollups, in one round trip and
+    (outside a transaction) one transaction of its own.
 
     None when the long way must run instead (a missing account, or the month's allowance not
     granted yet); refusals raise the long way's errors, and nothing is written then.
@@ -223,12 +225,22 @@ def _give_from_allowance_in_one_statement(
     now = timezone.now()
     period = ledger.current_period()
     memo = f"Recognition from {giver.display_name}"
+    cells = rollups.recognition_cell_rows(
+        created_at=now,
+        giver_id=giver.pk,
+        giver_team_id=giver.team_id,
+        receivers=receivers,
+        values=values,
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT outcome, recognition, posted, detail FROM recognition_give_from_allowance("
             "%s::bigint, %s::bigint, %s::integer, %s::bigint[], %s::bigint[], %s::bigint[], "
             "%s::bigint, %s::bigint, %s::date, %s::timestamptz, %s::timestamptz, %s::text, "
-            "%s::text, %s::text)",
+            "%s::text, %s::text, "
+            "%s::text[], %s::date[], %s::integer[], %s::integer[], "
+            "%s::text[], %s::bigint[], %s::date[], %s::integer[], "
+            "%s::bigint[], %s::date[], %s::integer[])",
             [
                 giver.pk,
                 giver.team_id,
@@ -244,6 +256,10 @@ def _give_from_allowance_in_one_statement(
                 message,
                 visibility,
                 memo,
+                # The rollup rows, one array per column (rollups.RecognitionCellRows).
+                *_columns(cells.days, 4),
+                *_columns(cells.values, 4),
+                *_columns(cells.givers, 3),
             ],
         )
         outcome, recognition_id, transaction_id, detail = cursor.fetchone()
@@ -258,8 +274,8 @@ def _give_from_allowance_in_one_statement(
         raise ledger.InsufficientPoints(
             ledger.shortfall(allowance, detail[0], points * len(receivers))
         )
-    # The row the function wrote, as written (it returns its id): the caller counts it in the
-    # rollups and shows it without reading it back.
+    # The row the function wrote, as written (it returns its id): the caller shows it without
+    # reading it back.
     return Recognition(
         pk=recognition_id,
         kind=Recognition.Kind.PEER,
@@ -271,6 +287,11 @@ def _give_from_allowance_in_one_statement(
         transaction_id=transaction_id,
         created_at=now,
     )
+
+
+def _columns(rows: Sequence[tuple], width: int) -> list[list]:
+    """Rows as one list per column, in the rows' order (`width` columns, also when empty)."""
+    return [[row[n] for row in rows] for n in range(width)]
 
 
 def _cap_reached(receiver: Employee, already: int) -> DomainError:

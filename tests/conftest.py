@@ -25,10 +25,11 @@ from tests.factories.people import EmployeeFactory, TeamFactory
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Tests run without migrations: on PostgreSQL, install the database functions the code
-    calls (migration recognition 0004's one-statement give), as `migrate` does."""
+    calls (the one-statement give of migration recognition 0004, as 0006 left it), as `migrate`
+    does."""
     if connection.vendor != "postgresql":
         return
-    give = importlib.import_module("recognition.migrations.0004_give_from_allowance_function")
+    give = importlib.import_module("recognition.migrations.0006_give_counts_its_rollup_cells")
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(give.FORWARD)
 

@@ -7,16 +7,18 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from cxculture.lib.errors import ConflictError
 from cxculture.people import services as people_services
 from cxculture.people.models import Role
 from cxculture.people.permissions import viewer_for
-from recognition import ledger
-from recognition.models import Account, LedgerTransaction
+from recognition import ledger, selectors, services
+from recognition.api import RecognitionSerializer
+from recognition.models import Account, LedgerTransaction, Reaction
 from recognition.selectors import balances_for, ledger_problems
-from tests.factories.people import CompanyValueFactory, TeamFactory
+from tests.factories.people import CompanyValueFactory, EmployeeFactory, TeamFactory
 from tests.factories.recognition import a_value, give, set_budget
 from tests.helpers import token_for
 
@@ -160,16 +162,13 @@ def test_a_give_with_points_reads_nothing_back(employee, teammate):
     # is read after the writes.
     reads = ["people_apitoken", "people_employee", "people_companyvalue"]
     if connection.vendor == "postgresql":
-        # Then, in the service's transaction (a savepoint pair inside the test's; BEGIN and
-        # COMMIT outside tests), one statement that locks, checks and writes (migration 0004)
-        # and one that counts the give in the daily rollups.
+        # Then one statement that locks, checks, writes and counts the give in the daily
+        # rollups (migrations 0004 and 0006): outside tests it is its own transaction, with no
+        # BEGIN or COMMIT round trip (here, inside the test's transaction, no savepoint either).
         assert _tables(captured, "SELECT")[:3] == reads
         statements = [q["sql"] for q in captured.captured_queries[3:]]
-        assert len(statements) == 4, statements
-        assert statements[0].startswith("SAVEPOINT")
-        assert "recognition_give_from_allowance(" in statements[1]
-        assert "recognition_recognitionday" in statements[2]
-        assert statements[3].startswith("RELEASE SAVEPOINT")
+        assert len(statements) == 1, statements
+        assert "recognition_give_from_allowance(" in statements[0]
     else:
         # Then the accounts locked, the month's gifts to the receivers, and the writes.
         assert _tables(captured, "SELECT") == [
@@ -234,3 +233,26 @@ def test_a_spot_awards_201_body_is_what_reading_it_back_shows(manager, employee,
     assert shown["kind"] == "spot_award"
     assert shown["giver_team_name"] == "Support"
     assert balances_for(manager).budget == 250
+
+
+def test_a_card_renders_what_its_declared_fields_render(employee, teammate, outsider, hr_admin):
+    """RecognitionSerializer builds a card's JSON directly; the fields it declares (what the
+    schema shows) render the same, for every kind of card."""
+    drifter = EmployeeFactory(team=None)
+    values = [CompanyValueFactory(name="Zest", position=9), CompanyValueFactory(name="Care")]
+    liked = give(employee, [teammate, drifter], points=3, values=values)
+    services.reaction_add(recognition=liked, employee=teammate, emoji=Reaction.EMOJI[0])
+    services.reaction_add(recognition=liked, employee=outsider, emoji=Reaction.EMOJI[2])
+    taken_back = give(drifter, [outsider], points=2)
+    services.recognition_reverse(recognition=taken_back, by=hr_admin.user, reason="Twice.")
+    viewer = viewer_for(hr_admin.user)
+
+    cards = selectors.recognition_cards(selectors.recognitions_for_viewer(viewer), viewer)
+
+    assert {card.reversed_at is None for card in cards} == {True, False}
+    assert {card.giver_team_name for card in cards} == {"Support A", None}
+    for card in cards:
+        serializer = RecognitionSerializer(card)
+        declared = serializers.Serializer.to_representation(serializer, card)
+        assert serializer.data == declared
+        assert list(serializer.data) == list(declared)  # the same keys, in the same order

@@ -122,6 +122,39 @@ def test_what_the_services_add_is_what_a_rebuild_counts(
     assert (earlier.logged, earlier.approved, earlier.approved_cost) == (1, 1, Decimal("20.00"))
 
 
+def test_gives_with_points_add_what_a_rebuild_counts(org, employee, teammate, outsider):
+    """On PostgreSQL a give from the allowance adds its cells in its own one statement (the
+    month's first give takes the long way, which grants the allowance)."""
+    values = [CompanyValueFactory(name="Care"), CompanyValueFactory(name="Grit")]
+    give(employee, [teammate], points=5, values=values[:1])
+    give(employee, [teammate, outsider], points=5, values=values)
+    give(outsider, [employee], points=3, values=values[1:])
+    today = TODAY.date()
+
+    assert _node(today, "") == (3, 2)
+    assert _node(today, org["support"].path) == (3, 2)
+    assert _node(today, org["support_a"].path) == (3, 1)
+    assert _node(today, org["support_b"].path) == (1, 1)
+    grit = RecognitionValueDay.objects.get(value=values[1], node_path=org["support"].path)
+    assert grit.recognitions == 2
+    givers = dict(RecognitionGiverDay.objects.values_list("giver_id", "recognitions"))
+    assert givers == {employee.pk: 2, outsider.pk: 1}
+    kept = _cells()
+    rollups.rollups_rebuild_all()
+    assert _cells() == kept
+
+
+def test_a_give_refused_at_the_cap_adds_nothing(employee, teammate):
+    give(employee, [teammate], points=40)  # the cap: 40% of the 100-point allowance
+    kept = _cells()
+
+    with pytest.raises(DomainError) as refused:
+        give(employee, [teammate], points=1)
+
+    assert refused.value.code == "receiver_cap"
+    assert _cells() == kept
+
+
 def test_a_refused_give_adds_nothing(employee, teammate):
     with pytest.raises(DomainError):
         give(employee, [employee, teammate])
