@@ -706,9 +706,17 @@ def survey_run_open(*, run: SurveyRun, today: dt.date | None = None) -> SurveyRu
 def _invite(run: SurveyRun, audience: QuerySet[Employee]) -> None:
     """One invitation per person of `audience`, with their team and its path as of now, in one
     INSERT ... SELECT: building 20,000 invitations in Python took 7 s, the database does it in
-    well under one."""
-    people = audience.annotate(invited_path=Coalesce("team__path", Value(""))).values_list(
-        "pk", "team_id", "invited_path"
+    well under one.
+
+    The people are read in no particular order (not the employees' default, by name): in the
+    order they are stored, the (run, employee) and employee indexes grow at their right edge
+    instead of at 20,000 places by name, a third of the INSERT's time. Nothing reads the
+    invitations in id order for a meaning: the fan-out's chunks only need some order.
+    """
+    people = (
+        audience.order_by()
+        .annotate(invited_path=Coalesce("team__path", Value("")))
+        .values_list("pk", "team_id", "invited_path")
     )
     select, params = people.query.sql_with_params()
     with connection.cursor() as cursor:
