@@ -133,6 +133,28 @@ def test_reminders_carry_each_persons_own_link_too(opens):
         assert invitation.reminded_day3_on == opens
 
 
+def test_someone_who_answers_while_a_chunk_is_being_sent_gets_no_reminder(opens, monkeypatch):
+    """The claim tests every condition of the reminder on the row it updates, not only what the
+    chunk read before it started sending."""
+    run = _run(_team(3), opens)
+    _send(run, opens)
+    mail.outbox.clear()
+    answering = Invitation.objects.filter(run=run).order_by("id").last()
+    letter = services._letter
+
+    def answered_meanwhile(*args, **kwargs):  # after the addresses are read, before the claim
+        Invitation.objects.filter(pk=answering.pk).update(responded_on=opens)
+        return letter(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_letter", answered_meanwhile)
+
+    assert _send(run, opens, services.Mailing.REMINDER_DAY3) == 2
+
+    assert answering.employee.user.email not in [m.to[0] for m in mail.outbox]
+    answering.refresh_from_db()
+    assert answering.reminded_day3_on is None
+
+
 def test_the_templates_are_rendered_once_per_chunk_not_once_per_person(opens, monkeypatch):
     run = _run(_team(30), opens)
     rendered = []
