@@ -314,7 +314,7 @@ class Invitation(models.Model):
 
     On PostgreSQL the table is filled to half of each page (migration 0015): a claim sets the
     date of 100 neighbouring invitations in one statement, and with room for the new versions
-    in their own page the update is HOT, touching none of the table's five indexes; on full
+    in their own page the update is HOT, touching none of the table's indexes; on full
     pages each claim wrote an entry in every index, as much work as writing the invitation.
     """
 
@@ -323,10 +323,17 @@ class Invitation(models.Model):
     run = models.ForeignKey(
         SurveyRun, on_delete=models.PROTECT, related_name="invitations", db_index=False
     )
+    # Nor do the employee and the team: every query finds invitations by id or by run (the
+    # person's with the unique (run, employee) index), none by employee or team alone. Those
+    # indexes were written for every invitation of every run opened (a quarter of the opening's
+    # INSERT) to serve only the deletion of a person or team, which the product never does; an
+    # admin deleting one waits for a scan of the table instead.
     employee = models.ForeignKey(
-        Employee, on_delete=models.PROTECT, related_name="survey_invitations"
+        Employee, on_delete=models.PROTECT, related_name="survey_invitations", db_index=False
     )
-    team = models.ForeignKey(Team, null=True, on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(
+        Team, null=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     team_path = models.CharField(max_length=500, default="")
     sent_on = models.DateField(null=True, blank=True)
     reminded_day3_on = models.DateField(null=True, blank=True)

@@ -706,9 +706,17 @@ def survey_run_open(*, run: SurveyRun, today: dt.date | None = None) -> SurveyRu
 def _invite(run: SurveyRun, audience: QuerySet[Employee]) -> None:
     """One invitation per person of `audience`, with their team and its path as of now, in one
     INSERT ... SELECT: building 20,000 invitations in Python took 7 s, the database does it in
-    well under one."""
-    people = audience.annotate(invited_path=Coalesce("team__path", Value(""))).values_list(
-        "pk", "team_id", "invited_path"
+    well under one.
+
+    The people are read in no particular order (not the employees' default, by name): in the
+    order they are stored, the (run, employee) and employee indexes grow at their right edge
+    instead of at 20,000 places by name, a third of the INSERT's time. Nothing reads the
+    invitations in id order for a meaning: the fan-out's chunks only need some order.
+    """
+    people = (
+        audience.order_by()
+        .annotate(invited_path=Coalesce("team__path", Value("")))
+        .values_list("pk", "team_id", "invited_path")
     )
     select, params = people.query.sql_with_params()
     with connection.cursor() as cursor:
@@ -816,13 +824,22 @@ def _waiting(run_id: int, mailing: str):
     return _still_waiting(mailing).filter(run_id=run_id)
 
 
+def _waiting_dates(mailing: str) -> dict[str, bool]:
+    """What makes an invitation (of any run) still wait for `mailing`, as conditions on the row
+    alone: each date column named, empty (True) or set (False). Its own date is empty; a
+    reminder also goes only to people emailed and yet to answer. The fan-out and the chunk's
+    read filter on these (`_still_waiting`), and the claim tests them on the row it updates."""
+    empty = {Mailing.CLAIM_FIELD[mailing]: True}
+    if mailing == Mailing.INVITATION:
+        return empty
+    return {**empty, "responded_on": True, "sent_on": False}
+
+
 def _still_waiting(mailing: str):
-    """Invitations (of any run) still waiting for `mailing`: conditions on the row alone."""
-    claim = Mailing.CLAIM_FIELD[mailing]
-    waiting = Invitation.objects.filter(**{f"{claim}__isnull": True})
-    if mailing != Mailing.INVITATION:
-        waiting = waiting.filter(responded_on__isnull=True, sent_on__isnull=False)
-    return waiting
+    """Invitations (of any run) still waiting for `mailing`."""
+    return Invitation.objects.filter(
+        **{f"{date}__isnull": empty for date, empty in _waiting_dates(mailing).items()}
+    )
 
 
 def survey_mailing_fan_out(*, run_id: int, mailing: str) -> int:
@@ -1025,6 +1042,12 @@ def survey_mailing_send(
 
 
 def _among(ids: Sequence[int]) -> RawSQL:
+    """`_among_sql` as a filter of a query of invitations."""
+    sql, params = _among_sql(ids)
+    return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611 - the ids: a parameter
+
+
+def _among_sql(ids: Sequence[int]) -> tuple[str, list[str]]:
     """The invitations whose id is in `ids`, with the ids as one parameter rather
     than one parameter each as `pk__in` gives: psycopg caches how it sends a statement of at
     most 50 parameters only, and parsed a chunk's 500 ids again for each statement.
@@ -1036,7 +1059,7 @@ def _among(ids: Sequence[int]) -> RawSQL:
         among = f"{table}.id = ANY(%s::bigint[])"
     else:
         among = f"{table}.id IN (SELECT value FROM json_each(%s))"  # noqa: S608 - a model's name
-    return RawSQL(among, [_ids(ids)], output_field=BooleanField())  # noqa: S611 - the ids: a parameter
+    return among, [_ids(ids)]
 
 
 def _ids(ids: Sequence[int]) -> str:
@@ -1051,21 +1074,27 @@ def _claim(mailing: str, ids: Sequence[int], today: dt.date) -> list[int]:
     """Claim the emails of a batch that nobody has claimed yet, in one statement; return the
     ids claimed, in order.
 
-    The emptiness of the date column is tested on the updated row itself, so when two workers
-    race for a row, PostgreSQL re-checks it once the first commits and the second skips it;
-    rows claimed before are no longer waiting. (The other conditions of the mailing, in the
-    subquery, do not change while it is being sent.) The ids are the run's (read with the
-    addresses), so the run is not asked again.
+    Every condition of the mailing (`_waiting_dates`) is tested on the updated row itself, so
+    when two workers race for a row, PostgreSQL re-checks it once the first commits and the
+    second skips it, and someone who answered since the chunk read its addresses gets no
+    reminder. The ids are the run's (read with the addresses), so the run is not asked again.
+
+    Written out rather than as an UPDATE of a subquery built by the ORM for each batch, which
+    looked every row up twice and compiled a query per batch: on the enterprise bench database
+    a batch took 1.2 ms, 0.5 ms of it in Python; now 0.6 ms, 0.15 ms of it in Python.
     """
-    waiting = _still_waiting(mailing).filter(_among(ids)).values("pk").order_by()
-    select, params = waiting.query.sql_with_params()
     quote = connection.ops.quote_name
     table = quote(Invitation._meta.db_table)
-    column = quote(Mailing.CLAIM_FIELD[mailing])  # the claim fields are columns of that name
+    column = quote(Mailing.CLAIM_FIELD[mailing])  # the date fields are columns of that name
+    among, params = _among_sql(ids)
+    waiting = " AND ".join(
+        f"{quote(date)} IS {'' if empty else 'NOT '}NULL"
+        for date, empty in _waiting_dates(mailing).items()
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET {column} = %s "  # noqa: S608 - names from the models
-            f"WHERE {column} IS NULL AND id IN ({select}) RETURNING id",
+            f"WHERE {among} AND {waiting} RETURNING id",
             [today, *params],
         )
         return sorted(row[0] for row in cursor.fetchall())

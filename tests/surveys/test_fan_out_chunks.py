@@ -133,6 +133,28 @@ def test_reminders_carry_each_persons_own_link_too(opens):
         assert invitation.reminded_day3_on == opens
 
 
+def test_someone_who_answers_while_a_chunk_is_being_sent_gets_no_reminder(opens, monkeypatch):
+    """The claim tests every condition of the reminder on the row it updates, not only what the
+    chunk read before it started sending."""
+    run = _run(_team(3), opens)
+    _send(run, opens)
+    mail.outbox.clear()
+    answering = Invitation.objects.filter(run=run).order_by("id").last()
+    letter = services._letter
+
+    def answered_meanwhile(*args, **kwargs):  # after the addresses are read, before the claim
+        Invitation.objects.filter(pk=answering.pk).update(responded_on=opens)
+        return letter(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_letter", answered_meanwhile)
+
+    assert _send(run, opens, services.Mailing.REMINDER_DAY3) == 2
+
+    assert answering.employee.user.email not in [m.to[0] for m in mail.outbox]
+    answering.refresh_from_db()
+    assert answering.reminded_day3_on is None
+
+
 def test_the_templates_are_rendered_once_per_chunk_not_once_per_person(opens, monkeypatch):
     run = _run(_team(30), opens)
     rendered = []
@@ -235,7 +257,7 @@ def test_a_chunk_sends_nothing_for_invitations_of_another_run(opens):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL storage settings")
-def test_invitations_leave_room_for_hot_claims_and_have_no_index_on_the_run_alone():
+def test_invitations_leave_room_for_hot_claims_and_have_no_index_on_a_single_key():
     """The suite builds tables from the models (--no-migrations), so the fill factor is set here
     by migration 0015's own function (rolled back with the test's transaction)."""
     fill = import_module("surveys.migrations.0015_invitation_fillfactor")
@@ -250,5 +272,5 @@ def test_invitations_leave_room_for_hot_claims_and_have_no_index_on_the_run_alon
             "SELECT indexdef FROM pg_indexes WHERE tablename = %s", [Invitation._meta.db_table]
         )
         definitions = [row[0] for row in cursor.fetchall()]
-    assert not [d for d in definitions if d.endswith("(run_id)")]
+    assert not [d for d in definitions if d.endswith(("(run_id)", "(employee_id)", "(team_id)"))]
     assert [d for d in definitions if d.endswith("(run_id, employee_id)")]
