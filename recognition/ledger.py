@@ -2,8 +2,8 @@
 
 Every movement of points is one call to `ledger_post`, except a peer give with points on
 PostgreSQL, which posts inside the database function `recognition_give_from_allowance`
-(migrations 0004 and 0006) under the same rules. The locking rules, which keep concurrent requests from
-overdrawing an account or deadlocking each other:
+(migrations 0004 and 0006) under the same rules. The locking rules, which keep concurrent
+requests from overdrawing an account or deadlocking each other:
 
 1. Employee accounts (allowance, wallet, budget) that a transaction touches are locked with
    SELECT ... FOR UPDATE in primary-key order before any balance is read (`accounts_lock`).
