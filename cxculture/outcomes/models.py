@@ -213,21 +213,32 @@ class OutcomeRecord(models.Model):
     """One customer outcome: a value of a metric, at a time, for a team (and maybe an agent).
 
     (source, external_id) is unique, so sending the same record again changes nothing. Records
-    are written only by the ingestion services, which keep the daily rollups current in the
-    same transaction; `customer_ref` and `interaction_ref` are indexed so the insights app can
-    join them with policy exceptions when a page asks.
+    are written only by the ingestion services, which keep the rollups current: a JSON batch in
+    the transaction that stores it, an import in the one that finishes it. `customer_ref` and
+    `interaction_ref` are indexed so the insights app can join them with policy exceptions when
+    a page asks.
+
+    Every index is one an import writes for each record: the team, the agent and the source
+    have none of their own, as the (team, metric, occurred_at), (agent, occurred_at) and unique
+    (source, external_id) indexes begin with them and serve every lookup by them (and the
+    checks when a team or a person is deleted).
     """
 
     metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="+")
     value = models.FloatField()
     occurred_at = models.DateTimeField()
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+", db_index=False)
     agent = models.ForeignKey(
-        Employee, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Employee,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     customer_ref = models.CharField(max_length=100, blank=True)
     interaction_ref = models.CharField(max_length=100, blank=True)
-    source = models.SlugField(max_length=50)
+    source = models.SlugField(max_length=50, db_index=False)
     external_id = models.CharField(max_length=200)
     import_job = models.ForeignKey(
         OutcomeImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
