@@ -44,10 +44,10 @@ serve: install ## Serve the app without re-seeding (PORT=8000 by default).
 test: install ## Run the whole test suite (PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL are set).
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
 
-lint: install ## ruff (lint and format check), mypy on the apps, the import layering (lint-imports).
+lint: install ## ruff (lint and format check), mypy on the apps and the bench, the import layering (lint-imports).
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy cxculture recognition surveys
+	$(VENV)/bin/mypy cxculture recognition surveys bench
 	$(VENV)/bin/lint-imports
 
 format: install ## Apply ruff's formatting and safe fixes.

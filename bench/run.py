@@ -34,7 +34,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from django.db.models import Model, QuerySet
+
+M = TypeVar("M", bound="Model")
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -100,6 +106,7 @@ def drive(
 ) -> Load:
     """Send `total` requests from `concurrency` threads, each on its own keep-alive connection."""
     url = urlparse(base)
+    host = url.hostname or "127.0.0.1"
     latencies: list[float] = []
     errors = 0
     counter = iter(range(total))
@@ -107,7 +114,7 @@ def drive(
 
     def worker() -> None:
         nonlocal errors
-        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+        connection = http.client.HTTPConnection(host, url.port, timeout=60)
         while True:
             with lock:
                 index = next(counter, None)
@@ -124,7 +131,7 @@ def drive(
                 failed = response.status >= 400
             except OSError:  # a timeout or a dropped connection counts as an error
                 connection.close()
-                connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+                connection = http.client.HTTPConnection(host, url.port, timeout=60)
                 failed = True
             elapsed = (time.perf_counter() - started) * 1000
             with lock:
@@ -139,6 +146,11 @@ def drive(
     for thread in threads:
         thread.join()
     return Load(latencies, time.perf_counter() - started, errors)
+
+
+def _always(headers: dict) -> Callable[[int], dict]:
+    """The same headers for every request of a load."""
+    return lambda i: headers
 
 
 def timed_sql(sql: str, params: list, repeat: int) -> float:
@@ -345,7 +357,7 @@ def bench_pages(base: str, n: int, ctx: dict, rows: list[Row]) -> None:
         ("executive dashboard (page)", "/insights/culture/", cookie),
         ("executive dashboard (API)", "/api/v1/insights/culture/", token),
     ):
-        load = drive(base, "GET", path, total=slow, headers=lambda i, h=headers: h)
+        load = drive(base, "GET", path, total=slow, headers=_always(headers))
         row = _latency_row(
             label,
             load,
@@ -389,7 +401,7 @@ def bench_pages(base: str, n: int, ctx: dict, rows: list[Row]) -> None:
             token,
         ),
     ):
-        load = drive(base, "GET", path, total=slow, headers=lambda i, h=headers: h)
+        load = drive(base, "GET", path, total=slow, headers=_always(headers))
         row = _latency_row(
             label,
             load,
@@ -577,7 +589,7 @@ def bench_fan_out(ctx: dict, rows: list[Row]) -> None:
         bench_noop_task.delay([])  # the workers are up once this one has run
         wait_for(lambda: client.get(COUNTER) is not None, 60, "worker start")
 
-        def noop(send: Callable[[], None]) -> float:
+        def noop(send: Callable[[], object]) -> float:
             client.set(COUNTER, 0)
             started = time.perf_counter()
             send()
@@ -585,7 +597,7 @@ def bench_fan_out(ctx: dict, rows: list[Row]) -> None:
             return time.perf_counter() - started
 
         chunked = noop(lambda: bench_noop_fan_out_task.delay(people, chunk))
-        single = noop(lambda: [bench_noop_task.delay([i]) for i in range(people)] and None)
+        single = noop(lambda: [bench_noop_task.delay([i]) for i in range(people)])
         program = survey_services.survey_program_create(
             name=f"Bench fan-out {time.strftime('%Y-%m-%d %H:%M:%S')}",
             starts_on=timezone.localdate(),
@@ -760,6 +772,14 @@ def prepare(profile: str, seed_scale: float) -> dict:
     return {"seed_seconds": time.monotonic() - started}
 
 
+def _first(query: "QuerySet[M]", what: str) -> M:
+    """The first row of `query`, or a clear stop when the database has none."""
+    found = query.first()
+    if found is None:
+        raise SystemExit(f"The bench database has no {what}: seed it again (see bench/README.md).")
+    return found
+
+
 def context(ctx: dict) -> dict:
     """Who signs in, what to ask for, and how many queries each measured request issues."""
     import datetime as dt
@@ -785,16 +805,20 @@ def context(ctx: dict) -> dict:
     hr_token = api_token_create(user=hr)[1]
     client = Client()
     client.force_login(hr)
-    run = SurveyRun.objects.filter(status=SurveyRun.Status.CLOSED).order_by("-closes_on").first()
+    run = _first(
+        SurveyRun.objects.filter(status=SurveyRun.Status.CLOSED).order_by("-closes_on"),
+        "a closed survey run",
+    )
     since = timezone.now() - dt.timedelta(days=365)
     dashboard_runs = list(
         SurveyRun.objects.filter(status=SurveyRun.Status.CLOSED, closes_on__gte=since.date())
         .order_by("-closes_on", "-id")[:MAX_RUNS]
         .values_list("pk", flat=True)
     )[::-1]
-    open_run = SurveyRun.objects.filter(pk=ctx.get("fan_out_run")).first() or (
-        SurveyRun.objects.filter(status=SurveyRun.Status.OPEN).order_by("-opens_on").first()
-    )
+    fan_out_run = ctx.get("fan_out_run")
+    open_run = (
+        SurveyRun.objects.filter(pk=fan_out_run).first() if fan_out_run is not None else None
+    ) or SurveyRun.objects.filter(status=SurveyRun.Status.OPEN).order_by("-opens_on").first()
     waiting = (
         list(
             Invitation.objects.filter(run=open_run, responded_on=None)
@@ -813,14 +837,16 @@ def context(ctx: dict) -> dict:
     ctx |= {
         "hr_session": client.cookies["sessionid"].value,
         "hr_token": hr_token,
-        "team_id": Team.objects.order_by("pk").first().pk,
+        "team_id": _first(Team.objects.order_by("pk"), "a team").pk,
         "run_id": run.pk,
         "run_teams": Response.objects.filter(run=run).values("team_path").distinct().count(),
         "dashboard_runs": dashboard_runs,
         "since": since,
         "tokens": tokens,
         "people": [p.pk for p in people],
-        "value_id": CompanyValue.objects.filter(is_active=True).order_by("pk").first().pk,
+        "value_id": _first(
+            CompanyValue.objects.filter(is_active=True).order_by("pk"), "an active company value"
+        ).pk,
         "invitation_tokens": [survey_services.invitation_token(pk) for pk in waiting],
         "answers": answers,
         "front_line_teams": list(
@@ -831,7 +857,7 @@ def context(ctx: dict) -> dict:
     }
     # Query counts, measured once in this process on warm caches (the second request).
     auth = {"HTTP_AUTHORIZATION": f"Token {hr_token}"}
-    pages = {
+    pages: dict[str, dict[str, Any]] = {
         f"/surveys/runs/{run.pk}/results/": {},
         f"/api/v1/survey-runs/{run.pk}/results/": auth,
         "/insights/culture/": {},
