@@ -30,6 +30,13 @@ class OutcomeImportAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # An import adds its records to the rollups when it ends; deleted before that, its
+        # records would lose their import and never be counted.
+        if obj is not None and not obj.is_finished:
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 @admin.register(OutcomeRecord)
 class OutcomeRecordAdmin(admin.ModelAdmin):
