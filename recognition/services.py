@@ -134,13 +134,14 @@ def recognition_give(
         if not managed_paths or outside:
             raise Forbidden("Spot awards go to people in the teams you manage.")
 
+    unique_receivers = list(unique.values())
     written: Recognition | None = None
     if points_per_receiver and not spot_award and connection.vendor == "postgresql":
         # One statement that also counts the give in the daily rollups (migrations 0004, 0006):
         # outside a transaction it is its own, so it needs no BEGIN and COMMIT round trips.
         written = _give_from_allowance_in_one_statement(
             giver=giver,
-            receivers=list(unique.values()),
+            receivers=unique_receivers,
             values=values,
             message=message,
             visibility=visibility,
@@ -150,7 +151,7 @@ def recognition_give(
         with transaction.atomic():
             written = _give_the_long_way(
                 giver=giver,
-                receivers=list(unique.values()),
+                receivers=unique_receivers,
                 values=values,
                 message=message,
                 visibility=visibility,
@@ -160,7 +161,7 @@ def recognition_give(
             # Counted in the dashboards' daily rollups in the same transaction, after the rows
             # (a reversal's recount waits for gives that already wrote cells; see rollups).
             rollups.recognition_rollups_add(
-                recognition=written, receivers=list(unique.values()), values=values
+                recognition=written, receivers=unique_receivers, values=values
             )
     # After the commit: at once outside a transaction.
     _on_commit_notify(written.pk)
