@@ -4,19 +4,26 @@ import datetime as dt
 import importlib
 import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps as django_apps
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 
 from cxculture.outcomes import selectors
-from cxculture.outcomes.ingest import batches, rollups
-from cxculture.outcomes.models import DailyRollup, MonthlyRollup, OutcomeRecord, OutcomeSource
+from cxculture.outcomes.ingest import batches, jobs, rollups
+from cxculture.outcomes.models import (
+    DailyRollup,
+    MonthlyRollup,
+    OutcomeImport,
+    OutcomeRecord,
+    OutcomeSource,
+)
 from cxculture.people.permissions import viewer_for
 from tests.factories.outcomes import OutcomeSourceFactory, csv_bytes, record
 
@@ -447,8 +454,6 @@ def test_a_rebuild_while_an_import_runs_leaves_its_records_to_the_import(
 ):
     """The rebuild reads the records while the import's batches are in and it waits to finish:
     the rebuild leaves them out, the finish adds them, and each counts once."""
-    from cxculture.outcomes.ingest import jobs
-
     settings.CXC_OUTCOME_IMPORT_BATCH_SIZE = 10
     rows = [
         record(
@@ -460,21 +465,17 @@ def test_a_rebuild_while_an_import_runs_leaves_its_records_to_the_import(
     # Outside a test transaction the upload's commit would run the import at once (eager tasks).
     monkeypatch.setattr(jobs, "_enqueue_import", lambda import_id: None)
     job = import_file(csv_bytes(rows), source="csv", run=False)
-    rebuilt = threading.Event()
+    importing, rebuilt = threading.Event(), threading.Event()
 
     def rebuild_while_the_import_waits() -> None:
         try:
-            from django.db import transaction
-
-            from cxculture.outcomes.models import OutcomeImport
-
             with transaction.atomic():
                 rollups.rollup_lock(exclusive=True)  # the import cannot finish meanwhile
                 importing.set()
                 for _ in range(200):  # until every batch is in and the finish waits
                     if OutcomeImport.objects.get(pk=job.pk).rows_read == 40 and _waiting():
                         break
-                    threading.Event().wait(0.05)
+                    time.sleep(0.05)
                 else:
                     raise AssertionError("the import never waited for the rollup lock")
                 rollups.rollups_rebuild()
@@ -489,7 +490,6 @@ def test_a_rebuild_while_an_import_runs_leaves_its_records_to_the_import(
             )
             return cursor.fetchone()[0] > 0
 
-    importing = threading.Event()
     rebuild = threading.Thread(target=rebuild_while_the_import_waits)
     rebuild.start()
     assert importing.wait(10)
