@@ -309,8 +309,8 @@ class Invitation(models.Model):
     """Who was asked in a run, and whether and when (a date) they were emailed and responded.
 
     Deliberately without `created_at`/`updated_at`: a time of day here could be matched with
-    the moment a response was stored. The team is a snapshot taken when the run opened, so
-    participation and results count the same people in the same teams.
+    the moment a response was stored. The team (its path) is a snapshot taken when the run
+    opened, so participation and results count the same people in the same teams.
 
     On PostgreSQL the table is filled to half of each page (migration 0015): a claim sets the
     date of 100 neighbouring invitations in one statement, and with room for the new versions
@@ -323,17 +323,16 @@ class Invitation(models.Model):
     run = models.ForeignKey(
         SurveyRun, on_delete=models.PROTECT, related_name="invitations", db_index=False
     )
-    # Nor do the employee and the team: every query finds invitations by id or by run (the
-    # person's with the unique (run, employee) index), none by employee or team alone. Those
-    # indexes were written for every invitation of every run opened (a quarter of the opening's
-    # INSERT) to serve only the deletion of a person or team, which the product never does; an
-    # admin deleting one waits for a scan of the table instead.
+    # Nor does the employee: every query finds invitations by id or by run (the person's with
+    # the unique (run, employee) index), none by employee alone. That index was written for
+    # every invitation of every run opened to serve only the deletion of a person, which the
+    # product never does; an admin deleting one waits for a scan of the table instead.
     employee = models.ForeignKey(
         Employee, on_delete=models.PROTECT, related_name="survey_invitations", db_index=False
     )
-    team = models.ForeignKey(
-        Team, null=True, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
+    # The team as a path only (migration 0017): participation and results group invitations by
+    # the path they were invited in, and nothing asks for the team row. A foreign key to the
+    # team cost every run opened a check per invitation at commit, a third of the opening's.
     team_path = models.CharField(max_length=500, default="")
     sent_on = models.DateField(null=True, blank=True)
     reminded_day3_on = models.DateField(null=True, blank=True)

@@ -34,7 +34,7 @@ def _closed_run(teams: Sequence[Team], favourable: Sequence[int], opens: dt.date
     )
     run = open_run(program, opens)
     for team, agreeing in zip(teams, favourable, strict=True):
-        invitations = Invitation.objects.filter(run=run, team=team).order_by("id")
+        invitations = Invitation.objects.filter(run=run, team_path=team.path).order_by("id")
         for index, invitation in enumerate(invitations[: invitations.count() - 1]):
             value = 4 if index < agreeing else 2
             answer(invitation, opens, eng_proud=value, eng_motivated=value, eng_stay=value)

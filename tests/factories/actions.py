@@ -36,9 +36,9 @@ def closed_run(
     underscores); invitees beyond those do not answer.
     """
     run = survey_services.survey_run_start_now(program=program, today=opens)
-    waiting = {team.pk: list(rows) for team, rows in answers.items()}
+    waiting = {team.path: list(rows) for team, rows in answers.items()}
     for invitation in Invitation.objects.filter(run=run).order_by("id"):
-        rows = waiting.get(invitation.team_id or -1)
+        rows = waiting.get(invitation.team_path)
         if rows:
             answer(invitation, opens, **rows.pop(0))
     return survey_services.survey_run_close(run=run, today=opens + dt.timedelta(days=length_days))

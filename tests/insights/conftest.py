@@ -65,7 +65,7 @@ def survey(
     run = open_run(program, opens)
     for team, agreeing in zip(teams, favourable, strict=True):
         invitations = (
-            Invitation.objects.filter(run=run, team=team)
+            Invitation.objects.filter(run=run, team_path=team.path)
             .exclude(employee__in=silent)
             .order_by("id")
         )

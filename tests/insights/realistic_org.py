@@ -173,7 +173,9 @@ def _answers(unit: Unit) -> list[int]:
 def _answer_run(run: SurveyRun, teams: dict[str, Team], units: tuple[Unit, ...]) -> None:
     for unit in units:
         values = _answers(unit)
-        invitations = Invitation.objects.filter(run=run, team=teams[unit.code]).order_by("id")
+        invitations = Invitation.objects.filter(run=run, team_path=teams[unit.code].path).order_by(
+            "id"
+        )
         for invitation, value in zip(invitations, values, strict=False):
             answer(invitation, run.opens_on, eng_proud=value, eng_motivated=value, eng_stay=value)
 

@@ -213,7 +213,7 @@ def test_a_driver_score_can_stand_in_for_the_engagement_index(api, hr_admin, reg
     asked = list(Question.objects.filter(code__in=["eng-proud", "rec-noticed"]))
     run = open_run(ProgramFactory(audience="teams", teams=teams, questions=asked), OPENS)
     for number, team in enumerate(teams):
-        invitations = Invitation.objects.filter(run=run, team=team).order_by("id")
+        invitations = Invitation.objects.filter(run=run, team_path=team.path).order_by("id")
         for index, invitation in enumerate(invitations[:5]):
             # Recognition: `number` of 5 agree; engagement: everyone agrees.
             answer(invitation, OPENS, eng_proud=5, rec_noticed=4 if index < number else 1)

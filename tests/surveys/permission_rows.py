@@ -29,7 +29,7 @@ def _closed_run(world: World):
         EmployeeFactory(team=world.org["support_a"])
     program = ProgramFactory(name="Closed pulse", starts_on=today)
     run = services.survey_run_start_now(program=program, today=today)
-    for invitation in Invitation.objects.filter(run=run, team=world.org["support_a"]):
+    for invitation in Invitation.objects.filter(run=run, team_path=world.org["support_a"].path):
         services.response_submit(
             invitation_id=invitation.pk,
             answers=[services.AnswerInput(question=question("enps").pk, value=9)],

@@ -23,7 +23,8 @@ def results_page(client, hr_admin, org, opens):
             EmployeeFactory(team=team)
     run = open_run(ProgramFactory(audience="subtrees", teams=[org["support"]]), opens)
     for team in (*desks, odd):
-        for invitation in Invitation.objects.filter(run=run, team=team).order_by("id")[:6]:
+        invitations = Invitation.objects.filter(run=run, team_path=team.path).order_by("id")
+        for invitation in invitations[:6]:
             answer(invitation, opens, enps=8, eng_proud=4)
     services.survey_run_close(run=run, today=opens)
     client.force_login(hr_admin.user)

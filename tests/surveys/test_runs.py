@@ -123,14 +123,9 @@ def test_an_organisation_run_invites_every_active_person_once_with_their_team_no
 
     run = open_run(ProgramFactory(audience="organisation"), opens)
 
-    rows = {
-        employee: (team, path)
-        for employee, team, path in Invitation.objects.filter(run=run).values_list(
-            "employee_id", "team_id", "team_path"
-        )
-    }
-    assert rows[placed.pk] == (desk.pk, desk.path)
-    assert rows[unplaced.pk] == (None, "")
+    rows = dict(Invitation.objects.filter(run=run).values_list("employee_id", "team_path"))
+    assert rows[placed.pk] == desk.path
+    assert rows[unplaced.pk] == ""
     assert left.pk not in rows
     assert set(rows) == set(
         Employee.objects.filter(is_active=True, user__is_active=True).values_list("pk", flat=True)

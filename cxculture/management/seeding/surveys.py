@@ -170,7 +170,6 @@ class _SurveyRows:
             [
                 "run_id",
                 "employee_id",
-                "team_id",
                 "team_path",
                 "sent_on",
                 "reminded_day3_on",
@@ -237,7 +236,6 @@ def _seed_run(
             (
                 run.pk,
                 person.pk,
-                person.team_id,
                 person.team.path,
                 opens_on,
                 day3 if window >= 2 and waited > 2 else None,
