@@ -40,9 +40,18 @@ MAX_MESSAGE = 2000
 
 
 def _on_commit_notify(recognition_id: int) -> None:
-    from .tasks import recognition_given_task
+    """With a broker, nothing: the new row is pending in the outbox (`notified_at` empty) and
+    the beat's sweep notifies it, so the give pays no broker round trip. Without a broker (the
+    demo, the SQLite tests) there is no beat either, so it is notified at commit, by the same
+    function the sweep calls for each recognition."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        return
+    from . import notifications
 
-    transaction.on_commit(lambda: recognition_given_task.delay(recognition_id), robust=True)
+    transaction.on_commit(
+        lambda: notifications.recognition_given_notify(recognition_id=recognition_id),
+        robust=True,
+    )
 
 
 def _on_commit_announce(recognition_id: int) -> None:
