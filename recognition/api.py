@@ -94,20 +94,27 @@ def _idempotent(request: Request, handler: Callable[[], Response]) -> Response:
     return response
 
 
-def _giver_and_receivers(
-    request: Request, receiver_ids: list[int]
-) -> tuple[Employee, list[Employee]]:
-    """The signed-in giver and the receivers asked for (in that order, once each), or the
-    error that says who is missing."""
-    giver, found = selectors.giver_and_receivers(
-        user_id=int(request.user.pk or 0), receiver_ids=receiver_ids
+def _give_parties(
+    request: Request, receiver_ids: list[int], value_ids: list[int]
+) -> tuple[selectors.GivePerson, list[selectors.GivePerson], list[selectors.GiveValue]]:
+    """The signed-in giver, the receivers and the values asked for (in that order, once each),
+    read in one statement, or the error that says what is missing."""
+    parties = selectors.give_parties(
+        user_id=int(request.user.pk or 0), receiver_ids=receiver_ids, value_ids=value_ids
     )
-    if giver is None:
+    if parties.giver is None:
         raise Forbidden("Only people in the directory can do this.")
     wanted = dict.fromkeys(receiver_ids)
-    if any(pk not in found for pk in wanted):
+    if any(pk not in parties.people for pk in wanted):
         raise serializers.ValidationError({"receivers": ["Unknown person."]})
-    return giver, [found[pk] for pk in wanted]
+    tagged = dict.fromkeys(value_ids)
+    if any(pk not in parties.values for pk in tagged):
+        raise serializers.ValidationError({"values": ["Unknown value."]})
+    return (
+        parties.giver,
+        [parties.people[pk] for pk in wanted],
+        [parties.values[pk] for pk in tagged],
+    )
 
 
 # --- Serializers ---------------------------------------------------------------------------------
@@ -469,10 +476,7 @@ class RecognitionViewSet(
         data = incoming.validated_data
 
         def give() -> Response:
-            giver, receivers = _giver_and_receivers(request, data["receivers"])
-            values = list(CompanyValue.objects.filter(pk__in=data["values"]))
-            if len(values) != len(set(data["values"])):
-                raise serializers.ValidationError({"values": ["Unknown value."]})
+            giver, receivers, values = _give_parties(request, data["receivers"], data["values"])
             # Only a spot award asks which teams the giver manages (the viewer's one query).
             managed_paths = _viewer(request).managed_paths if data["spot_award"] else ()
             recognition = services.recognition_give(

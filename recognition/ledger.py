@@ -134,6 +134,7 @@ def ledger_post(
     kind: str,
     legs: Iterable[Leg],
     created_by: User | None = None,
+    created_by_id: int | None = None,
     memo: str = "",
     reverses: LedgerTransaction | None = None,
     locked: Mapping[int, Account] | None = None,
@@ -143,6 +144,8 @@ def ledger_post(
     Locks the employee accounts it touches (pk order), refuses with `InsufficientPoints` (409)
     when a debit would take one below zero, inserts all entries in one statement and updates
     the employee accounts (one statement), then the company accounts, with F() expressions.
+
+    `created_by_id`: the user's id, when the caller has the id rather than the user.
 
     `locked`: the employee accounts the caller has already locked in this transaction and read
     since (by pk), so they are not locked and read a second time. Pass it only when nothing
@@ -157,7 +160,7 @@ def ledger_post(
         _post,
         kind=kind,
         legs=legs,
-        created_by=created_by,
+        created_by_id=created_by.pk if created_by is not None else created_by_id,
         memo=memo,
         reverses=reverses,
         locked=locked,
@@ -172,7 +175,7 @@ def _post(
     *,
     kind: str,
     legs: Iterable[Leg],
-    created_by: User | None,
+    created_by_id: int | None,
     memo: str,
     reverses: LedgerTransaction | None,
     locked: Mapping[int, Account] | None,
@@ -201,7 +204,7 @@ def _post(
     with transaction.atomic(savepoint=False):
         try:
             posted = LedgerTransaction.objects.create(
-                kind=kind, memo=memo[:255], created_by=created_by, reverses=reverses
+                kind=kind, memo=memo[:255], created_by_id=created_by_id, reverses=reverses
             )
         except IntegrityError as exc:
             raise ConflictError("This transaction has already been reversed.") from exc
@@ -295,11 +298,12 @@ def _allowance_reset_chunk(employee_ids: Sequence[int], period: dt.date, amount:
 
 def allowances_reset(
     *,
-    employees: Sequence[Employee] | None = None,
+    employee_ids: Sequence[int] | None = None,
     today: dt.date | None = None,
     batch_size: int = 200,
 ) -> int:
-    """Reset the giving allowance of `employees` (default: every active person) for this month.
+    """Reset the giving allowance of the people `employee_ids` (default: every active person)
+    for this month.
 
     Unspent allowance goes back to the pool and this month's allowance is granted. Safe to run
     any number of times: an allowance already reset for this month is left alone. Returns how
@@ -307,12 +311,12 @@ def allowances_reset(
     """
     period = month_start(today or timezone.localdate())
     amount = settings.CXC_RECOGNITION_MONTHLY_ALLOWANCE
-    if employees is None:
+    if employee_ids is None:
         ids = list(
             Employee.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)
         )
     else:
-        ids = sorted(employee.pk for employee in employees)
+        ids = sorted(employee_ids)
     reset = 0
     for chunk in batched(ids, batch_size):
         with transaction.atomic():

@@ -229,6 +229,7 @@ class Recognition(models.Model):
     )
     reversal_reason = models.CharField(max_length=500, blank=True)
     # Claimed by the notification tasks (conditional update), so a redelivered task sends nothing.
+    # A recognition not yet notified is the outbox the beat's sweep reads (see notifications).
     notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     announced_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -240,6 +241,13 @@ class Recognition(models.Model):
             models.Index(fields=["-created_at", "-id"], name="recognition_feed_idx"),
             models.Index(fields=["giver", "created_at"], name="recognition_giver_idx"),
             models.Index(fields=["giver_team", "created_at"], name="recognition_giver_team_idx"),
+            # Only the few recognitions still to notify: the sweep every few seconds reads
+            # them oldest first without touching the millions already notified.
+            models.Index(
+                fields=["id"],
+                name="recognition_to_notify_idx",
+                condition=Q(notified_at__isnull=True, reversed_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,6 +1,11 @@
 """Notifications about recognition: emails to the people concerned and the Slack-compatible
 webhook for organisation-visible recognitions. Called by tasks; each claims its work with a
-conditional update so a redelivered task sends nothing twice."""
+conditional update so a redelivered task sends nothing twice.
+
+A give publishes no message: the recognition row is its own outbox (`notified_at` still empty)
+and the beat's sweep (`recognitions_notify_pending`, every CXC_RECOGNITION_NOTIFY_SECONDS)
+notifies what is pending. Without a broker there is no beat, so the give notifies at commit
+(`recognition_given_notify`, the sweep's step for one recognition)."""
 
 import logging
 
@@ -64,6 +69,31 @@ def recognition_email_receivers(*, recognition_id: int) -> int:
     if messages:
         mailers.default.send_messages(messages)
     return len(messages)
+
+
+def recognition_given_notify(*, recognition_id: int) -> None:
+    """What follows a give: the receivers' emails, then the webhook announcement. Each step
+    claims its work, so running this twice, or in two overlapping sweeps, sends nothing twice."""
+    try:
+        recognition_email_receivers(recognition_id=recognition_id)
+    finally:
+        recognition_post_to_webhook(recognition_id=recognition_id)
+
+
+def recognitions_notify_pending(*, batch: int = 500) -> int:
+    """Notify the `batch` oldest recognitions not yet notified (reversed ones never are);
+    return how many were taken. A larger backlog is left to the next sweeps."""
+    pending = list(
+        Recognition.objects.filter(notified_at__isnull=True, reversed_at__isnull=True)
+        .order_by("id")
+        .values_list("pk", flat=True)[:batch]
+    )
+    # An error (say the mail server is down) ends this sweep: the recognition that failed keeps
+    # its claim, as with a failed task, and the rest wait for the next sweep instead of each
+    # losing its claim to the same outage.
+    for recognition_id in pending:
+        recognition_given_notify(recognition_id=recognition_id)
+    return len(pending)
 
 
 def recognition_text(recognition: Recognition) -> str:

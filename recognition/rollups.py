@@ -30,7 +30,7 @@ from django.db import connection, models, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from cxculture.people.models import CompanyValue, Employee, Team
+from cxculture.people.models import Team
 
 from .models import (
     ExceptionDay,
@@ -193,20 +193,17 @@ def _cells_of(
     created_at: dt.datetime,
     giver_id: int,
     giver_team_id: int | None,
-    receivers: Sequence[Employee],
-    values: Iterable[CompanyValue],
+    receiver_teams: Sequence[tuple[int | None, str | None]],
+    value_ids: Iterable[int],
 ) -> RecognitionCells:
-    """The cells one recognition counts in. Reads the receivers' team paths (nothing when their
-    teams are loaded)."""
-    paths = _team_paths([e for e in receivers if e.team_id is not None])
+    """The cells one recognition counts in; `receiver_teams`: each receiver's (team id, team
+    path)."""
     facts = RecognitionFacts(
         day=day_of(created_at),
         giver_id=giver_id,
         giver_team_id=giver_team_id,
-        receivers=[
-            (e.team_id, paths.get(e.team_id) if e.team_id is not None else None) for e in receivers
-        ],
-        value_ids=sorted({value.pk for value in values}),
+        receivers=list(receiver_teams),
+        value_ids=sorted(set(value_ids)),
     )
     cells = RecognitionCells()
     _recognition_cells(facts, cells)
@@ -218,8 +215,8 @@ def recognition_cell_rows(
     created_at: dt.datetime,
     giver_id: int,
     giver_team_id: int | None,
-    receivers: Sequence[Employee],
-    values: Iterable[CompanyValue],
+    receiver_teams: Sequence[tuple[int | None, str | None]],
+    value_ids: Iterable[int],
 ) -> RecognitionCellRows:
     """The cells a recognition about to be written counts in, as rows to add per table: the
     give's one statement on PostgreSQL adds them itself (migration 0006)."""
@@ -228,35 +225,29 @@ def recognition_cell_rows(
             created_at=created_at,
             giver_id=giver_id,
             giver_team_id=giver_team_id,
-            receivers=receivers,
-            values=values,
+            receiver_teams=receiver_teams,
+            value_ids=value_ids,
         )
     )
 
 
 def recognition_rollups_add(
-    *, recognition: Recognition, receivers: Sequence[Employee], values: Iterable[CompanyValue]
+    *,
+    recognition: Recognition,
+    receiver_teams: Sequence[tuple[int | None, str | None]],
+    value_ids: Iterable[int],
 ) -> None:
     """Count a recognition just written (in its transaction) in the daily rollups: adds to at
-    most three tables' cells."""
+    most three tables' cells. `receiver_teams`: each receiver's (team id, team path)."""
     _recognition_cells_write(
         _cells_of(
             created_at=recognition.created_at,
             giver_id=recognition.giver_id,
             giver_team_id=recognition.giver_team_id,
-            receivers=receivers,
-            values=values,
+            receiver_teams=receiver_teams,
+            value_ids=value_ids,
         )
     )
-
-
-def _team_paths(people: Sequence[Employee]) -> dict[int, str]:
-    team = Employee._meta.get_field("team")
-    paths = {e.team_id: e.team.path for e in people if team.is_cached(e) and e.team is not None}
-    missing = {e.team_id for e in people if e.team_id is not None} - set(paths)
-    if missing:
-        paths |= dict(Team.objects.filter(pk__in=missing).values_list("pk", "path"))
-    return paths  # type: ignore[return-value]
 
 
 def _lock(*models: type[models.Model]) -> None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -119,19 +121,120 @@ def feed_for_viewer(
     return feed.order_by("-created_at", "-id")
 
 
-def giver_and_receivers(
-    *, user_id: int, receiver_ids: Sequence[int]
-) -> tuple[Employee | None, dict[int, Employee]]:
-    """What a give needs of the people in it, in one read: the employee of `user_id` (None
-    outside the directory) and the receivers found by id, each with their team and name."""
-    people = (
-        Employee.objects.select_related("team", "user")
-        .filter(Q(pk__in=receiver_ids) | Q(user_id=user_id))
-        .order_by()
+@dataclass(frozen=True)
+class GivePerson:
+    """A person in a give, as the give checks them (active, team) and its card shows them."""
+
+    id: int
+    user_id: int
+    name: str
+    is_active: bool
+    team_id: int | None
+    team_path: str | None
+    team_name: str | None
+
+
+@dataclass(frozen=True)
+class GiveValue:
+    """A company value tagged on a give."""
+
+    id: int
+    name: str
+    slug: str
+    position: int
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class GiveParties:
+    """What `give_parties` found: the giver (None outside the directory), the people found by
+    id (any of the asked ids may be missing) and the values found by id."""
+
+    giver: GivePerson | None
+    people: dict[int, GivePerson]
+    values: dict[int, GiveValue]
+
+
+def give_person_of(employee: Employee) -> GivePerson:
+    """A person already in hand as a model (a form's choice), as a give takes them; reads their
+    user and team unless loaded with them."""
+    team = employee.team
+    return GivePerson(
+        id=employee.pk,
+        user_id=employee.user_id,
+        name=employee.display_name,
+        is_active=employee.is_active,
+        team_id=employee.team_id,
+        team_path=team.path if team is not None else None,
+        team_name=team.name if team is not None else None,
     )
-    found = {person.pk: person for person in people}
-    giver = next((person for person in found.values() if person.user_id == user_id), None)
-    return giver, found
+
+
+def give_value_of(value: CompanyValue) -> GiveValue:
+    """A value already in hand as a model (a form's choice), as a give takes it."""
+    return GiveValue(
+        id=value.pk,
+        name=value.name,
+        slug=value.slug,
+        position=value.position,
+        is_active=value.is_active,
+    )
+
+
+def _display_name(first_name: str, last_name: str, username: str) -> str:
+    """`Employee.display_name` from the user's columns: the full name, else the username."""
+    return f"{first_name} {last_name}".strip() or username
+
+
+def give_parties(
+    *, user_id: int, receiver_ids: Sequence[int], value_ids: Sequence[int]
+) -> GiveParties:
+    """Everything a give needs of its people and values, in one statement: the employee of
+    `user_id`, the receivers by id (with their user's name and their team) and the values by
+    id. Plain rows rather than model instances: a give is the hottest write, and building a
+    dozen model instances cost it more than the database did."""
+    employee, user, team, value = (
+        connection.ops.quote_name(model._meta.db_table)
+        for model in (Employee, User, Team, CompanyValue)
+    )
+    people = ", ".join(["%s"] * len(receiver_ids)) or "NULL"
+    values = ", ".join(["%s"] * len(value_ids)) or "NULL"
+    sql = (
+        # The tables' names come from the models; the ids are parameters.
+        "SELECT 1, e.id, e.user_id, e.is_active, e.team_id, t.path, t.name, "  # noqa: S608
+        "u.first_name, u.last_name, u.username "
+        f"FROM {employee} e JOIN {user} u ON u.id = e.user_id "
+        f"LEFT JOIN {team} t ON t.id = e.team_id "
+        f"WHERE e.id IN ({people}) OR e.user_id = %s "
+        "UNION ALL "
+        "SELECT 2, v.id, v.position, v.is_active, NULL, v.slug, v.name, NULL, NULL, NULL "
+        f"FROM {value} v WHERE v.id IN ({values})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*receiver_ids, user_id, *value_ids])
+        rows = cursor.fetchall()
+    found: dict[int, GivePerson] = {}
+    tagged: dict[int, GiveValue] = {}
+    giver = None
+    for kind, pk, number, active, team_id, text, name, first, last, username in rows:
+        if kind == 1:
+            person = GivePerson(
+                id=pk,
+                user_id=number,
+                name=_display_name(first, last, username),
+                is_active=bool(active),
+                team_id=team_id,
+                team_path=text,
+                team_name=name,
+            )
+            if person.user_id == user_id:
+                giver = person
+            found[pk] = person
+        else:
+            tagged[pk] = GiveValue(
+                id=pk, name=name, slug=text, position=number, is_active=bool(active)
+            )
+    return GiveParties(giver=giver, people=found, values=tagged)
 
 
 @dataclass(frozen=True)
@@ -245,28 +348,25 @@ def recognition_cards(recognitions: Iterable[Recognition], viewer: Viewer) -> li
 def recognition_card_given(
     recognition: Recognition,
     *,
-    giver: Employee,
-    receivers: Sequence[Employee],
-    values: Iterable[CompanyValue],
+    giver: GivePerson,
+    receivers: Sequence[GivePerson],
+    values: Iterable[GiveValue],
 ) -> RecognitionCard:
-    """The card of a recognition just given, from the rows its give had in hand (the giver
-    with their team, the receivers with theirs, the values): the same card
-    `recognition_cards` reads back, without reading it back. A new one has no reactions."""
+    """The card of a recognition just given, from what its give had in hand (`give_parties`):
+    the same card `recognition_cards` reads back, without reading it back. A new one has no
+    reactions."""
+    ordered = sorted(values, key=lambda value: (value.position, value.name))
     return RecognitionCard(
         id=recognition.pk,
         kind=recognition.kind,
-        giver=PersonRef(id=giver.pk, name=giver.display_name),
-        giver_team_name=giver.team.name if giver.team else None,
+        giver=PersonRef(id=giver.id, name=giver.name),
+        giver_team_name=giver.team_name,
         receivers=tuple(
-            ReceiverRef(
-                id=receiver.pk,
-                name=receiver.display_name,
-                team_name=receiver.team.name if receiver.team else None,
-            )
+            ReceiverRef(id=receiver.id, name=receiver.name, team_name=receiver.team_name)
             for receiver in dict.fromkeys(receivers)
         ),
         message=recognition.message,
-        values=_value_refs(values),
+        values=tuple(ValueRef(id=value.id, name=value.name, slug=value.slug) for value in ordered),
         visibility=recognition.visibility,
         points_per_receiver=recognition.points_per_receiver,
         created_at=recognition.created_at,

@@ -32,6 +32,7 @@ from .models import (
     Reward,
 )
 from .permissions import Forbidden, may_review_exception
+from .selectors import GivePerson, GiveValue
 
 MAX_RECEIVERS = 20
 MAX_VALUES = 3
@@ -39,9 +40,18 @@ MAX_MESSAGE = 2000
 
 
 def _on_commit_notify(recognition_id: int) -> None:
-    from .tasks import recognition_given_task
+    """With a broker, nothing: the new row is pending in the outbox (`notified_at` empty) and
+    the beat's sweep notifies it, so the give pays no broker round trip. Without a broker (the
+    demo, the SQLite tests) there is no beat either, so it is notified at commit, by the same
+    function the sweep calls for each recognition."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        return
+    from . import notifications
 
-    transaction.on_commit(lambda: recognition_given_task.delay(recognition_id), robust=True)
+    transaction.on_commit(
+        lambda: notifications.recognition_given_notify(recognition_id=recognition_id),
+        robust=True,
+    )
 
 
 def _on_commit_announce(recognition_id: int) -> None:
@@ -56,13 +66,13 @@ def receiver_cap() -> int:
     return math.floor(settings.CXC_RECOGNITION_MONTHLY_ALLOWANCE * share)
 
 
-def given_this_month(giver: Employee, receiver_ids: Sequence[int]) -> dict[int, int]:
+def given_this_month(giver_id: int, receiver_ids: Sequence[int]) -> dict[int, int]:
     """Points `giver` gave each receiver from their allowance this month (reversals excluded)."""
     since = ledger.period_start_at(ledger.current_period())
     rows = (
         RecognitionReceiver.objects.filter(
             employee_id__in=receiver_ids,
-            recognition__giver=giver,
+            recognition__giver_id=giver_id,
             recognition__kind=Recognition.Kind.PEER,
             recognition__created_at__gte=since,
             recognition__reversed_at__isnull=True,
@@ -87,10 +97,10 @@ def _clean_message(message: str) -> str:
 
 def recognition_give(
     *,
-    giver: Employee,
-    receivers: Sequence[Employee],
+    giver: GivePerson,
+    receivers: Sequence[GivePerson],
     message: str,
-    values: Sequence[CompanyValue],
+    values: Sequence[GiveValue],
     points_per_receiver: int = 0,
     visibility: str = Recognition.Visibility.ORGANISATION,
     spot_award: bool = False,
@@ -101,14 +111,16 @@ def recognition_give(
     A spot award (`spot_award=True`) takes the points from the giver's reward budget instead
     and may go only to people in the subtrees they manage (`managed_paths`). Anti-gaming: nobody
     recognises themselves, and allowance points to one person are capped per month.
+
+    The people and values are as `selectors.give_parties` reads them (one statement).
     """
     message = _clean_message(message)
-    unique = {employee.pk: employee for employee in receivers}
+    unique = {person.id: person for person in receivers}
     if not unique:
         raise DomainError("Choose who you are recognising.", field="receivers")
     if len(unique) > MAX_RECEIVERS:
         raise DomainError(f"Recognise at most {MAX_RECEIVERS} people at once.", field="receivers")
-    if giver.pk in unique:
+    if giver.id in unique:
         raise DomainError(
             "You cannot recognise yourself.", code="self_recognition", field="receivers"
         )
@@ -116,7 +128,7 @@ def recognition_give(
         raise DomainError("Only active colleagues can be recognised.", field="receivers")
     if visibility not in Recognition.Visibility.values:
         raise DomainError("Choose who can see it.", field="visibility")
-    values = list({value.pk: value for value in values}.values())
+    values = list({value.id: value for value in values}.values())
     if any(not value.is_active for value in values):
         raise DomainError("That value is no longer in use.", field="values")
     if not 1 <= len(values) <= MAX_VALUES:
@@ -129,7 +141,7 @@ def recognition_give(
         outside = [
             e
             for e in unique.values()
-            if not (e.team and e.team.path.startswith(tuple(managed_paths)))
+            if not (e.team_path is not None and e.team_path.startswith(tuple(managed_paths)))
         ]
         if not managed_paths or outside:
             raise Forbidden("Spot awards go to people in the teams you manage.")
@@ -161,7 +173,9 @@ def recognition_give(
             # Counted in the dashboards' daily rollups in the same transaction, after the rows
             # (a reversal's recount waits for gives that already wrote cells; see rollups).
             rollups.recognition_rollups_add(
-                recognition=written, receivers=unique_receivers, values=values
+                recognition=written,
+                receiver_teams=[(e.team_id, e.team_path) for e in unique_receivers],
+                value_ids=[value.id for value in values],
             )
     # After the commit: at once outside a transaction.
     _on_commit_notify(written.pk)
@@ -170,9 +184,9 @@ def recognition_give(
 
 def _give_the_long_way(
     *,
-    giver: Employee,
-    receivers: list[Employee],
-    values: list[CompanyValue],
+    giver: GivePerson,
+    receivers: list[GivePerson],
+    values: list[GiveValue],
     message: str,
     visibility: str,
     points: int,
@@ -187,7 +201,7 @@ def _give_the_long_way(
         )
     recognition = Recognition.objects.create(
         kind=Recognition.Kind.SPOT_AWARD if spot_award else Recognition.Kind.PEER,
-        giver=giver,
+        giver_id=giver.id,
         giver_team_id=giver.team_id,
         message=message,
         visibility=visibility,
@@ -195,22 +209,23 @@ def _give_the_long_way(
         transaction=transaction_,
     )
     RecognitionReceiver.objects.bulk_create(
-        RecognitionReceiver(recognition=recognition, employee=e, team_id=e.team_id)
+        RecognitionReceiver(recognition=recognition, employee_id=e.id, team_id=e.team_id)
         for e in receivers
     )
     # A new recognition has no values yet: insert the links (`set` would read them first).
     Recognition.values.through.objects.bulk_create(
-        Recognition.values.through(recognition=recognition, companyvalue=value) for value in values
+        Recognition.values.through(recognition=recognition, companyvalue_id=value.id)
+        for value in values
     )
-    last_recognitions_record(employee_ids=[e.pk for e in receivers], at=recognition.created_at)
+    last_recognitions_record(employee_ids=[e.id for e in receivers], at=recognition.created_at)
     return recognition
 
 
 def _give_from_allowance_in_one_statement(
     *,
-    giver: Employee,
-    receivers: list[Employee],
-    values: list[CompanyValue],
+    giver: GivePerson,
+    receivers: list[GivePerson],
+    values: list[GiveValue],
     message: str,
     visibility: str,
     points: int,
@@ -225,13 +240,13 @@ def _give_from_allowance_in_one_statement(
     """
     now = timezone.now()
     period = ledger.current_period()
-    memo = f"Recognition from {giver.display_name}"
+    memo = f"Recognition from {giver.name}"
     cells = rollups.recognition_cell_rows(
         created_at=now,
-        giver_id=giver.pk,
+        giver_id=giver.id,
         giver_team_id=giver.team_id,
-        receivers=receivers,
-        values=values,
+        receiver_teams=[(e.team_id, e.team_path) for e in receivers],
+        value_ids=[value.id for value in values],
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -243,12 +258,12 @@ def _give_from_allowance_in_one_statement(
             "%s::text[], %s::bigint[], %s::date[], %s::integer[], "
             "%s::bigint[], %s::date[], %s::integer[])",
             [
-                giver.pk,
+                giver.id,
                 giver.team_id,
                 giver.user_id,
-                [e.pk for e in receivers],
+                [e.id for e in receivers],
                 [e.team_id for e in receivers],
-                [value.pk for value in values],
+                [value.id for value in values],
                 points,
                 receiver_cap(),
                 period,
@@ -268,10 +283,10 @@ def _give_from_allowance_in_one_statement(
         return None
     if outcome == "cap":
         receiver_id, already = detail
-        receiver = next(e for e in receivers if e.pk == receiver_id)
+        receiver = next(e for e in receivers if e.id == receiver_id)
         raise _cap_reached(receiver, already)
     if outcome == "short":
-        allowance = Account(kind=Account.Kind.ALLOWANCE, employee=giver)
+        allowance = Account(kind=Account.Kind.ALLOWANCE, employee_id=giver.id)
         raise ledger.InsufficientPoints(
             ledger.shortfall(allowance, detail[0], points * len(receivers))
         )
@@ -280,7 +295,7 @@ def _give_from_allowance_in_one_statement(
     return Recognition(
         pk=recognition_id,
         kind=Recognition.Kind.PEER,
-        giver=giver,
+        giver_id=giver.id,
         giver_team_id=giver.team_id,
         message=message,
         visibility=visibility,
@@ -295,11 +310,11 @@ def _columns(rows: Sequence[tuple], width: int) -> list[list]:
     return [[row[n] for row in rows] for n in range(width)]
 
 
-def _cap_reached(receiver: Employee, already: int) -> DomainError:
+def _cap_reached(receiver: GivePerson, already: int) -> DomainError:
     cap = receiver_cap()
     left = max(0, cap - already)
     return DomainError(
-        f"You can give {receiver.display_name} at most {cap} points a month "
+        f"You can give {receiver.name} at most {cap} points a month "
         f"from your allowance ({left} left this month).",
         code="receiver_cap",
         field="points_per_receiver",
@@ -307,35 +322,35 @@ def _cap_reached(receiver: Employee, already: int) -> DomainError:
 
 
 def _move_recognition_points(
-    *, giver: Employee, receivers: list[Employee], points: int, spot_award: bool
+    *, giver: GivePerson, receivers: list[GivePerson], points: int, spot_award: bool
 ) -> LedgerTransaction:
     source_kind = Account.Kind.BUDGET if spot_award else Account.Kind.ALLOWANCE
     # Every employee-account lock first, in one statement (ledger rule 3): the allowance reset
     # below and the give both post, and the cap is read under the giver's lock so gives cannot
     # race past it.
     locked = ledger.accounts_lock_for(
-        [(source_kind, giver.pk), *((Account.Kind.WALLET, e.pk) for e in receivers)]
+        [(source_kind, giver.id), *((Account.Kind.WALLET, e.id) for e in receivers)]
     )
-    source = locked[(source_kind, giver.pk)]
-    wallets = [locked[(Account.Kind.WALLET, e.pk)] for e in receivers]
+    source = locked[(source_kind, giver.id)]
+    wallets = [locked[(Account.Kind.WALLET, e.id)] for e in receivers]
     fresh: dict[int, Account] | None = {a.pk: a for a in locked.values()}
     if not spot_award:
         granted_for = source.period
         if granted_for is None or granted_for < ledger.current_period():
-            ledger.allowances_reset(employees=[giver])
+            ledger.allowances_reset(employee_ids=[giver.id])
             fresh = None  # the reset posted: ledger_post reads the balances again
         cap = receiver_cap()
-        given = given_this_month(giver, [e.pk for e in receivers])
+        given = given_this_month(giver.id, [e.id for e in receivers])
         for receiver in receivers:
-            already = given.get(receiver.pk, 0)
+            already = given.get(receiver.id, 0)
             if already + points > cap:
                 raise _cap_reached(receiver, already)
     kind = LedgerTransaction.Kind.SPOT_AWARD if spot_award else LedgerTransaction.Kind.GIVE
     return ledger.ledger_post(
         kind=kind,
         legs=[(source, -points * len(receivers)), *((wallet, points) for wallet in wallets)],
-        created_by=giver.user,
-        memo=f"{'Spot award' if spot_award else 'Recognition'} from {giver.display_name}",
+        created_by_id=giver.user_id,
+        memo=f"{'Spot award' if spot_award else 'Recognition'} from {giver.name}",
         locked=fresh,
     )
 
@@ -781,7 +796,9 @@ def exception_review(
         )
         story.values.set([v for v in values if v.is_active])
         rollups.recognition_rollups_add(
-            recognition=story, receivers=[employee], values=[v for v in values if v.is_active]
+            recognition=story,
+            receiver_teams=[(employee.team_id, employee.team.path if employee.team else None)],
+            value_ids=[v.pk for v in values if v.is_active],
         )
         exception.recognition = story
         _on_commit_announce(story.pk)

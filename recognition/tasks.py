@@ -19,13 +19,17 @@ def recognition_announce_task(recognition_id: int) -> None:
 
 @shared_task(acks_late=True)
 def recognition_given_task(recognition_id: int) -> None:
-    """What follows a give: the receivers' emails, then the webhook announcement. One message
-    per give instead of one per step (each publish is a broker round trip in the request);
-    each step claims its work, so running this twice sends nothing twice."""
-    try:
-        notifications.recognition_email_receivers(recognition_id=recognition_id)
-    finally:
-        notifications.recognition_post_to_webhook(recognition_id=recognition_id)
+    """What follows a give. Gives no longer publish it (the beat's sweep below notifies them);
+    kept for messages published before that, which a worker may still receive."""
+    notifications.recognition_given_notify(recognition_id=recognition_id)
+
+
+@shared_task(acks_late=True)
+def recognitions_notify_pending_task() -> int:
+    # Sweeps overlap safely: every step claims its recognition with a conditional update.
+    from django.conf import settings
+
+    return notifications.recognitions_notify_pending(batch=settings.CXC_RECOGNITION_NOTIFY_BATCH)
 
 
 @shared_task(acks_late=True)

@@ -198,10 +198,10 @@ def give(request: HttpRequest) -> HttpResponse:
                 data["idempotency_key"],
                 lambda: (
                     services.recognition_give(
-                        giver=me,
-                        receivers=list(data["receivers"]),
+                        giver=selectors.give_person_of(me),
+                        receivers=[selectors.give_person_of(e) for e in data["receivers"]],
                         message=data["message"],
-                        values=list(data["values"]),
+                        values=[selectors.give_value_of(value) for value in data["values"]],
                         points_per_receiver=data.get("points_per_receiver") or 0,
                         visibility=data["visibility"],
                         spot_award=bool(data.get("spot_award")),

@@ -286,6 +286,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TIMEZONE = TIME_ZONE
 # A task that failed (or was redelivered) this many times goes to the dead-letter table.
 CXC_TASK_MAX_ATTEMPTS = env.int("CXC_TASK_MAX_ATTEMPTS", default=5)
+# How often the beat's sweep notifies new recognitions (a give publishes no message), and the
+# most it takes at once (oldest first; a backlog drains over the next sweeps).
+CXC_RECOGNITION_NOTIFY_SECONDS = env.int("CXC_RECOGNITION_NOTIFY_SECONDS", default=10)
+CXC_RECOGNITION_NOTIFY_BATCH = env.int("CXC_RECOGNITION_NOTIFY_BATCH", default=500)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Pulse surveys. Each task is idempotent (runs change state with conditional updates and
     # every email is claimed once), so they run hourly and a missed hour costs nothing.
@@ -311,6 +315,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "recognition-monthly-points-reset": {
         "task": "recognition.tasks.points_monthly_reset_task",
         "schedule": crontab(minute=5, hour="*", day_of_month="1"),
+    },
+    # Gives publish no message: the sweep notifies recognitions not yet notified (receivers'
+    # emails, then the webhook), claiming each step, so overlapping sweeps send nothing twice.
+    # A sweep not started within its interval (no worker up) expires instead of piling up.
+    "recognition-notify-given": {
+        "task": "recognition.tasks.recognitions_notify_pending_task",
+        "schedule": timedelta(seconds=CXC_RECOGNITION_NOTIFY_SECONDS),
+        "options": {"expires": CXC_RECOGNITION_NOTIFY_SECONDS},
     },
     "recognition-purge-idempotency-keys": {
         "task": "recognition.tasks.idempotency_keys_purge_task",

@@ -9,6 +9,7 @@ from cxculture.people.models import CompanyValue, Employee, Policy
 from cxculture.people.permissions import viewer_for
 from recognition import services
 from recognition.models import PolicyException, Recognition, Reward
+from recognition.selectors import give_person_of, give_value_of
 from tests.factories.people import CompanyValueFactory, PolicyFactory
 
 
@@ -44,10 +45,10 @@ def give(
     """A peer recognition from `giver`, with `points` per receiver from their allowance."""
     people = [receivers] if isinstance(receivers, Employee) else list(receivers)
     return services.recognition_give(
-        giver=giver,
-        receivers=people,
+        giver=give_person_of(giver),
+        receivers=[give_person_of(person) for person in people],
         message=message,
-        values=list(values) if values is not None else [a_value()],
+        values=[give_value_of(value) for value in (values if values is not None else [a_value()])],
         points_per_receiver=points,
         visibility=visibility,
     )
@@ -60,10 +61,10 @@ def set_budget(manager: Employee, points: int, *, by: Employee) -> None:
 def spot_award(manager: Employee, receiver: Employee, points: int) -> Recognition:
     """Points from `manager`'s budget (set it first) to someone in their subtree."""
     return services.recognition_give(
-        giver=manager,
-        receivers=[receiver],
+        giver=give_person_of(manager),
+        receivers=[give_person_of(receiver)],
         message="Spot award for going the extra mile.",
-        values=[a_value()],
+        values=[give_value_of(a_value())],
         points_per_receiver=points,
         spot_award=True,
         managed_paths=viewer_for(manager.user).managed_paths,

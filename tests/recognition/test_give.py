@@ -3,8 +3,10 @@
 import pytest
 from django.core import mail
 
+from cxculture.people import services as people_services
 from recognition.models import LedgerTransaction, Recognition
 from recognition.selectors import balances_for, ledger_problems
+from tests.factories.people import CompanyValueFactory
 from tests.factories.recognition import a_value, give, set_budget
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +185,45 @@ def test_receivers_get_an_email_once_the_recognition_is_saved(
     assert mail.outbox[0].subject == "Erin Employee recognised you (+5 points)"
     assert "Stayed late to fix the billing run" in mail.outbox[0].body
     assert "5 points are in your wallet" in mail.outbox[0].body
+
+
+def test_each_thing_missing_from_a_give_is_named(api, employee, teammate, django_user_model):
+    unknown_person = api.as_(employee).post(URL, {**_body(teammate), "receivers": [999_999]})
+    unknown_value = api.as_(employee).post(URL, {**_body(teammate), "values": [999_999]})
+    stranger = django_user_model.objects.create_user("stranger", "s@example.com", "pw")
+    api.force_authenticate(user=stranger)
+    outside_the_directory = api.post(URL, _body(teammate))
+
+    assert unknown_person.status_code == 400
+    assert unknown_person.json()["error"]["fields"] == {"receivers": ["Unknown person."]}
+    assert unknown_value.status_code == 400
+    assert unknown_value.json()["error"]["fields"] == {"values": ["Unknown value."]}
+    assert outside_the_directory.status_code == 403
+    assert Recognition.objects.count() == 0
+
+
+def test_it_refuses_people_and_values_no_longer_active(api, employee, teammate, outsider):
+    retired = CompanyValueFactory(name="Old ways", is_active=False)
+    people_services.employee_update(employee=teammate, is_active=False)
+
+    to_inactive = api.as_(employee).post(URL, _body(teammate, points=5))
+    with_retired_value = api.as_(employee).post(
+        URL, {**_body(outsider, points=5), "values": [retired.pk]}
+    )
+
+    assert to_inactive.status_code == 400
+    assert to_inactive.json()["error"]["message"] == "Only active colleagues can be recognised."
+    assert with_retired_value.status_code == 400
+    assert with_retired_value.json()["error"]["message"] == "That value is no longer in use."
+    assert Recognition.objects.count() == 0
+    assert balances_for(outsider).wallet == 0
+
+
+def test_a_person_without_a_full_name_is_shown_by_their_username(api, employee, teammate):
+    people_services.employee_update(employee=teammate, first_name="", last_name="")
+
+    response = api.as_(employee).post(URL, _body(teammate))
+
+    assert response.status_code == 201, response.content
+    assert response.json()["receivers"][0]["name"] == teammate.user.username
+    assert response.json()["giver"]["name"] == "Erin Employee"

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from cxculture.lib.errors import DomainError
 from recognition import ledger, services
 from recognition.models import Account, Recognition, Redemption
-from recognition.selectors import ledger_problems
+from recognition.selectors import give_person_of, give_value_of, ledger_problems
 from tests.factories.recognition import RewardFactory, a_value, set_budget, spot_award
 
 pytestmark = pytest.mark.django_db
@@ -55,10 +55,10 @@ def _apply(op: tuple, cast: dict, rewards: list, clock) -> None:
         # Mostly colleagues; a list of only the giver tries self-recognition (refused).
         others = [r for r in receivers if r != giver] or receivers
         services.recognition_give(
-            giver=cast[giver],
-            receivers=[cast[r] for r in others],
+            giver=give_person_of(cast[giver]),
+            receivers=[give_person_of(cast[r]) for r in others],
             message="Thanks",
-            values=[a_value()],
+            values=[give_value_of(a_value())],
             points_per_receiver=points,
         )
     elif kind == "spot_award":
