@@ -136,8 +136,9 @@ class LedgerEntry(models.Model):
     ledger inserts all entries of a transaction in one statement so that check sees them together.
     """
 
+    # No index of its own: the unique (transaction, account) begins with it (migration 0008).
     transaction = models.ForeignKey(
-        LedgerTransaction, on_delete=models.PROTECT, related_name="entries"
+        LedgerTransaction, on_delete=models.PROTECT, related_name="entries", db_index=False
     )
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
     amount = models.BigIntegerField()
@@ -202,9 +203,13 @@ class Recognition(models.Model):
         TEAM = "team", "The teams involved"
 
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PEER)
-    giver = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="recognitions_given")
+    # Neither has an index of its own: (giver, created_at) and (giver_team, created_at) begin
+    # with them (migration 0008).
+    giver = models.ForeignKey(
+        Employee, on_delete=models.PROTECT, related_name="recognitions_given", db_index=False
+    )
     giver_team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     receivers = models.ManyToManyField(
         Employee, through="RecognitionReceiver", related_name="recognitions_received"
@@ -267,14 +272,16 @@ class Recognition(models.Model):
 class RecognitionReceiver(models.Model):
     """A receiver of a recognition, with their team when they received it."""
 
+    # None of the three has an index of its own: the unique (recognition, employee) and the
+    # (employee, recognition) and (team, recognition) indexes begin with them (migration 0008).
     recognition = models.ForeignKey(
-        Recognition, on_delete=models.PROTECT, related_name="receiver_links"
+        Recognition, on_delete=models.PROTECT, related_name="receiver_links", db_index=False
     )
     employee = models.ForeignKey(
-        Employee, on_delete=models.PROTECT, related_name="recognition_receipts"
+        Employee, on_delete=models.PROTECT, related_name="recognition_receipts", db_index=False
     )
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
 
     class Meta:
