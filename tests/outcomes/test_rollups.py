@@ -188,6 +188,24 @@ def test_months_are_the_sums_of_their_days_after_imports_and_batches(mixed):
     assert sum(value[0] for value in months.values()) == 600
 
 
+def test_a_second_import_adds_to_the_days_and_months_the_first_one_wrote(
+    mixed, import_file, employee
+):
+    more = _random_records(300, seed=3, agents=[employee.external_id], prefix="second")
+    before = _months()
+
+    job = import_file(csv_bytes(more), source="zendesk")
+
+    assert job.status == OutcomeImport.Status.DONE
+    assert OutcomeRecord.objects.count() == 900
+    assert _rollups() == _direct_aggregate()
+    after = _months()
+    assert after == _months_of_the_days()
+    assert sum(value[0] for value in after.values()) == 900
+    assert set(before) <= set(after)  # the same March-May cells, grown
+    assert sum(after[key][0] - before[key][0] for key in before) == 300
+
+
 def test_importing_the_same_records_again_changes_no_month(mixed, import_file):
     kept = _months()
 
