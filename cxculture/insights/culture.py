@@ -41,7 +41,7 @@ from recognition.rollups import ORGANISATION_NODE
 from recognition.selectors import exception_review_queue, not_recognised_lately
 from surveys import drivers as survey_drivers
 from surveys.models import Driver, SurveyRun
-from surveys.results import TeamFigures, group_figures, subtree_participation, team_heatmap
+from surveys.results import group_figures, run_points, team_heatmap
 
 from .selectors import linkage_for, may_read_insights
 
@@ -158,7 +158,9 @@ def _survey_side(
     viewer: Viewer, department: Team | None, since: dt.date, today: dt.date, book: ScoreBook
 ) -> dict[str, Any]:
     """Trend and participation per closed run in the period; heatmap of the latest run. Read
-    from the runs' summaries (every subtree's figures through the gate), not their cells."""
+    from the runs' summaries (every subtree's figures through the gate), not their cells: only
+    the department's rows of each (`run_points`), and the latest run's whole summary for the
+    heatmap (kept in `book`, which follow-through reads too)."""
     runs = list(
         SurveyRun.objects.filter(
             status=SurveyRun.Status.CLOSED,
@@ -170,17 +172,16 @@ def _survey_side(
         .order_by("-closes_on", "-id")[:MAX_RUNS]
     )
     runs.reverse()
-    book.read(runs)
     node: Any = ORGANISATION if department is None else department.pk
+    points = run_points(runs, node)
     trend: list[dict[str, Any]] = []
     participation: list[dict[str, Any]] = []
     heatmap: dict[str, Any] = {"run": None, "columns": [], "rows": []}
     for index, run in enumerate(runs):
-        summary = book.summaries[run.pk]
+        point = points[run.pk]
         label = f"{run.program.name} #{run.sequence}"
-        present = node == ORGANISATION or node in summary.paths
         # A hidden group's figures are all None (TeamFigures); one not in the run has none.
-        figures = group_figures(summary, node) if present else TeamFigures(False, None)
+        figures = point.figures
         trend.append(
             {
                 "run": run.pk,
@@ -192,7 +193,7 @@ def _survey_side(
                 "enps": figures.enps,
             }
         )
-        counts = subtree_participation(summary, node) if present else None
+        counts = point.participation
         participation.append(
             {
                 "run": run.pk,
@@ -201,8 +202,9 @@ def _survey_side(
                 **(counts or {"invited": None, "responded": None, "rate": None}),
             }
         )
-        if index == len(runs) - 1 and present:
-            heatmap = _heatmap(viewer, summary, node, label)
+        if index == len(runs) - 1 and point.present:
+            book.read([run])
+            heatmap = _heatmap(viewer, book.summaries[run.pk], node, label)
     return {"trend": trend, "participation": participation, "heatmap": heatmap}
 
 
@@ -442,7 +444,9 @@ def _figures(
 ) -> dict[str, Any]:
     """Every figure of the dashboard that depends on the scope and period, not on who asks."""
     since = _since(today, months)
-    book = ScoreBook()  # each closed run's summary read once for the trend and follow-through
+    # Follow-through reads its runs' whole summaries first; the heatmap's run is one of them.
+    book = ScoreBook()
+    followed = follow_through(today=today, team=department, book=book)
     return {
         **_survey_side(viewer, department, since, today, book),
         "recognition": _recognition(department, since, timezone.now()),
@@ -454,7 +458,7 @@ def _figures(
         "outcomes": outcome_monthly_trends(
             viewer, team=department, start=since.replace(day=1), end=today
         ),
-        "follow_through": follow_through(today=today, team=department, book=book),
+        "follow_through": followed,
         "computed_at": timezone.now(),
     }
 

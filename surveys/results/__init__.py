@@ -34,12 +34,14 @@ from .report import group_trend, results_csv_rows, run_participation, run_result
 from .scoring import Tally, favourable_count, question_scores, scores
 from .snapshot import RunSnapshot, run_snapshot, run_snapshot_cache_clear, run_snapshot_forget
 from .summary import (
+    RunPoint,
     TeamFigures,
     direct_members_figures,
     group_figures,
     group_participation,
     group_scores,
     group_shown,
+    run_points,
     run_summaries,
     subtree_participation,
 )
@@ -50,6 +52,7 @@ __all__ = [
     "HIDDEN_REASON",
     "UNASSIGNED",
     "ResultsQuery",
+    "RunPoint",
     "RunSnapshot",
     "Tally",
     "TeamFigures",
@@ -69,6 +72,7 @@ __all__ = [
     "resolve_group",
     "results_csv_rows",
     "run_participation",
+    "run_points",
     "run_results",
     "run_snapshot",
     "run_snapshot_cache_clear",

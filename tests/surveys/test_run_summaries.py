@@ -18,6 +18,7 @@ from surveys.results import (
     group_participation,
     group_scores,
     group_shown,
+    run_points,
     run_snapshot,
     run_summaries,
     subtree_participation,
@@ -166,3 +167,63 @@ def test_runs_closed_before_summaries_existed_are_summarised_by_the_command(org,
     assert "1 closed run" in out.getvalue()
     call_command("surveys_summarise_runs", stdout=out)  # nothing missing: nothing written
     assert "0 closed run" in out.getvalue()
+
+
+def _whole(summary, node):
+    """What a trend showed of `node` from the whole summary before `run_points` read its rows."""
+    if node != ORGANISATION and node not in summary.paths:
+        return (False, False, None, None, None)
+    figures = group_figures(summary, node)
+    return (
+        True,
+        figures.shown,
+        figures.respondents,
+        figures.engagement_index,
+        subtree_participation(summary, node),
+    )
+
+
+def _point(point):
+    figures = point.figures
+    shown = (figures.shown, figures.respondents, figures.engagement_index)
+    return (point.present, *shown, point.participation)
+
+
+def test_a_trend_reads_one_groups_rows_of_each_run_and_gets_what_the_whole_summary_gives(
+    org, opens
+):
+    first, first_teams = _closed_run(org, opens)
+    second, second_teams = _closed_run(org, opens, sizes=(8, 5), answering=9)
+    runs = [first, second]
+    whole = run_summaries(runs)
+    nodes = [ORGANISATION, org["support"].pk, org["sales"].pk, *first_teams, *second_teams]
+    nodes = [node if node == ORGANISATION or isinstance(node, int) else node.pk for node in nodes]
+    seen = set()
+
+    for node in nodes:
+        with CaptureQueriesContext(connection) as queries:
+            points = run_points(runs, node)
+
+        assert len(queries) == 1
+        for run in runs:
+            assert _point(points[run.pk]) == _whole(whole[run.pk], node)
+            seen.add(_point(points[run.pk])[:2])
+    # Shown groups, hidden ones (the small desks), and teams the other run never asked.
+    assert seen == {(True, True), (True, False), (False, False)}
+
+
+def test_a_trend_reads_a_summary_of_another_version_or_none_whole(org, opens, monkeypatch):
+    stale, _ = _closed_run(org, opens)
+    unsummarised, _ = _closed_run(org, opens, answering=9)
+    expected = {
+        run.pk: _whole(run_summaries([run])[run.pk], ORGANISATION) for run in (stale, unsummarised)
+    }
+    stored = RunSummary.objects.get(run=stale)
+    stored.figures = {**stored.figures, "version": 1}
+    stored.save()
+    RunSummary.objects.filter(run=unsummarised).delete()
+
+    points = run_points([stale, unsummarised], ORGANISATION)
+
+    assert {pk: _point(point) for pk, point in points.items()} == expected
+    assert points[unsummarised.pk].figures.respondents == 9
