@@ -231,18 +231,6 @@ class ScoreBook:
         node = ORGANISATION if team_id is None else team_id
         return summary is not None and survey_results.group_shown(summary, node)
 
-    def reportable_teams(self, run: SurveyRun, team_ids: Iterable[int]) -> set[int]:
-        """The teams of `team_ids` whose subtree figures the run shows (`reportable` of each),
-        the run's summary looked up once: follow-through asks it of a thousand teams."""
-        summary = self._summary(run, None)
-        if summary is None:
-            return set()
-        return {
-            team_id
-            for team_id in team_ids
-            if team_id in summary.paths and survey_results.group_shown(summary, team_id)
-        }
-
     def driver_scores(self, run: SurveyRun, team_id: int | None) -> dict[str, float | None]:
         figures = self._figures(run, team_id)
         return dict(figures.favourable) if figures is not None else {}
@@ -350,9 +338,7 @@ def effects(actions: list[Action], book: ScoreBook) -> dict[int, dict[str, Any]]
     return result
 
 
-def follow_through(
-    *, today: dt.date, team: Team | None = None, book: ScoreBook | None = None
-) -> dict[str, Any]:
+def follow_through(*, today: dt.date, team: Team | None = None) -> dict[str, Any]:
     """Share of reportable team results that got an action within the window, the scope's
     actions by status, and the share of actions done on or before their due date.
 
@@ -371,8 +357,8 @@ def follow_through(
     A team result is a (closed run, team with a manager) pair whose subtree result is
     reportable; it counts once its window has passed or an action was made in it. The last
     `CXC_ACTION_FOLLOW_THROUGH_RUNS` closed runs are looked at (for the organisation, of its
-    organisation-wide programmes), so the cost is bounded. A caller that read the runs'
-    snapshots already passes its `book` so they are read once.
+    organisation-wide programmes), so the cost is bounded; their stored summaries send only
+    the keys of the groups they show (`shown_subtrees`).
     """
     window = settings.CXC_ACTION_PROMPT_DAYS
     # An imported run's results came out before the product held them: nobody could act on
@@ -396,8 +382,8 @@ def follow_through(
         .values_list("source_run_id", "team__path", "created_at")
     ):
         acted[run_id].append((path, created_at.date()))
-    book = book if book is not None else ScoreBook()
-    book.read(runs)
+    # Whether each run shows each led team's subtree, from its stored summary.
+    shown_by_run = survey_results.shown_subtrees(runs)
     results = with_action = 0
     for run in runs:
         deadline = run.closes_on + dt.timedelta(days=window)
@@ -410,7 +396,7 @@ def follow_through(
             for end, char in enumerate(other)
             if char == "/" and end
         }
-        shown = book.reportable_teams(run, [team_id for team_id, _path in led_teams])
+        shown = shown_by_run.get(run.pk, set())
         for team_id, path in led_teams:
             if team_id not in shown:
                 continue

@@ -23,7 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cxculture.actions.models import Action
-from cxculture.actions.selectors import ScoreBook, follow_through, open_actions_to_lead
+from cxculture.actions.selectors import follow_through, open_actions_to_lead
 from cxculture.lib import stats
 from cxculture.lib.anonymity import ORGANISATION, SUBTREE, Group
 from cxculture.lib.errors import DomainError
@@ -41,7 +41,7 @@ from recognition.rollups import ORGANISATION_NODE
 from recognition.selectors import exception_review_queue, not_recognised_lately
 from surveys import drivers as survey_drivers
 from surveys.models import Driver, SurveyRun
-from surveys.results import group_figures, run_points, team_heatmap
+from surveys.results import group_figures, run_points, run_summaries, team_heatmap
 
 from .selectors import linkage_for, may_read_insights
 
@@ -155,12 +155,12 @@ def _since(today: dt.date, months: int) -> dt.date:
 
 
 def _survey_side(
-    viewer: Viewer, department: Team | None, since: dt.date, today: dt.date, book: ScoreBook
+    viewer: Viewer, department: Team | None, since: dt.date, today: dt.date
 ) -> dict[str, Any]:
     """Trend and participation per closed run in the period; heatmap of the latest run. Read
     from the runs' summaries (every subtree's figures through the gate), not their cells: only
     the department's rows of each (`run_points`), and the latest run's whole summary for the
-    heatmap (kept in `book`, which follow-through reads too)."""
+    heatmap."""
     runs = list(
         SurveyRun.objects.filter(
             status=SurveyRun.Status.CLOSED,
@@ -203,8 +203,7 @@ def _survey_side(
             }
         )
         if index == len(runs) - 1 and point.present:
-            book.read([run])
-            heatmap = _heatmap(viewer, book.summaries[run.pk], node, label)
+            heatmap = _heatmap(viewer, run_summaries([run])[run.pk], node, label)
     return {"trend": trend, "participation": participation, "heatmap": heatmap}
 
 
@@ -444,11 +443,8 @@ def _figures(
 ) -> dict[str, Any]:
     """Every figure of the dashboard that depends on the scope and period, not on who asks."""
     since = _since(today, months)
-    # Follow-through reads its runs' whole summaries first; the heatmap's run is one of them.
-    book = ScoreBook()
-    followed = follow_through(today=today, team=department, book=book)
     return {
-        **_survey_side(viewer, department, since, today, book),
+        **_survey_side(viewer, department, since, today),
         "recognition": _recognition(department, since, timezone.now()),
         "exceptions": _exceptions(department, since, today),
         "leaders": _leaders(department, since),
@@ -458,7 +454,7 @@ def _figures(
         "outcomes": outcome_monthly_trends(
             viewer, team=department, start=since.replace(day=1), end=today
         ),
-        "follow_through": followed,
+        "follow_through": follow_through(today=today, team=department),
         "computed_at": timezone.now(),
     }
 

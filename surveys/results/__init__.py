@@ -43,6 +43,7 @@ from .summary import (
     group_shown,
     run_points,
     run_summaries,
+    shown_subtrees,
     subtree_participation,
 )
 
@@ -79,6 +80,7 @@ __all__ = [
     "run_snapshot_forget",
     "run_summaries",
     "scores",
+    "shown_subtrees",
     "subtree_participation",
     "team_heatmap",
 ]

@@ -21,6 +21,7 @@ from surveys.results import (
     run_points,
     run_snapshot,
     run_summaries,
+    shown_subtrees,
     subtree_participation,
 )
 from surveys.results import summary as summary_module
@@ -227,3 +228,26 @@ def test_a_trend_reads_a_summary_of_another_version_or_none_whole(org, opens, mo
 
     assert {pk: _point(point) for pk, point in points.items()} == expected
     assert points[unsummarised.pk].figures.respondents == 9
+
+
+def test_the_groups_each_run_shows_are_read_as_keys_and_agree_with_the_whole_summary(org, opens):
+    first, _ = _closed_run(org, opens)
+    second, _ = _closed_run(org, opens, sizes=(8, 5), answering=9)
+    stale, _ = _closed_run(org, opens, sizes=(6, 6))
+    stored = RunSummary.objects.get(run=stale)
+    stored.figures = {**stored.figures, "version": 1}
+    stored.save()
+    runs = [first, second, stale]
+
+    with CaptureQueriesContext(connection) as queries:
+        shown_subtrees([first, second])
+    shown = shown_subtrees(runs)  # the stale summary is computed afresh, as run_summaries does
+
+    assert len(queries) == 1
+    for run in runs:
+        summary = run_summaries([run])[run.pk]
+        nodes = [ORGANISATION, *summary.parents]
+        assert shown[run.pk] == {node for node in nodes if group_shown(summary, node)}
+        assert ORGANISATION in shown[run.pk]
+        assert any(not group_shown(summary, node) for node in nodes)  # a hidden desk
+        assert all(isinstance(node, int) for node in shown[run.pk] - {ORGANISATION})
