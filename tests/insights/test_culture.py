@@ -22,10 +22,11 @@ from tests.insights.conftest import make_teams, survey
 CULTURE = "/api/v1/insights/culture/"
 # Measured on empty caches, the same at both sizes: the viewer, departments, runs, the closed
 # runs' stored summaries (three queries: the trend's rows of every run in the period, the
-# heatmap's run whole, and which teams follow-through's runs show), reach, values, exceptions, leaders, linkage and
-# follow-through (two runs here), and what waits for the viewer (open actions, review queue, not
-# recognised: a count and a page each), and the customer outcome trends (metrics, one GROUP BY
-# of the rollups). Closed runs store their figures when they close, so no run is read here.
+# heatmap's run whole, and which teams follow-through's runs show), reach, values, exceptions,
+# leaders, linkage and follow-through (two runs here), and what waits for the viewer (open
+# actions, review queue, not recognised: a count and a page each), and the customer outcome
+# trends (metrics, one GROUP BY of the rollups). Closed runs store their figures when they
+# close, so no run is read here.
 CULTURE_QUERIES = 30
 TODAY = dt.datetime(2026, 4, 1, 12, tzinfo=dt.UTC)
 
