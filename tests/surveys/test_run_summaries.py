@@ -197,8 +197,8 @@ def test_a_trend_reads_one_groups_rows_of_each_run_and_gets_what_the_whole_summa
     second, second_teams = _closed_run(org, opens, sizes=(8, 5), answering=9)
     runs = [first, second]
     whole = run_summaries(runs)
-    nodes = [ORGANISATION, org["support"].pk, org["sales"].pk, *first_teams, *second_teams]
-    nodes = [node if node == ORGANISATION or isinstance(node, int) else node.pk for node in nodes]
+    teams = [team.pk for team in [*first_teams, *second_teams]]
+    nodes = [ORGANISATION, org["support"].pk, org["sales"].pk, *teams]
     seen = set()
 
     for node in nodes:
@@ -213,7 +213,7 @@ def test_a_trend_reads_one_groups_rows_of_each_run_and_gets_what_the_whole_summa
     assert seen == {(True, True), (True, False), (False, False)}
 
 
-def test_a_trend_reads_a_summary_of_another_version_or_none_whole(org, opens, monkeypatch):
+def test_a_trend_reads_a_summary_of_another_version_or_none_whole(org, opens):
     stale, _ = _closed_run(org, opens)
     unsummarised, _ = _closed_run(org, opens, answering=9)
     expected = {
